@@ -1,0 +1,52 @@
+/**
+ * Python's round(x, n) for floats, so both writers put the same numbers in
+ * the file: the exact binary value of x is rounded to n decimals, ties to
+ * even (round(0.125, 2) == 0.12 because 0.125 is exact; round(2.675, 2) ==
+ * 2.67 because 2.675 is really 2.67499999…). Math.round and toFixed differ
+ * from this on ties and near-ties.
+ */
+export function pyRound(x: number, n: number): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  const scale = 10 ** n;
+  const ax = Math.abs(x);
+  const y = ax * scale;
+  if (y >= 2 ** 52) return x; // already an integer at this scale
+  const floor = Math.floor(y);
+  const frac = y - floor;
+  // y carries at most half an ulp of error; away from the tie the direction is certain.
+  const margin = y * 2 ** -50 + Number.MIN_VALUE;
+  let q: number;
+  if (frac < 0.5 - margin) q = floor;
+  else if (frac > 0.5 + margin) q = floor + 1;
+  else q = exactRound(ax, n);
+  // q and 10^n are exact integers, so one IEEE division is the correctly
+  // rounded value of the decimal q·10^-n, as Python's parse of it is.
+  const r = q / scale;
+  return x < 0 ? -r : r;
+}
+
+/** Rounds |x|·10^n to an integer, ties to even, in exact arithmetic on x's binary value. */
+function exactRound(ax: number, n: number): number {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, ax);
+  const bits = view.getBigUint64(0);
+  const biased = Number((bits >> 52n) & 0x7ffn);
+  let mant = bits & ((1n << 52n) - 1n);
+  let exp: number;
+  if (biased === 0) exp = -1074;
+  else {
+    mant |= 1n << 52n;
+    exp = biased - 1075;
+  }
+  // ax = mant · 2^exp, with exp < 0 here (larger values returned earlier).
+  const num = mant * 10n ** BigInt(n);
+  const den = 1n << BigInt(-exp);
+  let q = num / den;
+  const twice = 2n * (num % den);
+  if (twice > den || (twice === den && (q & 1n) === 1n)) q += 1n;
+  return Number(q);
+}
+
+export const round2 = (x: number): number => pyRound(x, 2);
+export const round1 = (x: number): number => pyRound(x, 1);
+export const round6 = (x: number): number => pyRound(x, 6);

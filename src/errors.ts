@@ -1,0 +1,153 @@
+/**
+ * The one error family of trade-state-engine. Every error the library throws
+ * on purpose is a TradeStateError with a stable `code`; match on the code,
+ * never on the message. System errors (EIO, ENOSPC, EBADF…) pass through as
+ * Node-style errors with their own `code`, `errno` and `syscall`.
+ */
+export class TradeStateError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** A lock wait ran past its `timeoutMs`. */
+export class LockTimeoutError extends TradeStateError {
+  readonly path: string;
+  readonly timeoutMs: number;
+  constructor(path: string, timeoutMs: number) {
+    super('ELOCKTIMEOUT', `Timed out after ${timeoutMs} ms waiting for the lock on ${path}`);
+    this.path = path;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * Waiting would wait for this very thread: a blocking lockSync() on a file
+ * this thread already holds through another descriptor, or a lock taken
+ * inside a withLock() callback for the same file.
+ */
+export class SelfDeadlockError extends TradeStateError {
+  readonly path: string;
+  constructor(path: string, how: string) {
+    super(
+      'ESELFDEADLOCK',
+      `Self-deadlock on ${path}: ${how}. flock(2) locks belong to a descriptor, so a second descriptor of the same ` +
+        'file waits for the first even inside one process; reuse the lock you already hold instead',
+    );
+    this.path = path;
+  }
+}
+
+/** The standard abort shape (`name: 'AbortError'`, `code: 'ABORT_ERR'`), as Node's own APIs reject. */
+export class AbortError extends TradeStateError {
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super('ABORT_ERR', message, options);
+  }
+  override get name(): string {
+    return 'AbortError';
+  }
+}
+
+/** Misuse of a FileLock: locking one already held or pending, using one after close(). */
+export class LockStateError extends TradeStateError {
+  constructor(code: 'ELOCKHELD' | 'ELOCKCLOSED', message: string) {
+    super(code, message);
+  }
+}
+
+/** flock(2) is not available for this file (network or FUSE filesystem, FIFO, …). */
+export class LockUnsupportedError extends TradeStateError {
+  readonly path: string;
+  constructor(path: string, cause: NodeJS.ErrnoException) {
+    super(
+      'ELOCKUNSUPPORTED',
+      `flock(2) is not supported for ${path} (${cause.code}): it is probably on a network filesystem. ` +
+        'Keep the lock file on a local disk',
+      { cause },
+    );
+    this.path = path;
+  }
+}
+
+/** The trade log exists but cannot be trusted: unparseable, truncated or of the wrong shape. */
+export class TradeLogCorruptError extends TradeStateError {
+  readonly file: string;
+  readonly reason: string;
+  constructor(file: string, reason: string, options?: { cause?: unknown }) {
+    super('ETRADELOGCORRUPT', `Trade log ${file} is damaged (${reason}); it was left untouched`, options);
+    this.file = file;
+    this.reason = reason;
+  }
+}
+
+/** An input was refused before anything was written. `field` and `value` name the culprit. */
+export class ValidationError extends TradeStateError {
+  readonly field: string;
+  readonly value: unknown;
+  constructor(field: string, value: unknown, problem: string) {
+    super('EVALIDATION', `Invalid ${field}: ${describe(value)} ${problem}`);
+    this.field = field;
+    this.value = value;
+  }
+}
+
+/** No trade with this id in the log. */
+export class TradeNotFoundError extends TradeStateError {
+  readonly id: string;
+  constructor(id: string) {
+    super('ETRADENOTFOUND', `No trade with id ${describe(id)} in the trade log`);
+    this.id = id;
+  }
+}
+
+/** The trade exists but is not in a state that allows this operation (closing a closed trade). */
+export class TradeStateConflictError extends TradeStateError {
+  readonly id: string;
+  readonly status: unknown;
+  constructor(id: string, status: unknown, action: string) {
+    super('ETRADESTATE', `Cannot ${action} trade ${id}: its status is ${describe(status)}`);
+    this.id = id;
+    this.status = status;
+  }
+}
+
+/** updateTrade() was asked to change a field that only open/close/partialClose may change. */
+export class ImmutableFieldError extends TradeStateError {
+  readonly field: string;
+  constructor(field: string) {
+    super(
+      'EIMMUTABLEFIELD',
+      `Field ${field} cannot be changed by updateTrade(); it changes only through openTrade, partialClose and closeTrade`,
+    );
+    this.field = field;
+  }
+}
+
+export type RiskCode = 'DUPLICATE_SYMBOL' | 'POSITION_CAP' | 'CORRELATION_LIMIT' | 'ASSET_LOSS_CAP' | 'HALTED';
+
+/** A pre-trade risk check said no. An expected outcome, not a fault: `code` says which rule. */
+export class RiskRejectedError extends TradeStateError {
+  override readonly code: RiskCode;
+  readonly details: Readonly<Record<string, unknown>>;
+  constructor(code: RiskCode, message: string, details: Record<string, unknown>) {
+    super(code, message);
+    this.code = code;
+    this.details = details;
+    Object.assign(this, details);
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,365 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import {
+  AbortError,
+  LockStateError,
+  LockTimeoutError,
+  LockUnsupportedError,
+  SelfDeadlockError,
+  ValidationError,
+} from '../errors.js';
+import { addon } from '../native/addon.js';
+import * as registry from './registry.js';
+
+const { LOCK_SH, LOCK_EX, LOCK_UN, LOCK_NB } = addon;
+
+/** A path replaced this many times in a row while we lock it is a bug elsewhere, not a race. */
+const MAX_IDENTITY_RETRIES = 1000;
+const UNSUPPORTED = new Set(['ENOLCK', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+export interface LockOptions {
+  /** Take a shared (reader) lock instead of an exclusive one. Default: false. */
+  shared?: boolean;
+}
+
+export interface AsyncLockOptions extends LockOptions {
+  /** Give up after this many milliseconds with LockTimeoutError. 0 tries once. Default: wait forever. */
+  timeoutMs?: number;
+  /** Give up when aborted, with AbortError. */
+  signal?: AbortSignal;
+}
+
+/** Identities held by the current withLock() call chain, with whether each is shared. */
+const heldInContext = new AsyncLocalStorage<ReadonlyMap<string, boolean>>();
+
+/**
+ * A flock(2) lock on one file, through one descriptor of its own.
+ *
+ * The kernel's rules apply as they are: two FileLocks on one file exclude each
+ * other even in one process; the lock dies with the process. On top of them:
+ * waits never block the event loop nor occupy the libuv threadpool, they can
+ * time out or be aborted without ever acquiring later, a wait that can only
+ * deadlock this thread fails at once, and a lock file replaced or deleted
+ * under us is noticed after acquiring and the lock retaken on the new file.
+ */
+export class FileLock {
+  /** Absolute path of the lock file. */
+  readonly path: string;
+  #fd: number | null = null;
+  #id: string | null = null;
+  #mode: 'shared' | 'exclusive' | null = null;
+  #waiter: Waiter | null = null;
+  #closed = false;
+
+  constructor(file: string) {
+    if (typeof file !== 'string' || file === '') throw new ValidationError('lockFile', file, 'must be a non-empty path');
+    this.path = path.resolve(file);
+  }
+
+  /** Whether this FileLock holds the lock now. */
+  get held(): boolean {
+    return this.#mode !== null;
+  }
+
+  /** 'exclusive', 'shared', or null when not held. */
+  get mode(): 'shared' | 'exclusive' | null {
+    return this.#mode;
+  }
+
+  /** Tries once; true when acquired, false when another descriptor holds a conflicting lock. Never waits. */
+  tryLock(options: LockOptions = {}): boolean {
+    this.#assertIdle();
+    return this.#attempt(options.shared === true, true);
+  }
+
+  /**
+   * Blocks this thread until acquired. Throws SelfDeadlockError at once when
+   * this thread already holds the file through another FileLock (the wait
+   * could never end).
+   */
+  lockSync(options: LockOptions = {}): void {
+    this.#assertIdle();
+    const shared = options.shared === true;
+    const id = this.#identity();
+    if (registry.conflictingHolder(id, this, shared)) {
+      throw new SelfDeadlockError(this.path, 'lockSync() would wait for a lock this thread already holds through another FileLock');
+    }
+    this.#assertNotReentrant(id, shared);
+    this.#attempt(shared, false);
+  }
+
+  /** Waits for the lock without blocking the event loop. */
+  async lock(options: AsyncLockOptions = {}): Promise<void> {
+    this.#assertIdle();
+    const shared = options.shared === true;
+    const { timeoutMs, signal } = options;
+    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0)) {
+      throw new ValidationError('timeoutMs', timeoutMs, 'must be a number >= 0');
+    }
+    if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+    const id = this.#identity();
+    this.#assertNotReentrant(id, shared);
+    const e = registry.entry(id);
+    // Fast path: nobody of ours is waiting, so trying first cannot jump a queue.
+    if ((timeoutMs === 0 || (e.queue.length === 0 && !e.kernelBusy)) && this.#attempt(shared, true)) return;
+    if (timeoutMs === 0) throw new LockTimeoutError(this.path, 0);
+    return new Promise<void>((resolve, reject) => {
+      const w = new Waiter(this, shared, resolve, reject, timeoutMs, signal);
+      this.#waiter = w;
+      registry.entry(this.#id ?? id).queue.push(w);
+      FileLock.#pump(this.#id ?? id);
+    });
+  }
+
+  /** Releases the lock. A no-op when not held. The lock file is never deleted. */
+  unlock(): void {
+    if (this.#mode === null || this.#fd === null || this.#id === null) return;
+    const id = this.#id;
+    registry.removeHolder(id, this);
+    this.#mode = null;
+    addon.flock(this.#fd, LOCK_UN);
+    if (registry.hasWaiters(id)) FileLock.#pump(id);
+  }
+
+  /** Releases the lock, ends a pending wait with ELOCKCLOSED and closes the descriptor. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#waiter?.abandon(new LockStateError('ELOCKCLOSED', `FileLock for ${this.path} was closed while waiting`));
+    try {
+      this.unlock();
+    } finally {
+      this.#dropFd();
+      this.#closed = true;
+    }
+  }
+
+  /** Runs `fn` holding this process's claim on `id` in the async context, for the re-entry guard. */
+  static runHolding<T>(lock: FileLock, fn: () => T): T {
+    const id = lock.#id;
+    if (id === null || lock.#mode === null) return fn();
+    const held = new Map(heldInContext.getStore() ?? []);
+    held.set(id, lock.#mode === 'shared');
+    return heldInContext.run(held, fn);
+  }
+
+  #assertIdle(): void {
+    if (this.#closed) throw new LockStateError('ELOCKCLOSED', `FileLock for ${this.path} is closed`);
+    if (this.#mode !== null) throw new LockStateError('ELOCKHELD', `FileLock for ${this.path} already holds the lock`);
+    if (this.#waiter !== null) throw new LockStateError('ELOCKHELD', `FileLock for ${this.path} is already waiting for the lock`);
+  }
+
+  #assertNotReentrant(id: string, shared: boolean): void {
+    const held = heldInContext.getStore()?.get(id);
+    if (held !== undefined && !(held && shared)) {
+      throw new SelfDeadlockError(this.path, 'the lock was requested inside a withLock() callback that already holds this file');
+    }
+  }
+
+  /** Opens the lock file if needed (O_CLOEXEC comes from libuv; never O_TRUNC) and returns its identity. */
+  #identity(): string {
+    if (this.#fd === null) {
+      let fd: number;
+      try {
+        fd = fs.openSync(this.path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o666);
+      } catch (err) {
+        // A lock file we may read but not write still locks (flock needs no write access locally).
+        if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+        fd = fs.openSync(this.path, fs.constants.O_RDONLY);
+      }
+      this.#fd = fd;
+      try {
+        this.#id = addon.identity(fd);
+      } catch (err) {
+        this.#dropFd();
+        throw err;
+      }
+    }
+    return this.#id as string;
+  }
+
+  #dropFd(): void {
+    if (this.#fd !== null) fs.closeSync(this.#fd);
+    this.#fd = null;
+    this.#id = null;
+  }
+
+  /** One acquisition attempt, following the path to a new file as often as it was replaced. */
+  #attempt(shared: boolean, nonBlocking: boolean): boolean {
+    const op = (shared ? LOCK_SH : LOCK_EX) | (nonBlocking ? LOCK_NB : 0);
+    for (let i = 0; ; i++) {
+      this.#identity();
+      const fd = this.#fd as number;
+      let r: 0 | 1 | 2;
+      try {
+        r = addon.lockChecked(fd, op, this.path);
+      } catch (err) {
+        throw this.#translate(err);
+      }
+      if (r === 1) return false;
+      if (r === 0) {
+        this.#mode = shared ? 'shared' : 'exclusive';
+        registry.addHolder(this.#id as string, this);
+        return true;
+      }
+      // We hold a file the path no longer names: whoever opens the path now
+      // would lock a different inode, so our lock excludes nobody. Let go and
+      // lock what the path names.
+      addon.flock(fd, LOCK_UN);
+      this.#dropFd();
+      if (i >= MAX_IDENTITY_RETRIES) {
+        throw new LockStateError('ELOCKCLOSED', `Lock file ${this.path} kept being replaced while locking it`);
+      }
+    }
+  }
+
+  #translate(err: unknown): unknown {
+    const e = err as NodeJS.ErrnoException;
+    if (e && typeof e.code === 'string' && UNSUPPORTED.has(e.code)) return new LockUnsupportedError(this.path, e);
+    if (e && typeof e === 'object') e.path = this.path;
+    return err;
+  }
+
+  /**
+   * Serves the queue of file `id`: the head tries without waiting; if that
+   * fails it parks in the kernel on a dedicated thread, and everyone behind it
+   * waits in JavaScript. Runs again whenever a kernel wait returns or a lock
+   * of ours on the file is released.
+   */
+  static #pump(id: string): void {
+    const e = registry.entry(id);
+    while (!e.kernelBusy && e.queue.length > 0) {
+      const w = e.queue[0] as Waiter;
+      if (w.state === 'done') {
+        e.queue.shift();
+        continue;
+      }
+      const lock = w.lock;
+      let got: boolean;
+      try {
+        got = lock.#attempt(w.shared, true);
+      } catch (err) {
+        e.queue.shift();
+        w.settle(err);
+        continue;
+      }
+      if (got) {
+        e.queue.shift();
+        w.settle(undefined);
+        continue;
+      }
+      if (lock.#id !== id) {
+        // The lock file was replaced: this waiter now queues for the new file.
+        e.queue.shift();
+        registry.entry(lock.#id as string).queue.push(w);
+        FileLock.#pump(lock.#id as string);
+        continue;
+      }
+      FileLock.#park(id, w);
+    }
+    registry.prune(id);
+  }
+
+  static #park(id: string, w: Waiter): void {
+    const e = registry.entry(id);
+    const lock = w.lock;
+    const fd = lock.#fd as number;
+    e.kernelBusy = true;
+    w.state = 'kernel';
+    w.unref = addon.waitLock(fd, w.shared ? LOCK_SH : LOCK_EX, (err) => {
+      e.kernelBusy = false;
+      if (w.state === 'kernel' && lock.#fd === fd) {
+        w.state = 'queued';
+        if (err) {
+          e.queue.shift();
+          w.settle(lock.#translate(err));
+        }
+        // Granted: the head's next attempt on this descriptor is a no-op for
+        // the kernel that also re-checks the file's identity.
+      } else {
+        // Abandoned (timeout, abort, close): the caller has gone, so a lock
+        // granted now must not outlive this moment.
+        try {
+          if (!err) addon.flock(fd, LOCK_UN);
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
+      FileLock.#pump(id);
+    });
+  }
+
+  /** Gives the descriptor of an abandoned kernel wait to that wait, which closes it when it returns. */
+  static disown(lock: FileLock): void {
+    lock.#fd = null;
+    lock.#id = null;
+  }
+
+  static clearWaiter(lock: FileLock): void {
+    lock.#waiter = null;
+  }
+}
+
+class Waiter {
+  state: 'queued' | 'kernel' | 'done' = 'queued';
+  unref: (() => void) | null = null;
+  readonly #resolve: () => void;
+  readonly #reject: (err: unknown) => void;
+  readonly #timer: NodeJS.Timeout | null = null;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onAbort: () => void;
+
+  constructor(
+    readonly lock: FileLock,
+    readonly shared: boolean,
+    resolve: () => void,
+    reject: (err: unknown) => void,
+    timeoutMs: number | undefined,
+    signal: AbortSignal | undefined,
+  ) {
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#signal = signal;
+    this.#onAbort = () => this.abandon(new AbortError(undefined, { cause: signal?.reason }));
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
+    if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
+      this.#timer = setTimeout(() => this.abandon(new LockTimeoutError(lock.path, timeoutMs)), timeoutMs);
+    }
+  }
+
+  settle(err: unknown): void {
+    if (this.state === 'done') return;
+    this.state = 'done';
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    FileLock.clearWaiter(this.lock);
+    if (err === undefined) this.#resolve();
+    else this.#reject(err);
+  }
+
+  /** Ends the wait for the caller. A kernel wait still parked keeps the descriptor and releases on return. */
+  abandon(err: unknown): void {
+    if (this.state === 'done') return;
+    if (this.state === 'kernel') {
+      FileLock.disown(this.lock);
+      this.unref?.();
+    }
+    this.settle(err);
+  }
+}
+
+/**
+ * Runs `fn` while holding the lock on `file`, and releases it however `fn`
+ * ends. Locking the same file again inside `fn` throws SelfDeadlockError
+ * instead of waiting for itself.
+ */
+export async function withLock<T>(file: string, fn: () => T | Promise<T>, options: AsyncLockOptions = {}): Promise<T> {
+  const lock = new FileLock(file);
+  try {
+    await lock.lock(options);
+    return await FileLock.runHolding(lock, fn);
+  } finally {
+    lock.close();
+  }
+}

@@ -1,0 +1,73 @@
+import type { FileLock } from './file-lock.js';
+
+/**
+ * Per-thread bookkeeping of lock files by identity (st_dev:st_ino), not by
+ * path, so that two spellings of one file, or a hard link, are one file here
+ * as they are for the kernel.
+ *
+ * - holders: which FileLocks of this thread hold the file, for the
+ *   self-deadlock guard of lockSync();
+ * - queue: async waiters in arrival order. Only the head ever waits in the
+ *   kernel, so a process parks at most one thread per file however many
+ *   tasks wait, and the others are served in FIFO order.
+ * - kernelBusy: a kernel wait (the head's, or an abandoned one still parked)
+ *   is outstanding; nobody starts a second one until it returns.
+ *
+ * Module state is per JS thread: each worker_thread has its own registry, so a
+ * lockSync() in a worker that waits for the main thread (which can release)
+ * is not mistaken for a deadlock.
+ */
+export interface Waiter {
+  readonly lock: FileLock;
+  readonly shared: boolean;
+  state: 'queued' | 'kernel' | 'done';
+  settle(err: unknown): void;
+}
+
+interface Entry {
+  readonly holders: Set<FileLock>;
+  readonly queue: Waiter[];
+  kernelBusy: boolean;
+}
+
+const entries = new Map<string, Entry>();
+
+export function entry(id: string): Entry {
+  let e = entries.get(id);
+  if (!e) {
+    e = { holders: new Set(), queue: [], kernelBusy: false };
+    entries.set(id, e);
+  }
+  return e;
+}
+
+/** Drops entries nobody uses, so long-running processes do not accumulate them. */
+export function prune(id: string): void {
+  const e = entries.get(id);
+  if (e && e.holders.size === 0 && e.queue.length === 0 && !e.kernelBusy) entries.delete(id);
+}
+
+export function addHolder(id: string, lock: FileLock): void {
+  entry(id).holders.add(lock);
+}
+
+export function removeHolder(id: string, lock: FileLock): void {
+  entries.get(id)?.holders.delete(lock);
+  prune(id);
+}
+
+/** Whether any waiter of this thread is queued for `id` (cheap check for the release path). */
+export function hasWaiters(id: string): boolean {
+  const e = entries.get(id);
+  return e !== undefined && e.queue.length > 0;
+}
+
+/** Another FileLock of this thread holds `id` in a mode that conflicts with the request. */
+export function conflictingHolder(id: string, self: FileLock, shared: boolean): FileLock | undefined {
+  const e = entries.get(id);
+  if (!e) return undefined;
+  for (const h of e.holders) {
+    if (h !== self && (!shared || h.mode === 'exclusive')) return h;
+  }
+  return undefined;
+}
