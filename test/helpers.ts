@@ -1,0 +1,96 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+
+/** A fresh temp directory per test, removed by the caller's afterEach. */
+export function tempDir(prefix = 'tse-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface Child {
+  proc: ChildProcess;
+  lines: string[];
+  /** Resolves with the first stdout line equal to `line`. */
+  waitFor(line: string, timeoutMs?: number): Promise<void>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr(): string;
+}
+
+export function spawnNode(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Child {
+  const proc = spawn(process.execPath, [script, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  return wrap(proc);
+}
+
+export function wrap(proc: ChildProcess): Child {
+  const lines: string[] = [];
+  let err = '';
+  const listeners = new Set<() => void>();
+  let buf = '';
+  proc.stdout?.setEncoding('utf8');
+  proc.stdout?.on('data', (d: string) => {
+    buf += d;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+    for (const l of listeners) l();
+  });
+  proc.stderr?.setEncoding('utf8');
+  proc.stderr?.on('data', (d: string) => (err += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('exit', (code, signal) => {
+      for (const l of listeners) l();
+      resolve({ code, signal });
+    }),
+  );
+  return {
+    proc,
+    lines,
+    exited,
+    stderr: () => err,
+    waitFor(line, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (lines.includes(line)) {
+            listeners.delete(check);
+            clearTimeout(t);
+            resolve();
+          } else if (proc.exitCode !== null || proc.signalCode !== null) {
+            listeners.delete(check);
+            clearTimeout(t);
+            reject(new Error(`child exited before printing ${line}; stdout=${lines.join('|')} stderr=${err}`));
+          }
+        };
+        const t = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`timed out waiting for ${line}; stdout=${lines.join('|')} stderr=${err}`));
+        }, timeoutMs);
+        listeners.add(check);
+        check();
+      });
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Runs a node script to completion and returns its output. */
+export async function runNode(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  const c = spawnNode(script, args, env);
+  c.proc.stdin?.end();
+  const r = await c.exited;
+  return { ...r, stdout: c.lines.join('\n'), stderr: c.stderr() };
+}
