@@ -4,7 +4,13 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <vector>
 #include <sys/file.h>
 #include <thread>
 
@@ -57,64 +63,153 @@ Napi::Value Flock(const Napi::CallbackInfo& info) {
   return ThrowSys(env, r, "flock");
 }
 
-// lockChecked(fd, op, path) -> 0 granted and the path still names this
-// descriptor's file; 1 contended (LOCK_NB); 2 granted but the path now names
-// another file, or none (deleted/replaced lock file). In case 2 the lock is
-// still held: the caller decides what to do. One call keeps an uncontended
-// acquire at a single crossing of the JS/C++ boundary.
+// The file a descriptor was opened on, as JavaScript caches it in one Buffer:
+// st_dev and st_ino as two native uint64 (filled by identity()), then the
+// path, NUL-terminated. One argument, no string conversion per call.
+struct Expected {
+  const char* path;
+  uint64_t dev;
+  uint64_t ino;
+};
+
+constexpr size_t kIdentityHeader = 16;
+
+bool ArgExpected(const Napi::CallbackInfo& info, size_t at, Expected* out) {
+  if (info.Length() <= at || !info[at].IsBuffer() ||
+      info[at].As<Napi::Buffer<char>>().Length() <= kIdentityHeader) {
+    Napi::TypeError::New(info.Env(), "Expected an identity Buffer").ThrowAsJavaScriptException();
+    return false;
+  }
+  char* data = info[at].As<Napi::Buffer<char>>().Data();
+  std::memcpy(&out->dev, data, 8);
+  std::memcpy(&out->ino, data + 8, 8);
+  out->path = data + kIdentityHeader;
+  return true;
+}
+
+// After a grant: does the path still name the file we locked? Any failure to
+// stat it (ENOENT above all) means no; reopening will surface a real error.
+// A path that names our inode implies a link count > 0.
+int StillNamed(const Expected& e) {
+  tse::FileId named;
+  if (tse::PathIdentity(e.path, &named) != 0) return 2;
+  return named.dev == e.dev && named.ino == e.ino ? 0 : 2;
+}
+
+// lockChecked(fd, op, identity) -> 0 granted and the path
+// still names this descriptor's file; 1 contended (LOCK_NB); 2 granted but the
+// path now names another file, or none (lock file deleted or replaced). In
+// case 2 the lock is still held: the caller decides. One call keeps an
+// acquire, check included, at a single crossing of the JS/C++ boundary.
 Napi::Value LockChecked(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd, op;
-  if (!ArgInts(info, &fd, &op)) return env.Undefined();
-  if (info.Length() < 3 || !info[2].IsString()) {
-    Napi::TypeError::New(env, "Expected path: string").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  std::string path = info[2].As<Napi::String>().Utf8Value();
+  Expected e;
+  if (!ArgInts(info, &fd, &op) || !ArgExpected(info, 2, &e)) return env.Undefined();
   int r = tse::Flock(fd, op);
   if (r != 0) {
     if ((op & LOCK_NB) && IsContention(r)) return Napi::Number::New(env, 1);
     return ThrowSys(env, r, "flock");
   }
-  tse::FileId mine, named;
-  r = tse::FdIdentity(fd, &mine);
-  if (r != 0) {
-    tse::Flock(fd, LOCK_UN);
-    return ThrowSys(env, r, "fstat");
-  }
-  // Any failure to stat the path (ENOENT above all) means the path no longer
-  // names our file; reopening will surface the real error if there is one.
-  if (tse::PathIdentity(path.c_str(), &named) != 0) return Napi::Number::New(env, 2);
-  bool same = mine.dev == named.dev && mine.ino == named.ino && mine.nlink > 0;
-  return Napi::Number::New(env, same ? 0 : 2);
+  return Napi::Number::New(env, StillNamed(e));
 }
 
-// identity(fd) -> "dev:ino", the key of the in-process registry.
+// identity(fd, buffer) -> "dev:ino", the registry key; also writes dev and
+// ino into the buffer's header for lockChecked and waitLock.
 Napi::Value Identity(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) {
-    Napi::TypeError::New(env, "Expected fd: number").ThrowAsJavaScriptException();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsBuffer() ||
+      info[1].As<Napi::Buffer<char>>().Length() <= kIdentityHeader) {
+    Napi::TypeError::New(env, "Expected (fd: number, identity: Buffer)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   tse::FileId id;
   int r = tse::FdIdentity(info[0].As<Napi::Number>().Int32Value(), &id);
   if (r != 0) return ThrowSys(env, r, "fstat");
+  char* data = info[1].As<Napi::Buffer<char>>().Data();
+  std::memcpy(data, &id.dev, 8);
+  std::memcpy(data + 8, &id.ino, 8);
   return Napi::String::New(env, IdKey(id));
 }
 
-// One blocking wait. The thread owns nothing but the wait itself: the fd
-// belongs to JavaScript, which must keep it open until the callback runs.
+// One blocking wait. The fd belongs to JavaScript, which keeps it open until
+// the callback has run; the wait only borrows it.
 struct Wait {
   Napi::ThreadSafeFunction tsfn;
   int fd;
   int op;
-  int result = 0;
+  std::string path;
+  Expected expected;
+  int result = 0;  // 0 or -errno from flock
+  int status = 0;  // when granted: 0 still named by the path, 2 not
 };
+
+void RunWait(Wait* w);
+
+// Parked waits run on threads of our own, never on the libuv threadpool that
+// fs.* shares (fs-ext #49/#79). Threads are kept for a while after a wait so a
+// busy lock does not pay a thread creation per contended acquire. The pool is
+// process-wide and deliberately never destroyed: detached threads may still
+// use it while the process exits.
+class WaiterThreads {
+ public:
+  void Start(Wait* w) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (!idle_.empty()) {
+        Slot* s = idle_.back();
+        idle_.pop_back();
+        s->wait = w;
+        s->cv.notify_one();
+        return;
+      }
+    }
+    std::thread([this, w]() { Loop(w); }).detach();
+  }
+
+ private:
+  struct Slot {
+    std::condition_variable cv;
+    Wait* wait = nullptr;
+  };
+
+  void Loop(Wait* w) {
+    Slot self;
+    for (;;) {
+      RunWait(w);
+      std::unique_lock<std::mutex> lk(mu_);
+      idle_.push_back(&self);
+      if (!self.cv.wait_for(lk, std::chrono::seconds(30), [&] { return self.wait != nullptr; })) {
+        idle_.erase(std::find(idle_.begin(), idle_.end(), &self));
+        return;
+      }
+      w = self.wait;
+      self.wait = nullptr;
+    }
+  }
+
+  std::mutex mu_;
+  std::vector<Slot*> idle_;
+};
+
+WaiterThreads* threads = new WaiterThreads();
 
 void DeliverWait(Napi::Env env, Napi::Function callback, Wait* w) {
   if (env == nullptr || callback.IsEmpty()) return;
-  Napi::Value err = w->result == 0 ? env.Null() : SysErrorValue(env, w->result, "flock");
-  callback.Call({err});
+  if (w->result != 0) {
+    callback.Call({SysErrorValue(env, w->result, "flock"), env.Null()});
+  } else {
+    callback.Call({env.Null(), Napi::Number::New(env, w->status)});
+  }
+}
+
+void RunWait(Wait* w) {
+  w->result = tse::Flock(w->fd, w->op);
+  if (w->result == 0) w->status = StillNamed(w->expected);
+  // napi_closing: the environment (a terminated worker) is gone and nobody
+  // will read this result. Give back what we got so it cannot leak.
+  if (w->tsfn.BlockingCall(w, DeliverWait) != napi_ok && w->result == 0) tse::Flock(w->fd, LOCK_UN);
+  w->tsfn.Release();  // w may be freed from here on
 }
 
 Napi::Value Unref(const Napi::CallbackInfo& info) {
@@ -123,30 +218,29 @@ Napi::Value Unref(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// waitLock(fd, op, callback(err|null)) -> unref(): blocks in flock(2) on a
-// dedicated thread, never on the libuv threadpool (which fs.* shares).
-// unref() lets the process exit while an abandoned wait is still parked.
+// waitLock(fd, op, identity, callback(err, status)) -> unref()
+// Blocks in flock(2) on a waiter thread, then checks the path as lockChecked
+// does. unref() lets the process exit while an abandoned wait is parked; call
+// it only before the callback has run.
 Napi::Value WaitLock(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd, op;
-  if (!ArgInts(info, &fd, &op)) return env.Undefined();
-  if (info.Length() < 3 || !info[2].IsFunction()) {
+  Expected e;
+  if (!ArgInts(info, &fd, &op) || !ArgExpected(info, 2, &e)) return env.Undefined();
+  if (info.Length() < 4 || !info[3].IsFunction()) {
     Napi::TypeError::New(env, "Expected callback: function").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   auto* w = new Wait();
   w->fd = fd;
   w->op = op & ~LOCK_NB;
-  w->tsfn = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "tse_flock_wait", 0, 1,
+  w->path = e.path;  // own a copy: the Buffer may be collected meanwhile
+  w->expected = e;
+  w->expected.path = w->path.c_str();
+  w->tsfn = Napi::ThreadSafeFunction::New(env, info[3].As<Napi::Function>(), "tse_flock_wait", 0, 1,
                                           [](Napi::Env, Wait* done) { delete done; }, w);
   Napi::Function unref = Napi::Function::New(env, Unref, "unref", w);
-  std::thread([w]() {
-    w->result = tse::Flock(w->fd, w->op);
-    // napi_closing: the environment (a terminated worker) is gone, so nobody
-    // will ever read this result. Give back what we got so it cannot leak.
-    if (w->tsfn.BlockingCall(w, DeliverWait) != napi_ok && w->result == 0) tse::Flock(w->fd, LOCK_UN);
-    w->tsfn.Release();
-  }).detach();
+  threads->Start(w);
   return unref;
 }
 

@@ -10,7 +10,7 @@ import {
   SelfDeadlockError,
   ValidationError,
 } from '../errors.js';
-import { addon } from '../native/addon.js';
+import { addon, IDENTITY_HEADER } from '../native/addon.js';
 import * as registry from './registry.js';
 
 const { LOCK_SH, LOCK_EX, LOCK_UN, LOCK_NB } = addon;
@@ -47,8 +47,12 @@ const heldInContext = new AsyncLocalStorage<ReadonlyMap<string, boolean>>();
 export class FileLock {
   /** Absolute path of the lock file. */
   readonly path: string;
+  /** dev and ino of #fd, then the path: what the addon compares after each grant. */
+  readonly #identityBuf: Buffer;
   #fd: number | null = null;
+  /** "dev:ino" of #fd, the registry key. */
   #id: string | null = null;
+  #entry: registry.Entry | null = null;
   #mode: 'shared' | 'exclusive' | null = null;
   #waiter: Waiter | null = null;
   #closed = false;
@@ -56,6 +60,7 @@ export class FileLock {
   constructor(file: string) {
     if (typeof file !== 'string' || file === '') throw new ValidationError('lockFile', file, 'must be a non-empty path');
     this.path = path.resolve(file);
+    this.#identityBuf = Buffer.concat([Buffer.alloc(IDENTITY_HEADER), Buffer.from(`${this.path}\0`)]);
   }
 
   /** Whether this FileLock holds the lock now. */
@@ -107,6 +112,8 @@ export class FileLock {
     if (timeoutMs === 0) throw new LockTimeoutError(this.path, 0);
     return new Promise<void>((resolve, reject) => {
       const w = new Waiter(this, shared, resolve, reject, timeoutMs, signal);
+      // It just tried and failed: if it is the head, park without a second try.
+      w.tried = true;
       this.#waiter = w;
       registry.entry(this.#id ?? id).queue.push(w);
       FileLock.#pump(this.#id ?? id);
@@ -116,11 +123,11 @@ export class FileLock {
   /** Releases the lock. A no-op when not held. The lock file is never deleted. */
   unlock(): void {
     if (this.#mode === null || this.#fd === null || this.#id === null) return;
-    const id = this.#id;
-    registry.removeHolder(id, this);
+    const e = this.#entry as registry.Entry;
+    e.holders.delete(this);
     this.#mode = null;
     addon.flock(this.#fd, LOCK_UN);
-    if (registry.hasWaiters(id)) FileLock.#pump(id);
+    if (e.queue.length > 0) FileLock.#pump(this.#id);
   }
 
   /** Releases the lock, ends a pending wait with ELOCKCLOSED and closes the descriptor. Idempotent. */
@@ -170,7 +177,9 @@ export class FileLock {
       }
       this.#fd = fd;
       try {
-        this.#id = addon.identity(fd);
+        this.#id = addon.identity(fd, this.#identityBuf);
+        this.#entry = registry.entry(this.#id);
+        this.#entry.users++;
       } catch (err) {
         this.#dropFd();
         throw err;
@@ -181,8 +190,15 @@ export class FileLock {
 
   #dropFd(): void {
     if (this.#fd !== null) fs.closeSync(this.#fd);
+    this.#forgetFd();
+  }
+
+  #forgetFd(): void {
+    if (this.#entry !== null) this.#entry.users--;
+    if (this.#id !== null) registry.prune(this.#id);
     this.#fd = null;
     this.#id = null;
+    this.#entry = null;
   }
 
   /** One acquisition attempt, following the path to a new file as often as it was replaced. */
@@ -193,24 +209,34 @@ export class FileLock {
       const fd = this.#fd as number;
       let r: 0 | 1 | 2;
       try {
-        r = addon.lockChecked(fd, op, this.path);
+        r = addon.lockChecked(fd, op, this.#identityBuf);
       } catch (err) {
         throw this.#translate(err);
       }
       if (r === 1) return false;
       if (r === 0) {
-        this.#mode = shared ? 'shared' : 'exclusive';
-        registry.addHolder(this.#id as string, this);
+        this.#granted(shared);
         return true;
       }
-      // We hold a file the path no longer names: whoever opens the path now
-      // would lock a different inode, so our lock excludes nobody. Let go and
-      // lock what the path names.
-      addon.flock(fd, LOCK_UN);
-      this.#dropFd();
-      if (i >= MAX_IDENTITY_RETRIES) {
-        throw new LockStateError('ELOCKCLOSED', `Lock file ${this.path} kept being replaced while locking it`);
-      }
+      this.#releaseStale(i);
+    }
+  }
+
+  #granted(shared: boolean): void {
+    this.#mode = shared ? 'shared' : 'exclusive';
+    (this.#entry as registry.Entry).holders.add(this);
+  }
+
+  /**
+   * We hold a file the path no longer names: whoever opens the path now would
+   * lock a different inode, so our lock excludes nobody. Let go; the caller
+   * locks what the path names.
+   */
+  #releaseStale(attempt: number): void {
+    addon.flock(this.#fd as number, LOCK_UN);
+    this.#dropFd();
+    if (attempt >= MAX_IDENTITY_RETRIES) {
+      throw new LockStateError('ELOCKCLOSED', `Lock file ${this.path} kept being replaced while locking it`);
     }
   }
 
@@ -236,9 +262,10 @@ export class FileLock {
         continue;
       }
       const lock = w.lock;
-      let got: boolean;
+      let got = false;
       try {
-        got = lock.#attempt(w.shared, true);
+        if (!w.tried) got = lock.#attempt(w.shared, true);
+        w.tried = false;
       } catch (err) {
         e.queue.shift();
         w.settle(err);
@@ -267,16 +294,28 @@ export class FileLock {
     const fd = lock.#fd as number;
     e.kernelBusy = true;
     w.state = 'kernel';
-    w.unref = addon.waitLock(fd, w.shared ? LOCK_SH : LOCK_EX, (err) => {
+    const op = w.shared ? LOCK_SH : LOCK_EX;
+    w.unref = addon.waitLock(fd, op, lock.#identityBuf, (err, status) => {
       e.kernelBusy = false;
       if (w.state === 'kernel' && lock.#fd === fd) {
         w.state = 'queued';
         if (err) {
           e.queue.shift();
           w.settle(lock.#translate(err));
+        } else if (status === 0) {
+          e.queue.shift();
+          lock.#granted(w.shared);
+          w.settle(undefined);
+        } else {
+          // Granted a file the path no longer names: let go, and the next
+          // round of the queue locks what the path names now.
+          try {
+            lock.#releaseStale(0);
+          } catch (stale) {
+            e.queue.shift();
+            w.settle(stale);
+          }
         }
-        // Granted: the head's next attempt on this descriptor is a no-op for
-        // the kernel that also re-checks the file's identity.
       } else {
         // Abandoned (timeout, abort, close): the caller has gone, so a lock
         // granted now must not outlive this moment.
@@ -292,8 +331,7 @@ export class FileLock {
 
   /** Gives the descriptor of an abandoned kernel wait to that wait, which closes it when it returns. */
   static disown(lock: FileLock): void {
-    lock.#fd = null;
-    lock.#id = null;
+    lock.#forgetFd();
   }
 
   static clearWaiter(lock: FileLock): void {
@@ -303,6 +341,7 @@ export class FileLock {
 
 class Waiter {
   state: 'queued' | 'kernel' | 'done' = 'queued';
+  tried = false;
   unref: (() => void) | null = null;
   readonly #resolve: () => void;
   readonly #reject: (err: unknown) => void;

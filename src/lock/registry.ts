@@ -21,13 +21,16 @@ export interface Waiter {
   readonly lock: FileLock;
   readonly shared: boolean;
   state: 'queued' | 'kernel' | 'done';
+  tried: boolean;
   settle(err: unknown): void;
 }
 
-interface Entry {
+export interface Entry {
   readonly holders: Set<FileLock>;
   readonly queue: Waiter[];
   kernelBusy: boolean;
+  /** FileLocks with an open descriptor on this file; they cache this entry. */
+  users: number;
 }
 
 const entries = new Map<string, Entry>();
@@ -35,31 +38,20 @@ const entries = new Map<string, Entry>();
 export function entry(id: string): Entry {
   let e = entries.get(id);
   if (!e) {
-    e = { holders: new Set(), queue: [], kernelBusy: false };
+    e = { holders: new Set(), queue: [], kernelBusy: false, users: 0 };
     entries.set(id, e);
   }
   return e;
 }
 
-/** Drops entries nobody uses, so long-running processes do not accumulate them. */
+/**
+ * Drops an entry nobody uses, so a long-running process does not accumulate
+ * them. Called when a descriptor is closed, not on every release: a FileLock
+ * keeps its entry while its descriptor is open, off the hot path.
+ */
 export function prune(id: string): void {
   const e = entries.get(id);
-  if (e && e.holders.size === 0 && e.queue.length === 0 && !e.kernelBusy) entries.delete(id);
-}
-
-export function addHolder(id: string, lock: FileLock): void {
-  entry(id).holders.add(lock);
-}
-
-export function removeHolder(id: string, lock: FileLock): void {
-  entries.get(id)?.holders.delete(lock);
-  prune(id);
-}
-
-/** Whether any waiter of this thread is queued for `id` (cheap check for the release path). */
-export function hasWaiters(id: string): boolean {
-  const e = entries.get(id);
-  return e !== undefined && e.queue.length > 0;
+  if (e && e.users === 0 && e.holders.size === 0 && e.queue.length === 0 && !e.kernelBusy) entries.delete(id);
 }
 
 /** Another FileLock of this thread holds `id` in a mode that conflicts with the request. */
