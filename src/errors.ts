@@ -9,9 +9,7 @@ export class TradeStateError extends Error {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
-  }
-  override get name(): string {
-    return this.constructor.name;
+    this.name = new.target.name;
   }
 }
 
@@ -47,9 +45,7 @@ export class SelfDeadlockError extends TradeStateError {
 export class AbortError extends TradeStateError {
   constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
     super('ABORT_ERR', message, options);
-  }
-  override get name(): string {
-    return 'AbortError';
+    this.name = 'AbortError';
   }
 }
 

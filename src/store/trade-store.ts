@@ -1,0 +1,369 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { haltState } from '../domain/derive.js';
+import { verifyIntegrity, type Violation } from '../domain/integrity.js';
+import { equityOf } from '../domain/pnl.js';
+import { checkOpenRisk, resolveRiskConfig, type RiskConfig, type RiskResult } from '../domain/risk.js';
+import {
+  applyClose,
+  applyOpen,
+  applyPartial,
+  applyUpdate,
+  applyUpdatesBatch,
+  findTrade,
+  findTradeByClientId,
+  formatTradeId,
+  nextTradeNumber,
+  type PartialResult,
+} from '../domain/trade-ops.js';
+import { DEFAULT_DRAWDOWN_LIMITS, type CorrelationGroups, type DrawdownLimits, type Trade, type TradeLog } from '../domain/types.js';
+import {
+  validateCloseInput,
+  validateLogShape,
+  validateOpenInput,
+  validatePartialInput,
+  type OpenInput,
+} from '../domain/validate.js';
+import { RiskRejectedError, TradeNotFoundError, ValidationError } from '../errors.js';
+import { sweepTemps, writeFileDurable } from '../io/durable-write.js';
+import { parseLog, readLogBytes, sameVersion, statVersion, type FileVersion } from '../io/read-log.js';
+import { serializeLog } from '../io/serialize.js';
+import { FileLock } from '../lock/file-lock.js';
+
+export interface IntegrityContext {
+  operation: string;
+  tradeLog: string;
+}
+
+export interface TradeStoreOptions {
+  /** Path of trade_log.json, the single source of truth. */
+  tradeLog: string;
+  /** Lock file every writer of the log locks (Python writers too). Default: trade.lock beside the log. */
+  lockFile?: string;
+  /** Most OPEN trades at once. Default 7. */
+  maxPositions?: number;
+  /** Equity = starting capital + realized P&L; sizes the correlation limit and drawdown halt. Default 5000. */
+  startingCapital?: number;
+  correlationGroups?: CorrelationGroups;
+  /** A correlation group's summed risk may not exceed this % of equity. Default 4.0. */
+  maxCorrGroupRiskPct?: number;
+  /** Refuse a symbol whose last N closed trades all lost; 0 disables. Default 3. */
+  assetConsecutiveLossCap?: number;
+  /** Drawdown limits for the halt at open, as negative fractions. Default daily -0.02, weekly -0.10, total -0.20. */
+  drawdownLimits?: Partial<DrawdownLimits>;
+  /** Refuse new opens with HALTED while a drawdown limit is breached. Default true. */
+  haltOnDrawdown?: boolean;
+  /** Longest wait for the lock before LockTimeoutError. Default 30000 ms. */
+  lockTimeoutMs?: number;
+  /** Called after a write whose result breaks an invariant. Reported, never blocking. Default: a process warning. */
+  onIntegrityViolation?: (violations: Violation[], context: IntegrityContext) => void;
+  /** The clock, for tests and replays. Default: () => new Date(). */
+  now?: () => Date;
+}
+
+export type CheckResult = { ok: true } | { ok: false; code: RiskResult extends { ok: false; code: infer C } ? C : never; message: string };
+
+interface Cached {
+  version: FileVersion;
+  bytes: Buffer;
+  log: TradeLog;
+}
+
+/**
+ * The write path of the trade log. Every write is: lock -> sweep temp files
+ * of killed writers -> read (strict) -> validate -> risk checks -> mutate
+ * (pure) -> durable write -> unlock -> verify. Reads take no lock: writes
+ * replace the file by rename, so a reader sees one whole version.
+ *
+ * Records are returned frozen: they are also this store's cache.
+ */
+export class TradeStore {
+  readonly tradeLog: string;
+  readonly lockFile: string;
+  readonly startingCapital: number;
+  readonly risk: Readonly<RiskConfig>;
+  readonly drawdownLimits: Readonly<DrawdownLimits>;
+  readonly #haltOnDrawdown: boolean;
+  readonly #lockTimeoutMs: number;
+  readonly #onViolation: (violations: Violation[], context: IntegrityContext) => void;
+  readonly #now: () => Date;
+  #cached: Cached | null = null;
+  #dirsReady = false;
+
+  constructor(options: TradeStoreOptions) {
+    if (options === null || typeof options !== 'object') throw new ValidationError('options', options, 'must be an object');
+    if (typeof options.tradeLog !== 'string' || options.tradeLog === '') {
+      throw new ValidationError('tradeLog', options.tradeLog, 'must be a non-empty path');
+    }
+    this.tradeLog = path.resolve(options.tradeLog);
+    this.lockFile = path.resolve(options.lockFile ?? path.join(path.dirname(this.tradeLog), 'trade.lock'));
+    this.startingCapital = options.startingCapital ?? 5000;
+    if (typeof this.startingCapital !== 'number' || !Number.isFinite(this.startingCapital) || this.startingCapital <= 0) {
+      throw new ValidationError('startingCapital', options.startingCapital, 'must be a finite number > 0');
+    }
+    this.risk = Object.freeze(resolveRiskConfig(options));
+    this.drawdownLimits = Object.freeze(resolveDrawdownLimits(options.drawdownLimits));
+    this.#haltOnDrawdown = options.haltOnDrawdown ?? true;
+    this.#lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
+    if (typeof this.#lockTimeoutMs !== 'number' || Number.isNaN(this.#lockTimeoutMs) || this.#lockTimeoutMs < 0) {
+      throw new ValidationError('lockTimeoutMs', options.lockTimeoutMs, 'must be a number >= 0');
+    }
+    this.#onViolation = options.onIntegrityViolation ?? defaultViolationHandler;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  // ------------------------------------------------------------------ writes
+
+  /**
+   * Opens a trade after every risk check passed under the lock. With a
+   * client_id already in the log, returns that trade instead of opening a
+   * second one (a safe retry after a crash).
+   */
+  async openTrade(input: OpenInput): Promise<Trade> {
+    const valid = validateOpenInput(input);
+    return this.#mutate('openTrade', (log) => {
+      if (valid.client_id !== undefined) {
+        const existing = findTradeByClientId(log, valid.client_id);
+        if (existing) {
+          if (existing.symbol !== valid.symbol || existing.direction !== valid.direction) {
+            throw new ValidationError(
+              'client_id',
+              valid.client_id,
+              `was already used for trade ${existing.id} (${existing.direction} ${existing.symbol})`,
+            );
+          }
+          return { log, result: existing };
+        }
+      }
+      const verdict = this.#check(log, valid);
+      if (!verdict.ok) throw new RiskRejectedError(verdict.code, verdict.message, verdict.details);
+      const next = applyOpen(log, valid, this.#now());
+      return { log: next.log, result: next.trade };
+    });
+  }
+
+  async closeTrade(id: string, input: { exit_price: number; exit_reason?: string | null; lessons?: string | null }): Promise<Trade> {
+    const valid = validateCloseInput(input);
+    return this.#mutate('closeTrade', (log) => {
+      const next = applyClose(log, id, valid, this.#now());
+      return { log: next.log, result: next.trade };
+    });
+  }
+
+  async partialClose(id: string, input: { fraction: number; exit_price: number; reason?: string | null }): Promise<PartialResult> {
+    const valid = validatePartialInput(input);
+    return this.#mutate('partialClose', (log) => {
+      const next = applyPartial(log, id, valid, this.#now());
+      return { log: next.log, result: next.result };
+    });
+  }
+
+  /** Changes only mutable fields (stops, target, notes, grade, setup_type, lessons, extension fields). */
+  async updateTrade(id: string, patch: Record<string, unknown>): Promise<Trade> {
+    return this.#mutate('updateTrade', (log) => {
+      const next = applyUpdate(log, id, patch);
+      return { log: next.log, result: next.trade };
+    });
+  }
+
+  /** Several updates under one lock and one write; all or nothing. Returns how many trades changed. */
+  async updateTradesBatch(updates: ReadonlyArray<readonly [string, Record<string, unknown>]>): Promise<number> {
+    if (!Array.isArray(updates)) throw new ValidationError('updates', updates, 'must be an array of [id, patch] pairs');
+    return this.#mutate('updateTradesBatch', (log) => {
+      const next = applyUpdatesBatch(log, updates);
+      return { log: next.log, result: updates.length };
+    });
+  }
+
+  /** Replaces the whole log with `data` after checking its shape and that ids are unique, under the lock. */
+  async saveRaw(data: TradeLog): Promise<void> {
+    const problem = validateLogShape(data);
+    if (problem !== null) throw new ValidationError('data', summarize(data), `is not a trade log: ${problem}`);
+    const dup = verifyIntegrity(data, { maxPositions: Number.MAX_SAFE_INTEGER }).find((v) => v.code === 'DUPLICATE_ID');
+    if (dup) throw new ValidationError('data', dup.trade_id, `is not a usable trade log: ${dup.message}`);
+    const copy = JSON.parse(JSON.stringify(data)) as TradeLog; // no caller-held references in our cache
+    await this.#mutate('saveRaw', () => ({ log: copy, result: undefined }));
+  }
+
+  // ------------------------------------------------------------------- reads
+
+  async getAllTrades(): Promise<readonly Trade[]> {
+    return (await this.#read()).trades;
+  }
+
+  async getOpenTrades(): Promise<Trade[]> {
+    return (await this.#read()).trades.filter((t) => t.status === 'OPEN');
+  }
+
+  async getClosedTrades(): Promise<Trade[]> {
+    return (await this.#read()).trades.filter((t) => t.status === 'CLOSED');
+  }
+
+  /** The trade with this id; TradeNotFoundError when there is none. */
+  async getTrade(id: string): Promise<Trade> {
+    const t = findTrade(await this.#read(), id);
+    if (!t) throw new TradeNotFoundError(id);
+    return t;
+  }
+
+  async getOpenSymbols(): Promise<string[]> {
+    return (await this.getOpenTrades()).map((t) => t.symbol);
+  }
+
+  async positionCount(): Promise<number> {
+    return (await this.getOpenTrades()).length;
+  }
+
+  /** The id the next opened trade will get, e.g. "T012". */
+  async nextId(): Promise<string> {
+    return formatTradeId(nextTradeNumber(await this.#read()));
+  }
+
+  /** Current equity: starting capital plus realized P&L. */
+  async equity(): Promise<number> {
+    return equityOf(await this.#read(), this.startingCapital);
+  }
+
+  /**
+   * Advisory dry run of every open check (halt, duplicate, cap, correlation,
+   * loss cap) without the lock: the answer can be stale by the time you act.
+   * openTrade repeats the checks under the lock; only its answer is binding.
+   */
+  async checkOpen(input: OpenInput): Promise<{ ok: true } | { ok: false; code: string; message: string }> {
+    const valid = validateOpenInput(input);
+    const r = this.#check(await this.#read(), valid);
+    return r.ok ? r : { ok: false, code: r.code, message: r.message };
+  }
+
+  /**
+   * Advisory: could a trade on `symbol` open now, size aside (halt, duplicate,
+   * cap, loss cap; the correlation check needs a size and a stop, see checkOpen).
+   */
+  async canOpenPosition(symbol: string): Promise<{ ok: true } | { ok: false; code: string; message: string }> {
+    if (typeof symbol !== 'string' || symbol.trim() === '') throw new ValidationError('symbol', symbol, 'must be a non-empty string');
+    const log = await this.#read();
+    // A nominal trade with no risk: the correlation check cannot refuse it.
+    const probe: OpenInput = { symbol, direction: 'LONG', entry_price: 1, stop_price: 1, target_price: 2, size: 1 };
+    const r = this.#check(log, probe);
+    return r.ok ? r : { ok: false, code: r.code, message: r.message };
+  }
+
+  /** The integrity violations of the log as it is now ([] when clean). */
+  async verifyIntegrity(): Promise<Violation[]> {
+    return verifyIntegrity(await this.#read(), { maxPositions: this.risk.maxPositions });
+  }
+
+  // --------------------------------------------------------------- internals
+
+  #check(log: TradeLog, input: OpenInput): RiskResult {
+    const now = this.#now();
+    if (this.#haltOnDrawdown) {
+      const h = haltState(log, { startingCapital: this.startingCapital, drawdownLimits: this.drawdownLimits, now });
+      if (h.halted) {
+        return {
+          ok: false,
+          code: 'HALTED',
+          message: `Trading is halted: ${h.halt_reason ?? 'a drawdown limit is breached'}; closes and stop updates are still allowed`,
+          details: { reason: h.halt_reason, daily: h.daily, weekly: h.weekly, total: h.total },
+        };
+      }
+    }
+    return checkOpenRisk(log, input, this.risk, equityOf(log, this.startingCapital));
+  }
+
+  /** lock -> sweep -> read -> fn (pure) -> durable write -> unlock -> verify. */
+  async #mutate<T>(operation: string, fn: (log: TradeLog) => { log: TradeLog; result: T }): Promise<T> {
+    await this.#ensureDirs();
+    const lock = new FileLock(this.lockFile);
+    let after: TradeLog;
+    let result: T;
+    await lock.lock({ timeoutMs: this.#lockTimeoutMs });
+    try {
+      await sweepTemps(this.tradeLog);
+      const before = await this.#read();
+      ({ log: after, result } = fn(before));
+      if (after !== before) await this.#write(after);
+    } finally {
+      lock.close();
+    }
+    if (after !== undefined) this.#verify(after, operation);
+    return result;
+  }
+
+  async #write(log: TradeLog): Promise<void> {
+    deepFreeze(log);
+    const bytes = Buffer.from(serializeLog(log), 'utf8');
+    this.#cached = null; // whatever happens next, the old cache no longer describes the file for sure
+    await writeFileDurable(this.tradeLog, bytes);
+    const version = await statVersion(this.tradeLog);
+    if (version) this.#cached = { version, bytes, log };
+  }
+
+  /**
+   * The log as on disk. The parsed log is reused while the file is provably
+   * the one we last wrote or read: same device, inode, size, mtime and ctime,
+   * and the same bytes (inode numbers are recycled and timestamps are coarse,
+   * so the metadata alone could be fooled; comparing bytes is cheap next to
+   * parsing them).
+   */
+  async #read(): Promise<TradeLog> {
+    const snap = await readLogBytes(this.tradeLog);
+    if (snap === null) return EMPTY;
+    const c = this.#cached;
+    if (c !== null && sameVersion(c.version, snap.version) && c.bytes.equals(snap.bytes)) return c.log;
+    const log = deepFreeze(parseLog(this.tradeLog, snap.bytes));
+    this.#cached = { version: snap.version, bytes: snap.bytes, log };
+    return log;
+  }
+
+  #verify(log: TradeLog, operation: string): void {
+    const violations = verifyIntegrity(log, { maxPositions: this.risk.maxPositions });
+    if (violations.length === 0) return;
+    try {
+      this.#onViolation(violations, { operation, tradeLog: this.tradeLog });
+    } catch {
+      // A failing handler must not turn a durable write into a reported failure.
+    }
+  }
+
+  async #ensureDirs(): Promise<void> {
+    if (this.#dirsReady) return;
+    await fs.promises.mkdir(path.dirname(this.tradeLog), { recursive: true });
+    await fs.promises.mkdir(path.dirname(this.lockFile), { recursive: true });
+    this.#dirsReady = true;
+  }
+}
+
+const EMPTY: TradeLog = Object.freeze({ trades: Object.freeze([]) as unknown as Trade[], next_id: 1 }) as TradeLog;
+
+function resolveDrawdownLimits(partial: Partial<DrawdownLimits> | undefined): DrawdownLimits {
+  const limits = { ...DEFAULT_DRAWDOWN_LIMITS, ...(partial ?? {}) };
+  for (const key of ['daily', 'weekly', 'total', 'warning'] as const) {
+    const v = limits[key];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v >= 0 || v <= -1) {
+      throw new ValidationError(`drawdownLimits.${key}`, v, 'must be a negative fraction, e.g. -0.02 for -2 %');
+    }
+  }
+  return limits;
+}
+
+function defaultViolationHandler(violations: Violation[], context: IntegrityContext): void {
+  process.emitWarning(
+    `${violations.length} integrity violation(s) in ${context.tradeLog} after ${context.operation}: ` +
+      violations.map((v) => `${v.code}${v.trade_id ? ` ${v.trade_id}` : ''}: ${v.message}`).join('; '),
+    { code: 'TSE_INTEGRITY' },
+  );
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+function summarize(data: unknown): unknown {
+  return data !== null && typeof data === 'object' ? `[${Array.isArray(data) ? 'array' : 'object'}]` : data;
+}
