@@ -9,8 +9,13 @@ export function pyRound(x: number, n: number): number {
   if (!Number.isFinite(x) || x === 0) return x;
   const scale = 10 ** n;
   const ax = Math.abs(x);
+  if (ax >= 2 ** 52) return x; // an integer already
   const y = ax * scale;
-  if (y >= 2 ** 52) return x; // already an integer at this scale
+  if (y >= 2 ** 52) {
+    // ax·10^n is no longer exact here: round exactly, then parse the decimal (correctly rounded).
+    const r = Number(`${exactRound(ax, n)}e-${n}`);
+    return x < 0 ? -r : r;
+  }
   const floor = Math.floor(y);
   const frac = y - floor;
   // y carries at most half an ulp of error; away from the tie the direction is certain.
@@ -18,7 +23,7 @@ export function pyRound(x: number, n: number): number {
   let q: number;
   if (frac < 0.5 - margin) q = floor;
   else if (frac > 0.5 + margin) q = floor + 1;
-  else q = exactRound(ax, n);
+  else q = Number(exactRound(ax, n));
   // q and 10^n are exact integers, so one IEEE division is the correctly
   // rounded value of the decimal q·10^-n, as Python's parse of it is.
   const r = q / scale;
@@ -26,7 +31,7 @@ export function pyRound(x: number, n: number): number {
 }
 
 /** Rounds |x|·10^n to an integer, ties to even, in exact arithmetic on x's binary value. */
-function exactRound(ax: number, n: number): number {
+function exactRound(ax: number, n: number): bigint {
   const view = new DataView(new ArrayBuffer(8));
   view.setFloat64(0, ax);
   const bits = view.getBigUint64(0);
@@ -44,7 +49,7 @@ function exactRound(ax: number, n: number): number {
   let q = num / den;
   const twice = 2n * (num % den);
   if (twice > den || (twice === den && (q & 1n) === 1n)) q += 1n;
-  return Number(q);
+  return q;
 }
 
 export const round2 = (x: number): number => pyRound(x, 2);

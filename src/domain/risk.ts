@@ -1,0 +1,156 @@
+/**
+ * The pre-trade risk checks of SPEC §4, in the spec's order; the first that
+ * fails decides. Pure: the store runs them under the same lock as the write.
+ *
+ * Symbols are compared exactly as given (case-sensitive, like the Python
+ * design): "btc" is neither a duplicate of "BTC" nor in the crypto_major
+ * group. validateOpenInput already refuses surrounding whitespace.
+ */
+import { ValidationError, type RiskCode } from '../errors.js';
+import { initialRiskUsd, netPnl } from './pnl.js';
+import { DEFAULT_CORRELATION_GROUPS, type CorrelationGroups, type TradeLog } from './types.js';
+import { isPlainObject, type OpenInput } from './validate.js';
+
+export interface RiskConfig {
+  /** Most OPEN trades at once. */
+  maxPositions: number;
+  correlationGroups: CorrelationGroups;
+  /** A group's summed initial risk may not exceed this % of equity. */
+  maxCorrGroupRiskPct: number;
+  /** Refuse a symbol whose last N closed trades all had net P&L <= 0; 0 disables. */
+  assetConsecutiveLossCap: number;
+}
+
+export type RiskResult =
+  | { ok: true }
+  | { ok: false; code: RiskCode; message: string; details: Record<string, unknown> };
+
+export const defaultRiskConfig: Readonly<RiskConfig> = Object.freeze({
+  maxPositions: 7,
+  correlationGroups: DEFAULT_CORRELATION_GROUPS,
+  maxCorrGroupRiskPct: 4.0,
+  assetConsecutiveLossCap: 3,
+});
+
+/**
+ * Defaults filled in and every value checked. Keys other than the four are
+ * ignored, so a caller may pass its whole options object.
+ */
+export function resolveRiskConfig(partial: Partial<RiskConfig> = {}): RiskConfig {
+  const c = { ...defaultRiskConfig };
+  if (partial.maxPositions !== undefined) c.maxPositions = partial.maxPositions;
+  if (partial.correlationGroups !== undefined) c.correlationGroups = partial.correlationGroups;
+  if (partial.maxCorrGroupRiskPct !== undefined) c.maxCorrGroupRiskPct = partial.maxCorrGroupRiskPct;
+  if (partial.assetConsecutiveLossCap !== undefined) c.assetConsecutiveLossCap = partial.assetConsecutiveLossCap;
+
+  if (!Number.isSafeInteger(c.maxPositions) || c.maxPositions < 1) {
+    throw new ValidationError('maxPositions', c.maxPositions, 'must be a positive integer');
+  }
+  if (typeof c.maxCorrGroupRiskPct !== 'number' || !Number.isFinite(c.maxCorrGroupRiskPct) || c.maxCorrGroupRiskPct <= 0) {
+    throw new ValidationError('maxCorrGroupRiskPct', c.maxCorrGroupRiskPct, 'must be a finite number > 0');
+  }
+  if (!Number.isSafeInteger(c.assetConsecutiveLossCap) || c.assetConsecutiveLossCap < 0) {
+    throw new ValidationError('assetConsecutiveLossCap', c.assetConsecutiveLossCap, 'must be a non-negative integer (0 disables)');
+  }
+  checkGroups(c.correlationGroups);
+  return c;
+}
+
+function checkGroups(groups: unknown): void {
+  if (!isPlainObject(groups)) throw new ValidationError('correlationGroups', groups, 'must be an object of name -> symbols');
+  for (const [name, symbols] of Object.entries(groups)) {
+    if (!Array.isArray(symbols) || !symbols.every((s) => typeof s === 'string' && s !== '')) {
+      throw new ValidationError(`correlationGroups.${name}`, symbols, 'must be an array of non-empty strings');
+    }
+  }
+}
+
+const usd = (x: number): string => x.toFixed(2);
+
+/**
+ * Runs DUPLICATE_SYMBOL, POSITION_CAP, CORRELATION_LIMIT, ASSET_LOSS_CAP in
+ * that order. `equity` is the caller's current equity (equityOf), unrounded.
+ */
+export function checkOpenRisk(log: TradeLog, input: OpenInput, config: RiskConfig, equity: number): RiskResult {
+  return (
+    duplicateSymbol(log, input) ??
+    positionCap(log, config) ??
+    correlationLimit(log, input, config, equity) ??
+    assetLossCap(log, input, config) ?? { ok: true }
+  );
+}
+
+type Refusal = Extract<RiskResult, { ok: false }>;
+
+const refuse = (code: RiskCode, message: string, details: Record<string, unknown>): Refusal => ({
+  ok: false, code, message, details,
+});
+
+function duplicateSymbol(log: TradeLog, input: OpenInput): Refusal | null {
+  const open = log.trades.find((t) => t.status === 'OPEN' && t.symbol === input.symbol);
+  if (!open) return null;
+  return refuse('DUPLICATE_SYMBOL', `${input.symbol} is already open as ${open.id}`, {
+    symbol: input.symbol,
+    openTradeId: open.id,
+  });
+}
+
+function positionCap(log: TradeLog, config: RiskConfig): Refusal | null {
+  const openCount = log.trades.filter((t) => t.status === 'OPEN').length;
+  if (openCount < config.maxPositions) return null;
+  return refuse('POSITION_CAP', `${openCount} positions open, cap is ${config.maxPositions}`, {
+    openCount,
+    maxPositions: config.maxPositions,
+  });
+}
+
+/**
+ * Every group that holds the symbol is checked, in config order, and the first
+ * over its limit refuses: with overlapping groups the stricter reading is the safe one.
+ */
+function correlationLimit(log: TradeLog, input: OpenInput, config: RiskConfig, equity: number): Refusal | null {
+  const newRiskUsd = Math.abs(input.entry_price - input.stop_price) * input.size;
+  const limitUsd = (equity * config.maxCorrGroupRiskPct) / 100;
+  for (const [group, symbols] of Object.entries(config.correlationGroups)) {
+    if (!symbols.includes(input.symbol)) continue;
+    const members = log.trades.filter((t) => t.status === 'OPEN' && symbols.includes(t.symbol));
+    let openRiskUsd = 0;
+    for (const t of members) openRiskUsd += initialRiskUsd(t);
+    const groupRiskUsd = openRiskUsd + newRiskUsd;
+    if (groupRiskUsd <= limitUsd) continue;
+    return refuse(
+      'CORRELATION_LIMIT',
+      `${group} risk would be ${usd(groupRiskUsd)} USD, limit is ${usd(limitUsd)} USD ` +
+        `(${config.maxCorrGroupRiskPct}% of equity ${usd(equity)})`,
+      {
+        symbol: input.symbol,
+        group,
+        groupRiskUsd,
+        openRiskUsd,
+        newRiskUsd,
+        limitUsd,
+        equity,
+        maxCorrGroupRiskPct: config.maxCorrGroupRiskPct,
+        openTradeIds: members.map((t) => t.id),
+      },
+    );
+  }
+  return null;
+}
+
+function assetLossCap(log: TradeLog, input: OpenInput, config: RiskConfig): Refusal | null {
+  const cap = config.assetConsecutiveLossCap;
+  if (cap === 0) return null;
+  const closed = log.trades.filter((t) => t.status === 'CLOSED' && t.symbol === input.symbol);
+  if (closed.length < cap) return null;
+  const last = closed.slice(-cap);
+  const nets = last.map(netPnl);
+  if (nets.some((n) => n > 0)) return null;
+  const tradeIds = last.map((t) => t.id);
+  const verb = nets.every((n) => n < 0) ? 'lost' : 'did not win';
+  return refuse(
+    'ASSET_LOSS_CAP',
+    `${input.symbol} ${verb} its last ${cap} closed trades (${tradeIds.join(', ')}); cap is ${cap}`,
+    { symbol: input.symbol, cap, tradeIds, netPnls: nets },
+  );
+}

@@ -1,0 +1,162 @@
+/**
+ * Properties over random valid logs: the invariants hold, realized P&L equals
+ * the exact Σ net P&L (computed here in integer cents), haltState agrees with
+ * risk_state, each derive* agrees with deriveState, and output is deterministic.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+import {
+  checkDerivedInvariants,
+  deriveEquity,
+  derivePortfolio,
+  deriveRiskState,
+  deriveSetupPerformance,
+  deriveState,
+  haltState,
+} from '../src/domain/derive.js';
+import type { Trade, TradeLog } from '../src/domain/types.js';
+import { partial, trade } from './derive-fixtures.js';
+
+const T0 = Date.UTC(2025, 0, 1);
+const T1 = Date.UTC(2026, 5, 1);
+
+/** A timestamp in one of the spellings writers produce, or (rarely) garbage. */
+const timestamp = fc.oneof(
+  { weight: 12, arbitrary: fc.integer({ min: T0, max: T1 }).map((ms) => `${new Date(ms).toISOString().slice(0, 23)}000+00:00`) },
+  { weight: 3, arbitrary: fc.integer({ min: T0, max: T1 }).map((ms) => new Date(ms).toISOString()) },
+  { weight: 2, arbitrary: fc.integer({ min: T0, max: T1 }).map((ms) => new Date(ms).toISOString().slice(0, 19)) },
+  { weight: 1, arbitrary: fc.constantFrom('garbage', '2026-02-30T00:00:00Z', '') },
+);
+
+const rawTrade = fc.record({
+  status: fc.constantFrom('OPEN', 'CLOSED', 'CLOSED', 'CLOSED'),
+  direction: fc.constantFrom('LONG', 'SHORT'),
+  pnlCents: fc.integer({ min: -50_000, max: 50_000 }),
+  zeroPnl: fc.boolean(),
+  exitTime: timestamp,
+  partials: fc.array(fc.record({ cents: fc.integer({ min: -20_000, max: 20_000 }), ts: timestamp }), { maxLength: 3 }),
+  entry: fc.integer({ min: 1, max: 100_000 }),
+  riskCents: fc.integer({ min: 0, max: 100_000 }),
+  size: fc.integer({ min: 0, max: 10_000 }).map((n) => n / 100),
+  rMultiple: fc.option(fc.integer({ min: -500, max: 500 }).map((n) => n / 100)),
+  setupType: fc.constantFrom('A', 'B', 'C', '', null),
+  setup: fc.option(fc.constantFrom('X', 'Y', null), { nil: undefined }),
+});
+
+type Raw = typeof rawTrade extends fc.Arbitrary<infer R> ? R : never;
+
+function build(raws: Raw[]): { log: TradeLog; cents: number } {
+  let cents = 0;
+  const trades: Trade[] = raws.map((r, i) => {
+    const pnlCents = r.zeroPnl ? 0 : r.pnlCents;
+    const partialCents = r.partials.reduce((s, p) => s + p.cents, 0);
+    cents += r.status === 'CLOSED' ? pnlCents + partialCents : partialCents;
+    const stop = r.direction === 'LONG' ? r.entry - r.riskCents / 100 : r.entry + r.riskCents / 100;
+    const closed = r.status === 'CLOSED';
+    return trade(`T${String(i + 1).padStart(3, '0')}`, {
+      symbol: `S${i % 7}`,
+      direction: r.direction,
+      status: r.status,
+      entry_price: r.entry,
+      stop_price: stop,
+      original_stop: stop,
+      size: r.size,
+      original_size: r.size,
+      exit_price: closed ? r.entry : null,
+      exit_time: closed ? r.exitTime : null,
+      pnl_usd: closed ? pnlCents / 100 : null,
+      r_multiple: closed ? r.rMultiple : null,
+      setup_type: r.setupType,
+      ...(r.setup === undefined ? {} : { setup: r.setup }),
+      ...(r.partials.length > 0 ? { partial_exits: r.partials.map((p) => partial(p.ts, p.cents / 100)) } : {}),
+    });
+  });
+  return { log: { trades, next_id: trades.length + 1 }, cents };
+}
+
+const scenario = fc.record({
+  raws: fc.array(rawTrade, { maxLength: 40 }),
+  startCents: fc.integer({ min: -100_000, max: 100_000_000 }),
+  now: fc.integer({ min: T0, max: T1 + 30 * 86_400_000 }),
+  limits: fc.record({
+    daily: fc.integer({ min: 1, max: 50 }).map((n) => -n / 100),
+    weekly: fc.integer({ min: 1, max: 50 }).map((n) => -n / 100),
+    total: fc.integer({ min: 1, max: 90 }).map((n) => -n / 100),
+    warning: fc.integer({ min: 1, max: 50 }).map((n) => -n / 100),
+  }),
+});
+
+describe('derived state over random logs', () => {
+  it('satisfies every invariant and realized P&L equals Σ net P&L', () => {
+    fc.assert(
+      fc.property(scenario, ({ raws, startCents, now, limits }) => {
+        const { log, cents } = build(raws);
+        const options = { startingCapital: startCents / 100, now: new Date(now), drawdownLimits: limits };
+        const state = deriveState(log, options);
+        expect(checkDerivedInvariants(state, log)).toEqual([]);
+        expect(state.portfolio.realized_pnl).toBe(cents / 100);
+        expect(state.equity.total_pnl).toBe(cents / 100);
+        expect(state.portfolio.current_equity).toBe((startCents + cents) / 100);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('haltState agrees with risk_state; each derive* agrees with deriveState; output is deterministic', () => {
+    fc.assert(
+      fc.property(scenario, ({ raws, startCents, now, limits }) => {
+        const { log } = build(raws);
+        const options = { startingCapital: startCents / 100, now: new Date(now), drawdownLimits: limits };
+        const state = deriveState(log, options);
+        const h = haltState(log, options);
+        expect([h.halted, h.halt_reason]).toEqual([state.risk_state.halted, state.risk_state.halt_reason]);
+        expect(derivePortfolio(log, options)).toEqual(state.portfolio);
+        expect(deriveEquity(log, options)).toEqual(state.equity);
+        expect(deriveRiskState(log, options)).toEqual(state.risk_state);
+        expect(deriveSetupPerformance(log, options)).toEqual(state.setup_performance);
+        const again = deriveState(structuredClone(log), options);
+        expect(JSON.stringify(again)).toBe(JSON.stringify(state));
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('checkDerivedInvariants can fail', () => {
+  const log: TradeLog = {
+    trades: [
+      trade('T001', { status: 'CLOSED', exit_time: '2026-03-02T10:00:00Z', pnl_usd: 10 }),
+      trade('T002', { status: 'OPEN', symbol: 'ETH' }),
+    ],
+    next_id: 3,
+  };
+  const fresh = () => deriveState(log, { startingCapital: 1000, now: new Date('2026-03-03T00:00:00Z') });
+
+  it('is clean on the real state', () => {
+    expect(checkDerivedInvariants(fresh(), log)).toEqual([]);
+  });
+
+  it.each<[string, (s: ReturnType<typeof fresh>) => void, RegExp]>([
+    ['closed count', (s) => { s.portfolio.total_trades = 2; }, /portfolio\.total_trades \(2\) != closed trades/],
+    ['balance', (s) => { s.portfolio.balance = 1; }, /portfolio\.balance/],
+    ['risk current value', (s) => { s.risk_state.current_value = 999; }, /risk_state\.current_value/],
+    ['open positions', (s) => { s.risk_state.open_positions = []; }, /risk_state\.open_positions has 0 entries/],
+    ['max drawdown sign', (s) => { s.equity.max_drawdown_pct = 1; }, /max_drawdown_pct \(1\) > 0/],
+    ['peak', (s) => { s.equity.peak_equity = 900; }, /peak_equity \(900\) < starting capital/],
+    ['heat', (s) => { s.equity.portfolio_heat = -1; }, /portfolio_heat \(-1\) < 0/],
+    ['curve gap', (s) => { s.equity.equity_curve.splice(0, 1, { date: '2026-02-01', equity: 1010 }); }, /consecutive day/],
+    ['curve end', (s) => { s.equity.equity_curve.pop(); }, /last curve date/],
+    ['halt flag', (s) => { s.risk_state.halted = true; }, /halted \(true\) disagrees/],
+    ['profit factor', (s) => { s.equity.profit_factor = 0; }, /profit_factor \(0\) must be null/],
+    ['setup total', (s) => { s.setup_performance.total_closed = 5; }, /total_closed \(5\)/],
+    ['setup sum', (s) => { s.setup_performance.setups['S']!.total_trades = 3; }, /Σ setup total_trades \(3\)/],
+    ['NaN', (s) => { s.equity.avg_r = Number.NaN; }, /state\.equity\.avg_r is NaN/],
+    ['weekly reset', (s) => { s.risk_state.weekly_reset_date = '2026-03-01'; }, /is not the Monday/],
+  ])('reports %s', (_name, corrupt, message) => {
+    const s = fresh();
+    corrupt(s);
+    const out = checkDerivedInvariants(s, log);
+    expect(out.some((m) => message.test(m))).toBe(true);
+  });
+});

@@ -1,0 +1,245 @@
+import { describe, expect, it } from 'vitest';
+
+import { ValidationError } from '../src/errors.js';
+import { checkOpenRisk, defaultRiskConfig, resolveRiskConfig, type RiskResult } from '../src/domain/risk.js';
+import { applyClose, applyPartial, applyUpdate } from '../src/domain/trade-ops.js';
+import { DEFAULT_CORRELATION_GROUPS, type TradeLog } from '../src/domain/types.js';
+import { validateOpenInput, type OpenInput } from '../src/domain/validate.js';
+import { closedTrade, emptyLog, NOW, open, rawTrade } from './domain-helpers.js';
+
+const config = resolveRiskConfig();
+const input = (over: Partial<OpenInput> & { symbol: string }): OpenInput =>
+  validateOpenInput({ direction: 'LONG', entry_price: 100, stop_price: 95, target_price: 120, size: 1, ...over });
+
+function refusal(r: RiskResult): Extract<RiskResult, { ok: false }> {
+  if (r.ok) throw new Error('expected a refusal');
+  return r;
+}
+
+describe('resolveRiskConfig', () => {
+  it('fills the SPEC defaults', () => {
+    expect(resolveRiskConfig()).toEqual({
+      maxPositions: 7,
+      correlationGroups: DEFAULT_CORRELATION_GROUPS,
+      maxCorrGroupRiskPct: 4,
+      assetConsecutiveLossCap: 3,
+    });
+    expect(defaultRiskConfig.maxPositions).toBe(7);
+  });
+
+  it('keeps given values and ignores other keys', () => {
+    const c = resolveRiskConfig({ maxPositions: 2, assetConsecutiveLossCap: 0, tradeLog: 'x' } as never);
+    expect(c.maxPositions).toBe(2);
+    expect(c.assetConsecutiveLossCap).toBe(0);
+    expect(c).not.toHaveProperty('tradeLog');
+  });
+
+  const bad: [string, unknown][] = [
+    ['maxPositions', 0],
+    ['maxPositions', 1.5],
+    ['maxPositions', '7'],
+    ['maxPositions', NaN],
+    ['maxCorrGroupRiskPct', 0],
+    ['maxCorrGroupRiskPct', -1],
+    ['maxCorrGroupRiskPct', Infinity],
+    ['assetConsecutiveLossCap', -1],
+    ['assetConsecutiveLossCap', 2.5],
+    ['correlationGroups', null],
+    ['correlationGroups', ['BTC']],
+  ];
+  for (const [field, value] of bad) {
+    it(`refuses ${field} = ${String(value)}`, () => {
+      expect(() => resolveRiskConfig({ [field]: value })).toThrow(ValidationError);
+      try {
+        resolveRiskConfig({ [field]: value });
+      } catch (e) {
+        expect((e as ValidationError).field).toBe(field);
+      }
+    });
+  }
+
+  it('refuses a group that is not a list of symbols, naming it', () => {
+    expect(() => resolveRiskConfig({ correlationGroups: { memes: ['DOGE', ''] } })).toThrow(/correlationGroups\.memes/);
+  });
+});
+
+describe('DUPLICATE_SYMBOL', () => {
+  it('refuses a symbol already OPEN, naming the trade', () => {
+    const { log } = open(open(emptyLog(), { symbol: 'DOGE' }).log, { symbol: 'BTC' });
+    const r = refusal(checkOpenRisk(log, input({ symbol: 'BTC' }), config, 5000));
+    expect(r.code).toBe('DUPLICATE_SYMBOL');
+    expect(r.message).toBe('BTC is already open as T002');
+    expect(r.details).toEqual({ symbol: 'BTC', openTradeId: 'T002' });
+  });
+
+  it('allows a symbol whose trades are closed, and compares symbols exactly', () => {
+    const log = closedTrade(emptyLog(), 'DOGE', 110);
+    expect(checkOpenRisk(log, input({ symbol: 'DOGE' }), config, 5000)).toEqual({ ok: true });
+    const withOpen = open(emptyLog(), { symbol: 'DOGE' }).log;
+    expect(checkOpenRisk(withOpen, input({ symbol: 'doge' }), config, 5000)).toEqual({ ok: true });
+  });
+});
+
+describe('POSITION_CAP', () => {
+  const full = (n: number): TradeLog => {
+    let log = emptyLog();
+    for (let i = 0; i < n; i++) log = open(log, { symbol: `S${i}` }).log;
+    return log;
+  };
+
+  it('refuses at the cap and names the numbers', () => {
+    const r = refusal(checkOpenRisk(full(7), input({ symbol: 'NEW' }), config, 5000));
+    expect(r.code).toBe('POSITION_CAP');
+    expect(r.message).toBe('7 positions open, cap is 7');
+    expect(r.details).toEqual({ openCount: 7, maxPositions: 7 });
+  });
+
+  it('allows one below the cap; closed trades do not count', () => {
+    expect(checkOpenRisk(full(6), input({ symbol: 'NEW' }), config, 5000).ok).toBe(true);
+    const log = closedTrade(full(6), 'OLD', 101);
+    expect(checkOpenRisk(log, input({ symbol: 'NEW' }), config, 5000).ok).toBe(true);
+  });
+
+  it('follows the configured cap', () => {
+    const r = refusal(checkOpenRisk(full(2), input({ symbol: 'NEW' }), resolveRiskConfig({ maxPositions: 2 }), 5000));
+    expect(r.message).toBe('2 positions open, cap is 2');
+  });
+
+  it('comes after DUPLICATE_SYMBOL', () => {
+    expect(refusal(checkOpenRisk(full(7), input({ symbol: 'S3' }), config, 5000)).code).toBe('DUPLICATE_SYMBOL');
+  });
+});
+
+describe('CORRELATION_LIMIT', () => {
+  // BTC: |65000 − 63500| × 0.1 = 150 USD at risk; limit 4 % of 5000 = 200 USD.
+  const withBtc = (): TradeLog =>
+    open(emptyLog(), { symbol: 'BTC', entry_price: 65000, stop_price: 63500, target_price: 70000, size: 0.1 }).log;
+  const eth = (stop: number) => input({ symbol: 'ETH', entry_price: 3000, stop_price: stop, target_price: 3300, size: 1 });
+
+  it('refuses when the group would exceed the limit, naming the numbers', () => {
+    const r = refusal(checkOpenRisk(withBtc(), eth(2937.5), config, 5000));
+    expect(r.code).toBe('CORRELATION_LIMIT');
+    expect(r.message).toBe('crypto_major risk would be 212.50 USD, limit is 200.00 USD (4% of equity 5000.00)');
+    expect(r.details).toMatchObject({
+      symbol: 'ETH',
+      group: 'crypto_major',
+      groupRiskUsd: 212.5,
+      openRiskUsd: 150,
+      newRiskUsd: 62.5,
+      limitUsd: 200,
+      equity: 5000,
+      openTradeIds: ['T001'],
+    });
+  });
+
+  it('allows exactly the limit', () => {
+    expect(checkOpenRisk(withBtc(), eth(2950), config, 5000)).toEqual({ ok: true });
+  });
+
+  it('counts the risk at open: a trailed stop or a partial close does not free room', () => {
+    let log = applyUpdate(withBtc(), 'T001', { stop_price: 66000 }).log;
+    log = applyPartial(log, 'T001', { fraction: 0.5, exit_price: 66000 }, NOW).log;
+    expect(refusal(checkOpenRisk(log, eth(2937.5), config, 5000)).details.openRiskUsd).toBe(150);
+  });
+
+  it('falls back to stop_price and size when original_* are missing', () => {
+    const log: TradeLog = {
+      trades: [rawTrade({ id: 'T001', symbol: 'BTC', entry_price: 65000, stop_price: 63500, original_stop: null as never, size: 0.1, original_size: undefined as never })],
+      next_id: 2,
+    };
+    expect(refusal(checkOpenRisk(log, eth(2937.5), config, 5000)).details.openRiskUsd).toBe(150);
+  });
+
+  it('scales with equity and percentage', () => {
+    expect(checkOpenRisk(withBtc(), eth(2937.5), config, 6000).ok).toBe(true); // limit 240
+    const tight = resolveRiskConfig({ maxCorrGroupRiskPct: 1 });
+    const r = refusal(checkOpenRisk(emptyLog(), eth(2937.5), tight, 5000));
+    expect(r.message).toBe('crypto_major risk would be 62.50 USD, limit is 50.00 USD (1% of equity 5000.00)');
+  });
+
+  it('ignores other groups, closed trades and symbols in no group', () => {
+    const log = open(withBtc(), { symbol: 'SOL', entry_price: 100, stop_price: 50, size: 10 }).log;
+    expect(checkOpenRisk(log, eth(2950), config, 5000).ok).toBe(true);
+    expect(checkOpenRisk(log, input({ symbol: 'DOGE', stop_price: 1, size: 1000 }), config, 5000).ok).toBe(true);
+    const closed = closedTrade(emptyLog(), 'BTC', 101);
+    expect(checkOpenRisk(closed, eth(2937.5), config, 5000).ok).toBe(true);
+  });
+
+  it('checks every group the symbol belongs to', () => {
+    const groups = { narrow: ['ETH', 'BTC'], wide: ['BTC', 'ETH', 'SOL'] }; // narrow passes, wide does not
+    const c = resolveRiskConfig({ correlationGroups: groups, maxCorrGroupRiskPct: 4 });
+    const log = open(emptyLog(), { symbol: 'SOL', entry_price: 100, stop_price: 90, size: 10 }).log; // 100 USD
+    const r = refusal(checkOpenRisk(log, eth(2890), c, 5000)); // 110 + 100 > 200 in "wide"
+    expect(r.details.group).toBe('wide');
+  });
+});
+
+describe('ASSET_LOSS_CAP', () => {
+  const history = (exits: number[], symbol = 'DOGE'): TradeLog => {
+    let log = emptyLog();
+    for (const exit of exits) log = closedTrade(log, symbol, exit);
+    return log;
+  };
+
+  it('refuses after the last 3 closed trades of the symbol lost', () => {
+    const r = refusal(checkOpenRisk(history([110, 90, 95, 99]), input({ symbol: 'DOGE' }), config, 5000));
+    expect(r.code).toBe('ASSET_LOSS_CAP');
+    expect(r.message).toBe('DOGE lost its last 3 closed trades (T002, T003, T004); cap is 3');
+    expect(r.details).toMatchObject({ symbol: 'DOGE', cap: 3, tradeIds: ['T002', 'T003', 'T004'] });
+  });
+
+  it('counts breakeven as not winning', () => {
+    const r = refusal(checkOpenRisk(history([90, 100, 95]), input({ symbol: 'DOGE' }), config, 5000));
+    expect(r.message).toBe('DOGE did not win its last 3 closed trades (T001, T002, T003); cap is 3');
+  });
+
+  it('allows fewer losses than the cap, or a win among the last N', () => {
+    expect(checkOpenRisk(history([90, 95]), input({ symbol: 'DOGE' }), config, 5000).ok).toBe(true);
+    expect(checkOpenRisk(history([90, 95, 101]), input({ symbol: 'DOGE' }), config, 5000).ok).toBe(true);
+    expect(checkOpenRisk(history([90, 101, 95]), input({ symbol: 'DOGE' }), config, 5000).ok).toBe(true);
+  });
+
+  it('uses net P&L: a partial profit can turn a losing close into a win', () => {
+    let log = history([90, 95]);
+    log = open(log, { symbol: 'DOGE', size: 10 }).log;
+    log = applyPartial(log, 'T003', { fraction: 0.5, exit_price: 110 }, NOW).log; // +50
+    log = closedTradeById(log, 'T003', 99); // −5 on the rest: net +45
+    expect(checkOpenRisk(log, input({ symbol: 'DOGE' }), config, 5000).ok).toBe(true);
+  });
+
+  it('reads the symbol’s own trades in log order, not other symbols', () => {
+    let log = history([90, 95]);
+    log = closedTrade(log, 'OTHER', 200);
+    log = closedTrade(log, 'DOGE', 98);
+    expect(refusal(checkOpenRisk(log, input({ symbol: 'DOGE' }), config, 5000)).details.tradeIds).toEqual(['T001', 'T002', 'T004']);
+    // Log order decides, whatever the exit times say.
+    const out: TradeLog = {
+      trades: [
+        rawTrade({ id: 'T009', symbol: 'DOGE', status: 'CLOSED', exit_price: 90, pnl_usd: -10, exit_time: '2026-03-05T00:00:00+00:00' }),
+        rawTrade({ id: 'T001', symbol: 'DOGE', status: 'CLOSED', exit_price: 90, pnl_usd: -10, exit_time: '2026-03-01T00:00:00+00:00' }),
+        rawTrade({ id: 'T002', symbol: 'DOGE', status: 'CLOSED', exit_price: 110, pnl_usd: 10, exit_time: '2026-03-09T00:00:00+00:00' }),
+        rawTrade({ id: 'T003', symbol: 'DOGE', status: 'CLOSED', exit_price: 90, pnl_usd: -10, exit_time: '2026-03-02T00:00:00+00:00' }),
+      ],
+      next_id: 10,
+    };
+    expect(checkOpenRisk(out, input({ symbol: 'DOGE' }), config, 5000).ok).toBe(true);
+  });
+
+  it('follows the configured cap, and 0 disables it', () => {
+    const log = history([90, 95, 99]);
+    expect(refusal(checkOpenRisk(log, input({ symbol: 'DOGE' }), resolveRiskConfig({ assetConsecutiveLossCap: 1 }), 5000)).details.tradeIds).toEqual(['T003']);
+    expect(checkOpenRisk(log, input({ symbol: 'DOGE' }), resolveRiskConfig({ assetConsecutiveLossCap: 0 }), 5000).ok).toBe(true);
+    expect(checkOpenRisk(log, input({ symbol: 'DOGE' }), resolveRiskConfig({ assetConsecutiveLossCap: 4 }), 5000).ok).toBe(true);
+  });
+
+  it('comes last: the correlation limit is reported first', () => {
+    const log = history([90, 90, 90], 'ETH');
+    const big = input({ symbol: 'ETH', entry_price: 3000, stop_price: 2000, target_price: 3300, size: 1 });
+    expect(refusal(checkOpenRisk(log, big, config, 5000)).code).toBe('CORRELATION_LIMIT');
+    expect(refusal(checkOpenRisk(log, input({ symbol: 'ETH' }), config, 5000)).code).toBe('ASSET_LOSS_CAP');
+  });
+});
+
+function closedTradeById(log: TradeLog, id: string, exit: number): TradeLog {
+  return applyClose(log, id, { exit_price: exit }, NOW).log;
+}
