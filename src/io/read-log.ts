@@ -32,9 +32,9 @@ export function sameVersion(a: FileVersion | null, b: FileVersion | null): boole
 }
 
 /** Stats the file; null when it does not exist. */
-export async function statVersion(file: string): Promise<FileVersion | null> {
+export function statVersionSync(file: string): FileVersion | null {
   try {
-    return versionOf(await fs.promises.stat(file, { bigint: true }));
+    return versionOf(fs.statSync(file, { bigint: true }));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
@@ -46,22 +46,10 @@ export async function statVersion(file: string): Promise<FileVersion | null> {
  * that is not a whole, well-formed log is TradeLogCorruptError, never "empty".
  * The original replaced a damaged log with an empty one and lost every trade.
  */
-export async function readLog(file: string): Promise<LogSnapshot> {
-  let fh: fs.promises.FileHandle;
-  try {
-    fh = await fs.promises.open(file, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { log: emptyLog(), bytes: null, version: null };
-    throw err;
-  }
-  try {
-    // Version and bytes from the same descriptor: one version of the file.
-    const version = versionOf(await fh.stat({ bigint: true }));
-    const bytes = await fh.readFile();
-    return { log: parseLog(file, bytes), bytes, version };
-  } finally {
-    await fh.close();
-  }
+export function readLog(file: string): LogSnapshot {
+  const got = readLogBytes(file);
+  if (got === null) return { log: emptyLog(), bytes: null, version: null };
+  return { log: parseLog(file, got.bytes), bytes: got.bytes, version: got.version };
 }
 
 export function parseLog(file: string, bytes: Buffer): TradeLog {
@@ -82,19 +70,54 @@ export function parseLog(file: string, bytes: Buffer): TradeLog {
   return data as TradeLog;
 }
 
-/** The file's bytes and version, from one descriptor; null when the file does not exist. */
-export async function readLogBytes(file: string): Promise<{ bytes: Buffer; version: FileVersion } | null> {
-  let fh: fs.promises.FileHandle;
+/** Reused for "is it still the same file?" reads, so that a cache hit allocates nothing. */
+let scratch = Buffer.alloc(0);
+
+/** Reads from `fd` until end of file into `into` (grown if needed); returns the bytes read. */
+function readAll(fd: number, sizeHint: number, into: Buffer | null): Buffer {
+  let buf = into !== null && into.length >= sizeHint + 1 ? into : Buffer.allocUnsafe(sizeHint + 1);
+  let n = 0;
+  for (;;) {
+    if (n === buf.length) {
+      const bigger = Buffer.allocUnsafe(buf.length * 2);
+      buf.copy(bigger, 0, 0, n);
+      buf = bigger;
+    }
+    const r = fs.readSync(fd, buf, n, buf.length - n, n);
+    if (r === 0) break;
+    n += r;
+  }
+  return buf.subarray(0, n);
+}
+
+/**
+ * The file's bytes and version, from one descriptor; null when it does not
+ * exist. When `known` still describes the file (same version, same bytes),
+ * returns `known.bytes` itself, so callers can tell a hit by identity.
+ *
+ * Synchronous on purpose: these are page-cache reads of one file, microseconds
+ * to a millisecond, where each asynchronous step would cost a threadpool round
+ * trip of 50-100 µs.
+ */
+export function readLogBytes(file: string, known: { version: FileVersion; bytes: Buffer } | null = null): { bytes: Buffer; version: FileVersion } | null {
+  let fd: number;
   try {
-    fh = await fs.promises.open(file, 'r');
+    fd = fs.openSync(file, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
   try {
-    const version = versionOf(await fh.stat({ bigint: true }));
-    return { bytes: await fh.readFile(), version };
+    const version = versionOf(fs.fstatSync(fd, { bigint: true }));
+    const size = Number(version.size);
+    if (known !== null && sameVersion(known.version, version)) {
+      if (scratch.length < size + 1) scratch = Buffer.allocUnsafe(size + 1);
+      const now = readAll(fd, size, scratch);
+      if (now.equals(known.bytes)) return { bytes: known.bytes, version };
+      return { bytes: Buffer.from(now), version };
+    }
+    return { bytes: readAll(fd, size, null), version };
   } finally {
-    await fh.close();
+    fs.closeSync(fd);
   }
 }

@@ -27,7 +27,7 @@ import {
 } from '../domain/validate.js';
 import { RiskRejectedError, TradeNotFoundError, ValidationError } from '../errors.js';
 import { sweepTemps, writeFileDurable } from '../io/durable-write.js';
-import { parseLog, readLogBytes, sameVersion, statVersion, type FileVersion } from '../io/read-log.js';
+import { parseLog, readLogBytes, statVersionSync, type FileVersion } from '../io/read-log.js';
 import { serializeLog } from '../io/serialize.js';
 import { FileLock } from '../lock/file-lock.js';
 
@@ -280,7 +280,7 @@ export class TradeStore {
     let result: T;
     await lock.lock({ timeoutMs: this.#lockTimeoutMs });
     try {
-      await sweepTemps(this.tradeLog);
+      sweepTemps(this.tradeLog);
       const before = await this.#read();
       ({ log: after, result } = fn(before));
       if (after !== before) await this.#write(after);
@@ -293,10 +293,10 @@ export class TradeStore {
 
   async #write(log: TradeLog): Promise<void> {
     deepFreeze(log);
-    const bytes = Buffer.from(serializeLog(log), 'utf8');
+    const bytes = serializeLog(log);
     this.#cached = null; // whatever happens next, the old cache no longer describes the file for sure
     await writeFileDurable(this.tradeLog, bytes);
-    const version = await statVersion(this.tradeLog);
+    const version = statVersionSync(this.tradeLog);
     if (version) this.#cached = { version, bytes, log };
   }
 
@@ -308,10 +308,10 @@ export class TradeStore {
    * parsing them).
    */
   async #read(): Promise<TradeLog> {
-    const snap = await readLogBytes(this.tradeLog);
-    if (snap === null) return EMPTY;
     const c = this.#cached;
-    if (c !== null && sameVersion(c.version, snap.version) && c.bytes.equals(snap.bytes)) return c.log;
+    const snap = readLogBytes(this.tradeLog, c);
+    if (snap === null) return EMPTY;
+    if (c !== null && snap.bytes === c.bytes) return c.log;
     const log = deepFreeze(parseLog(this.tradeLog, snap.bytes));
     this.#cached = { version: snap.version, bytes: snap.bytes, log };
     return log;
