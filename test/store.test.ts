@@ -84,6 +84,20 @@ describe('TradeStore basics', () => {
     expect((await a.getAllTrades()).map((x) => x.symbol)).toEqual(['BTC', 'SOL', 'AAPX']);
   });
 
+  it('reports integrity violations after a write, without blocking it', async () => {
+    const seen: Array<{ codes: string[]; operation: string }> = [];
+    const store = mkStore({ onIntegrityViolation: (v, ctx) => seen.push({ codes: v.map((x) => x.code), operation: ctx.operation }) });
+    await store.openTrade(btc);
+    // Another writer (by hand) left two OPEN trades on one symbol.
+    const log = readLog();
+    fs.writeFileSync(logFile, `${JSON.stringify({ ...log, trades: [...log.trades, { ...log.trades[0], id: 'T009' }], next_id: 10 }, null, 2)}\n`);
+    const u = await store.updateTrade('T001', { notes: 'still writes' });
+    expect(u.notes).toBe('still writes');
+    await new Promise((r) => setImmediate(r));
+    expect(seen).toEqual([{ codes: ['DUPLICATE_OPEN_SYMBOL'], operation: 'updateTrade' }]);
+    expect((await store.verifyIntegrity()).map((v) => v.code)).toEqual(['DUPLICATE_OPEN_SYMBOL']);
+  });
+
   it('updateTrade changes mutable fields only; a stop may trail past entry', async () => {
     const store = mkStore();
     await store.openTrade(btc);

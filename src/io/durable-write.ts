@@ -3,6 +3,8 @@ import path from 'node:path';
 
 // Looked up on `fs` at each call (not bound once), so tests can inject faults.
 const fsyncAsync = (fd: number) => new Promise<void>((resolve, reject) => fs.fsync(fd, (e) => (e ? reject(e) : resolve())));
+const renameAsync = (from: string, to: string) =>
+  new Promise<void>((resolve, reject) => fs.rename(from, to, (e) => (e ? reject(e) : resolve())));
 const writeAsync = (fd: number, b: Buffer, off: number, len: number, pos: number) =>
   new Promise<number>((resolve, reject) => fs.write(fd, b, off, len, pos, (e, n) => (e ? reject(e) : resolve(n))));
 
@@ -29,6 +31,21 @@ let counter = 0;
  * other steps are page-cache operations that take microseconds.
  */
 export async function writeFileDurable(file: string, data: string | Buffer): Promise<void> {
+  const fd = await replaceDurably(file, data, false);
+  void fd;
+}
+
+/**
+ * As writeFileDurable, but returns a descriptor of the new file, left open.
+ * Holding it pins the inode: its number cannot be recycled for another file
+ * while we hold it, which is what lets the store trust (dev, ino, size, mtime,
+ * ctime) to mean "still the file we wrote". The caller must close it.
+ */
+export async function writeFileDurablePinned(file: string, data: string | Buffer): Promise<number> {
+  return (await replaceDurably(file, data, true)) as number;
+}
+
+async function replaceDurably(file: string, data: string | Buffer, keepOpen: boolean): Promise<number | null> {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const tmp = tempNameFor(file);
   let fd: number | null = fs.openSync(tmp, 'wx', 0o644);
@@ -45,15 +62,26 @@ export async function writeFileDurable(file: string, data: string | Buffer): Pro
       off += n;
     }
     await fsyncAsync(fd);
-    fs.closeSync(fd);
-    fd = null;
-    fs.renameSync(tmp, file);
+    if (!keepOpen) {
+      fs.closeSync(fd);
+      fd = null;
+    }
+    // Replacing a large file frees its blocks inside rename(2): milliseconds
+    // for a log of megabytes, so that one goes to the threadpool.
+    if (bytes.length > SYNC_WRITE_LIMIT) await renameAsync(tmp, file);
+    else fs.renameSync(tmp, file);
   } catch (err) {
     if (fd !== null) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
     throw err;
   }
-  await fsyncDirectory(path.dirname(file));
+  try {
+    await fsyncDirectory(path.dirname(file));
+  } catch (err) {
+    if (fd !== null) fs.closeSync(fd);
+    throw err;
+  }
+  return fd;
 }
 
 /** Makes a rename in `dir` durable. POSIX asks for this; ext4 mostly does it anyway, others do not. */

@@ -121,3 +121,30 @@ export function readLogBytes(file: string, known: { version: FileVersion; bytes:
     fs.closeSync(fd);
   }
 }
+
+/**
+ * Opens the log and reads it whole, leaving the descriptor open (the caller
+ * owns it): holding it pins the inode, as writeFileDurablePinned does for the
+ * writer. Null when the file does not exist.
+ */
+export function readLogPinned(file: string): { fd: number; bytes: Buffer; version: FileVersion } | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  try {
+    const version = versionOf(fs.fstatSync(fd, { bigint: true }));
+    return { fd, bytes: readAll(fd, Number(version.size), null), version };
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+}
+
+/** fstat of a descriptor as a FileVersion. */
+export function fdVersion(fd: number): FileVersion {
+  return versionOf(fs.fstatSync(fd, { bigint: true }));
+}

@@ -26,8 +26,8 @@ import {
   type OpenInput,
 } from '../domain/validate.js';
 import { RiskRejectedError, TradeNotFoundError, ValidationError } from '../errors.js';
-import { sweepTemps, writeFileDurable } from '../io/durable-write.js';
-import { parseLog, readLogBytes, statVersionSync, type FileVersion } from '../io/read-log.js';
+import { sweepTemps, writeFileDurablePinned } from '../io/durable-write.js';
+import { fdVersion, parseLog, readLogPinned, sameVersion, statVersionSync, type FileVersion } from '../io/read-log.js';
 import { serializeLog } from '../io/serialize.js';
 import { FileLock } from '../lock/file-lock.js';
 
@@ -66,9 +66,15 @@ export type CheckResult = { ok: true } | { ok: false; code: RiskResult extends {
 
 interface Cached {
   version: FileVersion;
-  bytes: Buffer;
+  /** Open descriptor of the cached version's inode, so its number cannot be recycled. */
+  fd: number;
   log: TradeLog;
 }
+
+/** Closes a store's pinned descriptor when the store itself is garbage-collected. */
+const pins = new FinalizationRegistry<{ fd: number | null }>((holder) => {
+  if (holder.fd !== null) fs.close(holder.fd, () => {});
+});
 
 /**
  * The write path of the trade log. Every write is: lock -> sweep temp files
@@ -89,6 +95,7 @@ export class TradeStore {
   readonly #onViolation: (violations: Violation[], context: IntegrityContext) => void;
   readonly #now: () => Date;
   #cached: Cached | null = null;
+  readonly #pin: { fd: number | null } = { fd: null };
   #dirsReady = false;
 
   constructor(options: TradeStoreOptions) {
@@ -111,6 +118,7 @@ export class TradeStore {
     }
     this.#onViolation = options.onIntegrityViolation ?? defaultViolationHandler;
     this.#now = options.now ?? (() => new Date());
+    pins.register(this, this.#pin);
   }
 
   // ------------------------------------------------------------------ writes
@@ -287,34 +295,62 @@ export class TradeStore {
     } finally {
       lock.close();
     }
-    if (after !== undefined) this.#verify(after, operation);
+    // Checked after every write, off the caller's path: violations are
+    // reported, never blocking, so the caller need not wait for the check.
+    if (after !== undefined) {
+      const checked = after;
+      setImmediate(() => this.#verify(checked, operation));
+    }
     return result;
   }
 
   async #write(log: TradeLog): Promise<void> {
     deepFreeze(log);
     const bytes = serializeLog(log);
-    this.#cached = null; // whatever happens next, the old cache no longer describes the file for sure
-    await writeFileDurable(this.tradeLog, bytes);
-    const version = statVersionSync(this.tradeLog);
-    if (version) this.#cached = { version, bytes, log };
+    this.#setCache(null); // whatever happens next, the old cache no longer describes the file for sure
+    const fd = await writeFileDurablePinned(this.tradeLog, bytes);
+    this.#setCache({ version: fdVersion(fd), fd, log });
   }
 
   /**
    * The log as on disk. The parsed log is reused while the file is provably
-   * the one we last wrote or read: same device, inode, size, mtime and ctime,
-   * and the same bytes (inode numbers are recycled and timestamps are coarse,
-   * so the metadata alone could be fooled; comparing bytes is cheap next to
-   * parsing them).
+   * the one we last wrote or read: the path names the same device and inode,
+   * with the same size, mtime and ctime. We hold that inode open, so its
+   * number cannot have been recycled for another writer's file; every writer
+   * replaces the log by rename, and an in-place edit changes size or times.
    */
   async #read(): Promise<TradeLog> {
     const c = this.#cached;
-    const snap = readLogBytes(this.tradeLog, c);
-    if (snap === null) return EMPTY;
-    if (c !== null && snap.bytes === c.bytes) return c.log;
-    const log = deepFreeze(parseLog(this.tradeLog, snap.bytes));
-    this.#cached = { version: snap.version, bytes: snap.bytes, log };
+    if (c !== null) {
+      const now = statVersionSync(this.tradeLog);
+      if (now !== null && sameVersion(c.version, now)) return c.log;
+    }
+    const snap = readLogPinned(this.tradeLog);
+    if (snap === null) {
+      this.#setCache(null);
+      return EMPTY;
+    }
+    let log: TradeLog;
+    try {
+      log = deepFreeze(parseLog(this.tradeLog, snap.bytes));
+    } catch (err) {
+      fs.closeSync(snap.fd);
+      throw err;
+    }
+    this.#setCache({ version: snap.version, fd: snap.fd, log });
     return log;
+  }
+
+  #setCache(next: Cached | null): void {
+    const old = this.#cached;
+    this.#cached = next;
+    this.#pin.fd = next?.fd ?? null;
+    if (old !== null && old.fd !== next?.fd) fs.closeSync(old.fd);
+  }
+
+  /** Closes the descriptor this store keeps on the log. The store stays usable (it reopens). */
+  close(): void {
+    this.#setCache(null);
   }
 
   #verify(log: TradeLog, operation: string): void {
@@ -359,7 +395,9 @@ function defaultViolationHandler(violations: Violation[], context: IntegrityCont
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
+    // Unchanged trades were frozen by an earlier write: one check each, no walk.
+    if (Array.isArray(value)) for (const v of value) deepFreeze(v);
+    else for (const k in value) deepFreeze((value as Record<string, unknown>)[k]);
   }
   return value;
 }
