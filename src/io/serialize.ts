@@ -1,4 +1,5 @@
 import type { Trade, TradeLog } from '../domain/types.js';
+import type { Layout } from './layout.js';
 
 /**
  * The log's bytes: what JSON.stringify(log, null, 2) gives (the layout of
@@ -6,21 +7,14 @@ import type { Trade, TradeLog } from '../domain/types.js';
  *
  * A write changes one or two trades of thousands, and the domain never
  * mutates a trade (the store freezes them): it replaces the ones it changes.
- * So each trade's bytes are cached by object identity, and the bytes of the
- * longest runs of unchanged trades at the start and at the end of the list
- * are copied from the previous result in one piece each. Bytes, not strings:
- * joining ten thousand strings costs V8 several times more than one memcpy.
+ * So each trade's bytes are cached by object identity, and, given the layout
+ * of the previous version, the longest runs of unchanged trades at the start
+ * and at the end of the list are copied from its bytes in one piece each.
+ * Bytes, not strings: joining ten thousand strings costs V8 several times
+ * more than one memcpy.
  */
 const cache = new WeakMap<object, Buffer>();
 const SEP = Buffer.from(',\n    ');
-
-interface Layout {
-  trades: readonly Trade[];
-  buf: Buffer;
-  start: number[];
-  end: number[];
-}
-let last: Layout | null = null;
 
 function tradeBytes(t: Trade): Buffer {
   let b = cache.get(t);
@@ -33,7 +27,7 @@ function tradeBytes(t: Trade): Buffer {
 
 const reusable = (a: Trade | undefined, b: Trade | undefined) => a === b && a !== undefined && Object.isFrozen(a);
 
-export function serializeLog(log: TradeLog): Buffer {
+export function serializeLog(log: TradeLog, previous: Layout | null = null): { buf: Buffer; layout: Layout | null } {
   const chunks: Buffer[] = [];
   let len = 0;
   const push = (b: Buffer) => {
@@ -41,7 +35,7 @@ export function serializeLog(log: TradeLog): Buffer {
     len += b.length;
   };
   const put = (s: string) => push(Buffer.from(s, 'utf8'));
-  let layout: Omit<Layout, 'buf'> | null = null;
+  let runs: Omit<Layout, 'buf'> | null = null;
   let first = true;
   put('{');
   for (const key of Object.keys(log)) {
@@ -49,23 +43,33 @@ export function serializeLog(log: TradeLog): Buffer {
     if (value === undefined) continue;
     put(`${first ? '' : ','}\n  ${JSON.stringify(key)}: `);
     first = false;
-    if (key === 'trades' && Array.isArray(value) && value.length > 0) {
-      put('[\n    ');
-      layout = pushTrades(value as Trade[], push, () => len);
-      put('\n  ]');
+    if (key === 'trades' && Array.isArray(value)) {
+      const open = len;
+      if (value.length === 0) {
+        put('[]');
+        runs = { trades: [], start: [], end: [], open, close: len - 1 };
+      } else {
+        put('[\n    ');
+        const t = pushTrades(value as Trade[], previous, push, () => len);
+        put('\n  ]');
+        runs = { ...t, open, close: len - 1 };
+      }
     } else {
       put(JSON.stringify(value, null, 2).replace(/\n/g, '\n  '));
     }
   }
   put(first ? '}\n' : '\n}\n');
   const buf = Buffer.concat(chunks, len);
-  last = layout ? { ...layout, buf } : null;
-  return buf;
+  return { buf, layout: runs ? { ...runs, buf } : null };
 }
 
-function pushTrades(trades: readonly Trade[], push: (b: Buffer) => void, offset: () => number): Omit<Layout, 'buf'> {
+function pushTrades(
+  trades: readonly Trade[],
+  prev: Layout | null,
+  push: (b: Buffer) => void,
+  offset: () => number,
+): { trades: readonly Trade[]; start: number[]; end: number[] } {
   const n = trades.length;
-  const prev = last;
   const m = prev ? prev.trades.length : 0;
   let p = 0;
   let s = 0;
@@ -75,9 +79,8 @@ function pushTrades(trades: readonly Trade[], push: (b: Buffer) => void, offset:
   }
   const start = new Array<number>(n);
   const end = new Array<number>(n);
-  const copyRun = (from: number, to: number, at: number) => {
-    // prev's trades [from, to) with their separators, as one slice
-    const src = prev as Layout;
+  const copyRun = (src: Layout, from: number, to: number, at: number) => {
+    // src's trades [from, to) with the separators between them, as one slice
     const base = offset();
     const origin = src.start[from] as number;
     push(src.buf.subarray(origin, src.end[to - 1]));
@@ -86,7 +89,7 @@ function pushTrades(trades: readonly Trade[], push: (b: Buffer) => void, offset:
       end[at + i - from] = base + (src.end[i] as number) - origin;
     }
   };
-  if (p > 0) copyRun(0, p, 0);
+  if (p > 0) copyRun(prev as Layout, 0, p, 0);
   for (let i = p; i < n - s; i++) {
     if (i > 0) push(SEP);
     start[i] = offset();
@@ -95,7 +98,7 @@ function pushTrades(trades: readonly Trade[], push: (b: Buffer) => void, offset:
   }
   if (s > 0) {
     if (n - s > 0) push(SEP);
-    copyRun(m - s, m, n - s);
+    copyRun(prev as Layout, m - s, m, n - s);
   }
   return { trades: trades.slice(), start, end };
 }

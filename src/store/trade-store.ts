@@ -28,6 +28,8 @@ import {
 import { RiskRejectedError, TradeNotFoundError, ValidationError } from '../errors.js';
 import { sweepTemps, writeFileDurablePinned } from '../io/durable-write.js';
 import { fdVersion, parseLog, readLogPinned, sameVersion, statVersionSync, type FileVersion } from '../io/read-log.js';
+import { parseIncremental } from '../io/incremental.js';
+import type { Layout } from '../io/layout.js';
 import { serializeLog } from '../io/serialize.js';
 import { FileLock } from '../lock/file-lock.js';
 
@@ -69,6 +71,8 @@ interface Cached {
   /** Open descriptor of the cached version's inode, so its number cannot be recycled. */
   fd: number;
   log: TradeLog;
+  /** Where each trade sits in that version's bytes, when known. */
+  layout: Layout | null;
 }
 
 /** Closes a store's pinned descriptor when the store itself is garbage-collected. */
@@ -306,10 +310,10 @@ export class TradeStore {
 
   async #write(log: TradeLog): Promise<void> {
     deepFreeze(log);
-    const bytes = serializeLog(log);
+    const { buf, layout } = serializeLog(log, this.#cached?.layout ?? null);
     this.#setCache(null); // whatever happens next, the old cache no longer describes the file for sure
-    const fd = await writeFileDurablePinned(this.tradeLog, bytes);
-    this.#setCache({ version: fdVersion(fd), fd, log });
+    const fd = await writeFileDurablePinned(this.tradeLog, buf);
+    this.#setCache({ version: fdVersion(fd), fd, log, layout });
   }
 
   /**
@@ -331,13 +335,18 @@ export class TradeStore {
       return EMPTY;
     }
     let log: TradeLog;
+    let layout: Layout | null = null;
     try {
-      log = deepFreeze(parseLog(this.tradeLog, snap.bytes));
+      // Another writer changed the file: reuse what did not change, when we can.
+      const inc = c?.layout ? parseIncremental(c.layout, snap.bytes) : null;
+      if (inc !== null && validateLogShape(inc.log) === null) ({ log, layout } = inc);
+      else log = parseLog(this.tradeLog, snap.bytes);
+      deepFreeze(log);
     } catch (err) {
       fs.closeSync(snap.fd);
       throw err;
     }
-    this.#setCache({ version: snap.version, fd: snap.fd, log });
+    this.#setCache({ version: snap.version, fd: snap.fd, log, layout });
     return log;
   }
 
