@@ -147,3 +147,12 @@ function describe(value: unknown): string {
     return String(value);
   }
 }
+
+/** StateReconciler.start() was called while the reconciler is already running; call stop() first. */
+export class ReconcilerRunningError extends TradeStateError {
+  readonly outputDir: string;
+  constructor(outputDir: string) {
+    super('ERECONCILERRUNNING', `The StateReconciler for ${outputDir} is already running; call stop() before start() again`);
+    this.outputDir = outputDir;
+  }
+}

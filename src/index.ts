@@ -7,3 +7,13 @@ export type { Violation } from './domain/integrity.js';
 export type { OpenInput, CloseInput, PartialInput } from './domain/validate.js';
 export type { PartialResult } from './domain/trade-ops.js';
 export { pyRound } from './domain/round.js';
+export {
+  StateReconciler,
+  DERIVED_FILES,
+  type ReconcilerOptions,
+  type ReconcileResult,
+  type ReconcilerStartOptions,
+  type HistoryViolation,
+  type HistoryViolationKind,
+} from './reconcile/state-reconciler.js';
+export { HISTORY_FILE as RECONCILER_HISTORY_FILE } from './reconcile/history.js';

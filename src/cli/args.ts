@@ -1,0 +1,133 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+import { ValidationError } from '../errors.js';
+import { UsageError } from './cli-errors.js';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+/** Options every command accepts, before or after the command name. */
+export const GLOBAL_OPTIONS = {
+  log: { type: 'string' },
+  lock: { type: 'string' },
+  state: { type: 'string' },
+  capital: { type: 'string' },
+  'max-positions': { type: 'string' },
+  json: { type: 'boolean' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const satisfies OptionSpec;
+
+export const DEFAULT_LOG = './trades/trade_log.json';
+export const DEFAULT_STATE = './state';
+
+export interface GlobalOptions {
+  log: string;
+  /** undefined: trade.lock beside the log (the store's default). */
+  lock: string | undefined;
+  state: string;
+  capital: number | undefined;
+  maxPositions: number | undefined;
+  json: boolean;
+  debug: boolean;
+  help: boolean;
+  version: boolean;
+  /** Global options given explicitly on the command line. */
+  given: ReadonlySet<string>;
+}
+
+export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+export interface ParsedArgs {
+  values: Values;
+  positionals: string[];
+}
+
+/**
+ * First, forgiving pass: which command, and whether to answer in JSON or with
+ * stacks, even when the rest of the line is wrong (those flags shape the error).
+ */
+export function peek(argv: readonly string[]): { command: string | undefined; json: boolean; debug: boolean } {
+  const { values, positionals } = parseArgs({ args: [...argv], options: GLOBAL_OPTIONS, strict: false, allowPositionals: true });
+  return { command: positionals[0], json: values.json === true, debug: values.debug === true };
+}
+
+/** Second, strict pass with the command's own options; parseArgs errors become usage errors. */
+export function parseStrict(argv: readonly string[], options: OptionSpec, command: string | null): ParsedArgs {
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      options: { ...GLOBAL_OPTIONS, ...options },
+      strict: true,
+      allowPositionals: true,
+    });
+    return { values: values as Values, positionals };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code.startsWith('ERR_PARSE_ARGS')) throw new UsageError(tidy((err as Error).message), command);
+    throw err;
+  }
+}
+
+/** parseArgs' messages span lines and end with advice about '--' that does not apply here. */
+function tidy(message: string): string {
+  const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec(message);
+  if (ambiguous) return `option ${ambiguous[1]} has no value (for a value starting with "-", write ${ambiguous[1]}=<value>)`;
+  return message.replace(/\. To specify a positional argument.*$/s, '').replace(/\s*\n\s*/g, ' ').replace(/\.$/, '');
+}
+
+export function globalsOf(values: Values): GlobalOptions {
+  const given = new Set(Object.keys(GLOBAL_OPTIONS).filter((k) => values[k] !== undefined));
+  const capital = str(values, 'capital');
+  const maxPositions = str(values, 'max-positions');
+  return {
+    log: str(values, 'log') ?? DEFAULT_LOG,
+    lock: str(values, 'lock'),
+    state: str(values, 'state') ?? DEFAULT_STATE,
+    capital: capital === undefined ? undefined : parseNumber('--capital', capital),
+    maxPositions: maxPositions === undefined ? undefined : parseNumber('--max-positions', maxPositions),
+    json: values.json === true,
+    debug: values.debug === true,
+    help: values.help === true,
+    version: values.version === true,
+    given,
+  };
+}
+
+export function str(values: Values, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function list(values: Values, name: string): string[] {
+  const v = values[name];
+  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string');
+  return typeof v === 'string' ? [v] : [];
+}
+
+/** A plain decimal, optionally with an exponent: no hex, no "Infinity", no "1e", no blanks. */
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/**
+ * Strict number parsing: Number() alone would turn "" into 0 and "0x10" into 16.
+ * Range checks (> 0, integer…) stay with the library, which names the field.
+ */
+export function parseNumber(flag: string, raw: string): number {
+  if (!DECIMAL.test(raw)) throw new ValidationError(flag, raw, 'is not a number');
+  const n = Number(raw);
+  if (!Number.isFinite(n)) throw new ValidationError(flag, raw, 'is not a finite number');
+  return n;
+}
+
+export function optionalNumber(values: Values, name: string): number | undefined {
+  const raw = str(values, name);
+  return raw === undefined ? undefined : parseNumber(`--${name}`, raw);
+}
+
+/** Required options are checked here so that a missing one is a usage error (exit 2), not a validation error. */
+export function requireOptions(values: Values, names: readonly string[], command: string): void {
+  const missing = names.filter((n) => values[n] === undefined);
+  if (missing.length > 0) {
+    throw new UsageError(`${command}: missing required option${missing.length > 1 ? 's' : ''} ${missing.map((n) => `--${n}`).join(', ')}`, command);
+  }
+}

@@ -1,0 +1,40 @@
+import type { GlobalOptions, OptionSpec, Values } from './args.js';
+
+export interface Io {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+export interface Context {
+  command: string;
+  values: Values;
+  /** Positionals after the command name. */
+  args: string[];
+  globals: GlobalOptions;
+  io: Io;
+}
+
+/** What a command produced; run.ts prints `text` or, under --json, `json`. */
+export interface CommandResult {
+  /** The JSON document without `ok` and `command`, which run.ts adds. */
+  json: Record<string, unknown>;
+  /** null: already printed by the command. */
+  text: string | null;
+  /** 0 unless the command itself failed without throwing (verify with violations). */
+  exitCode?: 0 | 1;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  /** The usage line after "trade-state ". */
+  usage: string;
+  /** Help text after the usage line: options and notes. */
+  help: string;
+  options: OptionSpec;
+  required?: readonly string[];
+  /** Names of required positionals, in order. */
+  positionals?: readonly string[];
+  /** null: the command streamed its own output (long-running commands). */
+  run(ctx: Context): Promise<CommandResult | null>;
+}

@@ -1,0 +1,43 @@
+import { netPnl } from '../../domain/pnl.js';
+import { round2 } from '../../domain/round.js';
+import type { CloseInput } from '../../domain/validate.js';
+import { optionalNumber, str } from '../args.js';
+import type { Command, CommandResult } from '../command.js';
+import { num, signedUsd } from '../format.js';
+import { openStore, withIntegrity } from '../store.js';
+
+export const close: Command = {
+  name: 'close',
+  summary: 'close an open trade at an exit price',
+  usage: 'close <id> --exit <price> [--reason <text>] [--lessons <text>]',
+  help: `Options:
+  --exit <price>       exit price, > 0
+  --reason <text>      exit_reason, e.g. target, stop, manual
+  --lessons <text>     lessons learned, kept with the trade
+
+P&L is computed on the size still open; partial exits taken earlier are added
+to the net P&L shown.`,
+  options: {
+    exit: { type: 'string' },
+    reason: { type: 'string' },
+    lessons: { type: 'string' },
+  },
+  required: ['exit'],
+  positionals: ['id'],
+  async run({ values, args, globals }): Promise<CommandResult> {
+    const id = args[0] as string;
+    const input: CloseInput = { exit_price: optionalNumber(values, 'exit') as number };
+    const reason = str(values, 'reason');
+    const lessons = str(values, 'lessons');
+    if (reason !== undefined) input.exit_reason = reason;
+    if (lessons !== undefined) input.lessons = lessons;
+    const { store, violations } = openStore(globals);
+    const t = await store.closeTrade(id, input);
+    const net = round2(netPnl(t));
+    const partials = net !== t.pnl_usd ? ` (net ${signedUsd(net)} with partial exits)` : '';
+    const text =
+      `closed ${t.id} ${t.symbol} ${t.direction} @ ${num(t.exit_price)}: ${signedUsd(t.pnl_usd ?? 0)} USD, ` +
+      `${num(t.pnl_pct)} %, ${num(t.r_multiple)} R${partials}`;
+    return withIntegrity({ trade: t, net_pnl_usd: net }, text, violations);
+  },
+};

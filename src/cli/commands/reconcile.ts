@@ -1,0 +1,126 @@
+import { once } from 'node:events';
+
+import { StateReconciler, type ReconcileResult } from '../../reconcile/state-reconciler.js';
+import { str } from '../args.js';
+import { CommandRefusedError } from '../cli-errors.js';
+import type { Command, CommandResult, Context } from '../command.js';
+import { formatDuration, parseDuration } from '../duration.js';
+
+type Outcome = ReconcileResult;
+
+export const reconcile: Command = {
+  name: 'reconcile',
+  summary: 'rebuild the derived state files from the log (once, periodically or on change)',
+  usage: 'reconcile [--log <path>] [--state <dir>] [--capital <n>] [--every <30s|15m|1h>] [--watch]',
+  help: `Rebuilds portfolio.json, equity.json, risk_state.json and setup_performance.json
+in --state (default ./state) from the trade log. Never writes the log.
+
+Options:
+  --every <duration>   keep running, reconciling every 30s / 15m / 1h, until
+                       SIGINT or SIGTERM
+  --watch              keep running, reconciling shortly after the log changes
+                       (and every 15m as a safety net, unless --every says otherwise)
+
+Once: exit 0 when the files were written, 1 when the reconciler refused
+(LOG_CORRUPT, COUNT_GUARD, HISTORY_GUARD: the previous files are kept) or the
+rebuilt state broke a derived invariant. Running: problems are reported as they
+happen and the process keeps going; it exits 0 on SIGINT/SIGTERM.
+For cron, prefer the one-shot form:  */15 * * * * trade-state reconcile --log ... --state ...`,
+  options: {
+    every: { type: 'string' },
+    watch: { type: 'boolean' },
+  },
+  async run(ctx): Promise<CommandResult | null> {
+    const every = str(ctx.values, 'every');
+    const intervalMs = every === undefined ? undefined : parseDuration('--every', every);
+    const watch = ctx.values.watch === true;
+    if (intervalMs === undefined && !watch) return reconcileOnce(ctx);
+    await runForever(ctx, intervalMs, watch);
+    return null;
+  },
+};
+
+function reconcilerFor(ctx: Context, report: boolean): StateReconciler {
+  const g = ctx.globals;
+  // Running: each problem is one stderr line, or one JSON line with the same error shape as everywhere.
+  const say = (event: string, code: string, message: string, fields: Record<string, unknown> = {}): void => {
+    if (!report) return; // once: the result says it all, callbacks would repeat it
+    if (g.json) ctx.io.stdout(`${JSON.stringify({ ok: false, command: 'reconcile', event, error: { ...fields, code, message } })}\n`);
+    else ctx.io.stderr(`trade-state: reconcile: ${event} (${code}): ${message}\n`);
+  };
+  return new StateReconciler({
+    tradeLog: g.log,
+    outputDir: g.state,
+    ...(g.capital !== undefined && { startingCapital: g.capital }),
+    onCorruption: (previous, current) =>
+      say('refused', 'COUNT_GUARD', `closed trades fell from ${previous} to ${current}; the derived files were kept`, { previous, current }),
+    onHistoryViolation: (v) => say('refused', 'HISTORY_GUARD', `${v.message}; the derived files were kept`, { kind: v.kind, trade_ids: v.tradeIds }),
+    onInvariantViolation: (violations) => say('invariant', 'EDERIVEDINVARIANT', violations.join('; '), { violations }),
+    onError: (err) => {
+      const code = (err as { code?: unknown } | null)?.code;
+      say('error', typeof code === 'string' ? code : 'EINTERNAL', err instanceof Error ? err.message : String(err));
+    },
+  });
+}
+
+/** The JSON fields and text of a successful cycle, or the error a refusal becomes. */
+function describe(r: Outcome, ctx: Context): { json: Record<string, unknown>; text: string; failure: CommandRefusedError | null } {
+  if (!r.ok) {
+    const cause = (r.error as { code?: unknown } | undefined)?.code;
+    const fields = { reason: r.reason, ...(typeof cause === 'string' && { cause_code: cause }) };
+    return { json: {}, text: '', failure: new CommandRefusedError(r.reason, 'reconcile refused', r.message, fields) };
+  }
+  const json = {
+    log: ctx.globals.log,
+    state_dir: ctx.globals.state,
+    files: r.files,
+    closed_trades: r.closedTrades,
+    open_trades: r.openTrades,
+    invariant_violations: r.invariantViolations,
+    duration_ms: r.durationMs,
+  };
+  const text = `reconciled ${r.closedTrades} closed and ${r.openTrades} open trades into ${ctx.globals.state} (${r.files.length} files, ${Math.round(r.durationMs)} ms)`;
+  const failure =
+    r.invariantViolations.length === 0
+      ? null
+      : new CommandRefusedError('EDERIVEDINVARIANT', 'derived invariants broken', r.invariantViolations.join('; '), json);
+  return { json, text, failure };
+}
+
+async function reconcileOnce(ctx: Context): Promise<CommandResult> {
+  const d = describe(await reconcilerFor(ctx, false).reconcile(), ctx);
+  if (d.failure) throw d.failure;
+  return { json: d.json, text: d.text };
+}
+
+async function runForever(ctx: Context, intervalMs: number | undefined, watch: boolean): Promise<void> {
+  const { io, globals: g } = ctx;
+  const rec = reconcilerFor(ctx, true);
+  const ac = new AbortController();
+  const stop = (): void => ac.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const how = [intervalMs !== undefined && `every ${formatDuration(intervalMs)}`, watch && 'when the log changes'].filter(Boolean).join(' and ');
+    if (!g.json) io.stderr(`trade-state: reconciling ${g.log} into ${g.state} ${how}; SIGINT or SIGTERM stops\n`);
+    // A cycle of our own first, to print its outcome: start() reports only problems.
+    const first = describe(await rec.reconcile(), ctx);
+    const f = first.failure;
+    if (g.json) {
+      const error = f && { error: { ...f.fields, code: f.code, message: f.message } };
+      io.stdout(`${JSON.stringify({ ok: f === null, command: 'reconcile', event: 'cycle', ...first.json, ...error })}\n`);
+    } else if (f) {
+      io.stderr(`trade-state: ${f.label} (${f.code}): ${f.message}\n`);
+    } else {
+      io.stdout(`${first.text}\n`);
+    }
+    rec.start({ ...(intervalMs !== undefined && { intervalMs }), watch, signal: ac.signal });
+    if (!ac.signal.aborted) await once(ac.signal, 'abort');
+    await rec.stop();
+    if (g.json) io.stdout(`${JSON.stringify({ ok: true, command: 'reconcile', event: 'stopped' })}\n`);
+    else io.stderr('trade-state: reconcile stopped\n');
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}

@@ -1,0 +1,79 @@
+import { deriveState } from '../../domain/derive.js';
+import { round2 } from '../../domain/round.js';
+import type { Trade } from '../../domain/types.js';
+import type { Command, CommandResult } from '../command.js';
+import { num, pct, signedUsd, table, usd } from '../format.js';
+import { openStore } from '../store.js';
+
+/** What a stop-out would lose now: the current stop and size; 0 once the stop is at or past entry. */
+export function riskUsd(t: Trade): number {
+  const perUnit = t.direction === 'SHORT' ? t.stop_price - t.entry_price : t.entry_price - t.stop_price;
+  return round2(Math.max(0, perUnit) * t.size);
+}
+
+export const status: Command = {
+  name: 'status',
+  summary: 'open positions, equity, realized P&L, drawdown and halt state',
+  usage: 'status [--log <path>] [--capital <n>] [--json]',
+  help: `Reads the trade log (no lock needed) and shows the open positions with the
+USD each would lose at its current stop, then equity, realized P&L, the
+drawdown from the equity peak, and whether new opens are halted and why.`,
+  options: {},
+  async run({ globals }): Promise<CommandResult> {
+    const { store } = openStore(globals);
+    const trades = await store.getAllTrades();
+    const d = deriveState(
+      { trades: [...trades], next_id: 0 }, // derive reads only the trades
+      { startingCapital: store.startingCapital, drawdownLimits: store.drawdownLimits, now: new Date() },
+    );
+    const open = trades.filter((t) => t.status === 'OPEN');
+    const positions = open.map((t) => ({
+      id: t.id,
+      symbol: t.symbol,
+      direction: t.direction,
+      size: t.size,
+      entry_price: t.entry_price,
+      stop_price: t.stop_price,
+      target_price: t.target_price,
+      risk_usd: riskUsd(t),
+      entry_time: t.entry_time,
+    }));
+    const openRisk = round2(positions.reduce((s, p) => s + p.risk_usd, 0));
+    const e = d.equity;
+    const rs = d.risk_state;
+    const json = {
+      log: store.tradeLog,
+      starting_capital: store.startingCapital,
+      equity: e.current_equity,
+      realized_pnl: e.total_pnl,
+      total_return_pct: e.total_return_pct,
+      peak_equity: e.peak_equity,
+      drawdown_pct: e.drawdown_percent,
+      drawdown_status: e.drawdown_status,
+      halted: rs.halted,
+      halt_reason: rs.halt_reason,
+      max_positions: store.risk.maxPositions,
+      open_risk_usd: openRisk,
+      closed_trades: e.total_trades,
+      win_rate: e.win_rate,
+      positions,
+    };
+    const rows = positions.map((p) => [p.id, p.symbol, p.direction, num(p.size), num(p.entry_price), num(p.stop_price), num(p.target_price), usd(p.risk_usd)]);
+    const right = { align: 'right' as const };
+    const lines = [
+      positions.length === 0
+        ? 'No open positions.'
+        : table(
+            [{ title: 'ID' }, { title: 'SYMBOL' }, { title: 'DIR' }, { title: 'SIZE', ...right }, { title: 'ENTRY', ...right },
+              { title: 'STOP', ...right }, { title: 'TARGET', ...right }, { title: 'RISK USD', ...right }],
+            rows,
+          ),
+      '',
+      `Equity     ${usd(e.current_equity)} USD  (start ${usd(store.startingCapital)}, realized ${signedUsd(e.total_pnl)})`,
+      `Drawdown   ${pct(e.drawdown_percent)} from peak ${usd(e.peak_equity)} (${e.drawdown_status})`,
+      `Positions  ${positions.length} of ${store.risk.maxPositions} open, ${usd(openRisk)} USD at risk; ${e.total_trades} closed, win rate ${e.win_rate.toFixed(1)} %`,
+      `Trading    ${rs.halted ? `HALTED: ${rs.halt_reason ?? 'a drawdown limit is breached'}` : 'allowed (no drawdown limit breached)'}`,
+    ];
+    return { json, text: lines.join('\n') };
+  },
+};

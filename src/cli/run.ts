@@ -1,0 +1,84 @@
+import { inspect } from 'node:util';
+
+import { globalsOf, parseStrict, peek, requireOptions } from './args.js';
+import { UsageError } from './cli-errors.js';
+import type { Command, Io } from './command.js';
+import { COMMANDS } from './commands/index.js';
+import { classify, failureJson, failureLine } from './failure.js';
+import { commandHelp, globalHelp, version } from './help.js';
+
+/** The process's streams; a reader that went away (`trade-state status | head`) ends the output, not the command. */
+function processIo(): Io {
+  const gone = new Set<NodeJS.WriteStream>();
+  const writer = (stream: NodeJS.WriteStream) => {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      gone.add(stream);
+    });
+    return (s: string): void => void (gone.has(stream) || stream.write(s));
+  };
+  return { stdout: writer(process.stdout), stderr: writer(process.stderr) };
+}
+
+/** Runs one command line; resolves with the exit code (0 ok, 1 refused or invalid, 2 usage). */
+export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  const first = peek(argv);
+  let command: Command | undefined;
+  try {
+    const name = first.command;
+    command = COMMANDS.find((c) => c.name === name);
+    if (name !== undefined && name !== 'help' && command === undefined) {
+      throw new UsageError(`unknown command ${JSON.stringify(name)}; commands are ${COMMANDS.map((c) => c.name).join(', ')}`);
+    }
+    const { values, positionals } = parseStrict(argv, command?.options ?? {}, command?.name ?? null);
+    const globals = globalsOf(values);
+    if (globals.version) return print(io, globals.json, { command: 'version', version: version() }, version());
+    if (name === 'help') return help(io, positionals[1]);
+    if (command === undefined) {
+      if (globals.help) return help(io, undefined);
+      if (globals.json) throw new UsageError(`no command given; commands are ${COMMANDS.map((c) => c.name).join(', ')}`);
+      io.stderr(`${globalHelp(COMMANDS)}\n`);
+      return 2;
+    }
+    if (globals.help) return help(io, command.name);
+    const args = positionals.slice(1);
+    checkArgs(command, values, args);
+    const result = await command.run({ command: command.name, values, args, globals, io });
+    if (result === null) return 0;
+    const exitCode = result.exitCode ?? 0;
+    return print(io, globals.json, { command: command.name, ...result.json }, result.text, exitCode);
+  } catch (err) {
+    const f = classify(err);
+    if (first.json) io.stdout(`${JSON.stringify(failureJson(f, command?.name ?? null))}\n`);
+    else io.stderr(`${failureLine(f)}\n`);
+    if (first.debug) io.stderr(`${inspect(err, { depth: 4 })}\n`);
+    else if (f.code === 'EINTERNAL') io.stderr('trade-state: run again with --debug for the stack trace\n');
+    return f.exitCode;
+  }
+}
+
+function checkArgs(c: Command, values: Parameters<typeof requireOptions>[0], args: string[]): void {
+  const expected = c.positionals ?? [];
+  const missing = expected[args.length];
+  if (missing !== undefined) throw new UsageError(`${c.name}: missing <${missing}>`, c.name);
+  const extra = args[expected.length];
+  if (extra !== undefined) throw new UsageError(`${c.name}: unexpected argument ${JSON.stringify(extra)}`, c.name);
+  requireOptions(values, c.required ?? [], c.name);
+}
+
+function help(io: Io, name: string | undefined): number {
+  if (name === undefined) {
+    io.stdout(`${globalHelp(COMMANDS)}\n`);
+    return 0;
+  }
+  const c = COMMANDS.find((x) => x.name === name);
+  if (c === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
+  io.stdout(`${commandHelp(c)}\n`);
+  return 0;
+}
+
+function print(io: Io, json: boolean, doc: Record<string, unknown>, text: string | null, exitCode: 0 | 1 = 0): number {
+  if (json) io.stdout(`${JSON.stringify({ ok: exitCode === 0, ...doc })}\n`);
+  else if (text !== null) io.stdout(`${text}\n`);
+  return exitCode;
+}

@@ -1,0 +1,31 @@
+import type { Violation } from '../domain/integrity.js';
+import { TradeStore } from '../store/trade-store.js';
+import type { GlobalOptions } from './args.js';
+
+/**
+ * The store the global options describe. Integrity violations after a write
+ * are collected instead of the library's default process warning, so the
+ * command can report them in its own output (and in its JSON).
+ */
+export function openStore(g: GlobalOptions): { store: TradeStore; violations: Violation[] } {
+  const violations: Violation[] = [];
+  const store = new TradeStore({
+    tradeLog: g.log,
+    ...(g.lock !== undefined && { lockFile: g.lock }),
+    ...(g.capital !== undefined && { startingCapital: g.capital }),
+    ...(g.maxPositions !== undefined && { maxPositions: g.maxPositions }),
+    onIntegrityViolation: (v) => violations.push(...v),
+  });
+  return { store, violations };
+}
+
+/** A write's result with the violations its write left behind, reported but not failing (SPEC §4). */
+export function withIntegrity(
+  json: Record<string, unknown>,
+  text: string,
+  violations: readonly Violation[],
+): { json: Record<string, unknown>; text: string } {
+  if (violations.length === 0) return { json, text };
+  const warn = violations.map((v) => `warning: integrity ${v.code}${v.trade_id ? ` ${v.trade_id}` : ''}: ${v.message}`);
+  return { json: { ...json, integrity_violations: violations }, text: [text, ...warn].join('\n') };
+}

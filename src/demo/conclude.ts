@@ -1,0 +1,61 @@
+/** The end of the demo: checks against the log and the derived files, the summary, where the files are. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { checkDerivedInvariants } from '../domain/derive.js';
+import { DERIVED_FILES, type ReconcileResult } from '../reconcile/state-reconciler.js';
+import { TradeStore } from '../store/trade-store.js';
+import { MAX_POSITIONS, demoStoreOptions } from './config.js';
+import { describeState } from './describe-state.js';
+import type { Ledger } from './ledger.js';
+import { writeReportIfAvailable } from './report-hook.js';
+import { readDerivedState } from './state-files.js';
+import { summaryJson, summaryText } from './summary.js';
+import { verdict } from './verdict.js';
+
+export interface Conclusion {
+  dir: string;
+  log: string;
+  lock: string;
+  stateDir: string;
+  capital: number;
+  ledger: Ledger;
+  /** The final reconcile, run after every writer stopped. */
+  reconciled: ReconcileResult;
+  badExits: string[];
+  print(line: string): void;
+  say(line: string): void;
+}
+
+export async function conclude(c: Conclusion): Promise<{ ok: boolean; json: Record<string, unknown> }> {
+  const store = new TradeStore(demoStoreOptions({ log: c.log, lock: c.lock }, c.capital));
+  const trades = await store.getAllTrades();
+  const integrity = await store.verifyIntegrity();
+  const state = readDerivedState(c.stateDir);
+  c.say(`[reconciler] final: ${describeState(state)}`);
+  const r = c.reconciled;
+  const checks = verdict({
+    trades,
+    ledger: c.ledger,
+    integrity,
+    reconcile: r.ok
+      ? { ok: r.invariantViolations.length === 0, detail: `${r.files.length} files written, ${r.closedTrades} closed and ${r.openTrades} open trades` }
+      : { ok: false, detail: `refused (${r.reason}): ${r.message}` },
+    // the files on disk, not the reconciler's memory of them
+    derivedViolations: state === null ? ['the derived files could not be read'] : checkDerivedInvariants(state, { trades: [...trades], next_id: 0 }),
+    badExits: c.badExits,
+  });
+  const input = { trades, state, ledger: c.ledger, checks };
+  const json = summaryJson(input);
+  for (const line of summaryText(input)) c.print(line);
+
+  const report = await writeReportIfAvailable(c.dir, { trades, state, logFile: c.log, stateDir: c.stateDir, startingCapital: c.capital });
+  const cli = path.relative(process.cwd(), fileURLToPath(new URL('../cli/main.js', import.meta.url)));
+  c.print('');
+  c.print('Files');
+  c.print(`  trade log   ${c.log}`);
+  c.print(`  state       ${c.stateDir}/ (${DERIVED_FILES.join(', ')})`);
+  if (report !== null) c.print(`  report      ${report}`);
+  c.print(`  look        node ${cli} status --log ${c.log} --capital ${c.capital} --max-positions ${MAX_POSITIONS}`);
+  return { ok: json.verdict === 'PASS', json: { dir: c.dir, log: c.log, state_dir: c.stateDir, ...json, report } };
+}

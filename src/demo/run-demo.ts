@@ -1,0 +1,193 @@
+/**
+ * The demo: real processes writing one trade log at once (a scanner, a
+ * position monitor, racing scanners), one of them SIGKILLed and restarted,
+ * the reconciler rebuilding the derived files meanwhile; then a summary and
+ * a verdict on what must hold (nothing lost, nothing duplicated).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { ValidationError } from '../errors.js';
+import { StateReconciler } from '../reconcile/state-reconciler.js';
+import { TradeStore } from '../store/trade-store.js';
+import {
+  ASSET_LOSS_CAP,
+  DRAWDOWN_LIMITS,
+  MAX_CORR_GROUP_RISK_PCT,
+  MAX_POSITIONS,
+  RACE_SYMBOL,
+  RACERS,
+  SYMBOLS,
+  demoStoreOptions,
+} from './config.js';
+import { conclude } from './conclude.js';
+import { describeState } from './describe-state.js';
+import { Ledger } from './ledger.js';
+import { startChild, type DemoChild } from './spawn.js';
+import { readDerivedState } from './state-files.js';
+
+export interface DemoOptions {
+  /** A new or empty folder; default: a new temp folder. */
+  dir?: string;
+  seconds: number;
+  seed: number;
+  capital: number;
+  /** Progress lines (the summary too, unless the caller prints JSON). */
+  print(line: string): void;
+}
+
+export interface DemoResult {
+  ok: boolean;
+  json: Record<string, unknown>;
+}
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, Math.max(0, ms));
+    signal.addEventListener('abort', done, { once: true });
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+
+function prepareDir(dir: string | undefined): string {
+  if (dir === undefined) return fs.mkdtempSync(path.join(os.tmpdir(), 'trade-state-demo-'));
+  const abs = path.resolve(dir);
+  fs.mkdirSync(abs, { recursive: true });
+  if (fs.readdirSync(abs).length > 0) throw new ValidationError('--dir', dir, 'must be a new or empty folder (the demo checks every trade in its log)');
+  return abs;
+}
+
+export async function runDemo(o: DemoOptions): Promise<DemoResult> {
+  const dir = prepareDir(o.dir);
+  const log = path.join(dir, 'trades', 'trade_log.json');
+  const lock = path.join(dir, 'trades', 'trade.lock');
+  const stateDir = path.join(dir, 'state');
+  fs.mkdirSync(path.dirname(log), { recursive: true }); // the reconciler watches this folder from the start
+  const t0 = Date.now();
+  const say = (line: string): void => o.print(`${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s ${line}`);
+  const ms = o.seconds * 1000;
+
+  o.print(`trade-state demo: ${o.seconds} s in ${dir}`);
+  o.print(
+    `risk: capital ${o.capital} USD, max ${MAX_POSITIONS} positions, correlation groups at ${MAX_CORR_GROUP_RISK_PCT} % of equity, ` +
+      `${ASSET_LOSS_CAP} losses in a row block a symbol, daily halt at ${DRAWDOWN_LIMITS.daily * 100} %`,
+  );
+  o.print(`symbols: ${Object.keys(SYMBOLS).join(', ')}; market seed ${o.seed}`);
+
+  const ledger = new Ledger();
+  const sinks = { message: ledger.record.bind(ledger), print: say };
+  const base = { log, lock, capital: o.capital, seed: o.seed, t0 };
+  const killed = new Set<DemoChild>();
+
+  // Ctrl-C ends the run early, still with a summary; a second one kills as usual.
+  const interrupt = new AbortController();
+  const onSigint = (): void => {
+    say('[demo] interrupted: finishing early');
+    interrupt.abort();
+  };
+  process.once('SIGINT', onSigint);
+
+  const stopReconciler = new AbortController();
+  const rec = new StateReconciler({
+    tradeLog: log,
+    outputDir: stateDir,
+    startingCapital: o.capital,
+    drawdownLimits: DRAWDOWN_LIMITS,
+    onCorruption: (prev, cur) => say(`[reconciler] corruption guard: closed trades ${prev} -> ${cur}`),
+    onHistoryViolation: (v) => say(`[reconciler] history guard (${v.kind}): ${v.message}`),
+    onInvariantViolation: (v) => say(`[reconciler] derived invariants broken: ${v.join('; ')}`),
+    onError: (err) => say(`[reconciler] error: ${(err as Error).message}`),
+  });
+  rec.start({ watch: true, intervalMs: 1000, debounceMs: 100, signal: stopReconciler.signal });
+  say(`[demo] reconciler watching ${path.relative(dir, log)} -> ${path.relative(dir, stateDir)}/`);
+
+  const raceAt = t0 + 1500;
+  const monitor = startChild('monitor', { ...base, name: 'monitor' }, sinks);
+  let scanner = startChild('scanner', { ...base, name: 'scanner', generation: 1, startAt: raceAt + 300 }, sinks);
+  const racers = Array.from({ length: RACERS }, (_, i) => startChild('racer', { ...base, name: `racer-${i + 1}`, releaseAt: raceAt }, sinks));
+  say(
+    `[demo] started monitor (pid ${monitor.proc.pid}), scanner (pid ${scanner.proc.pid}) and ${RACERS} racing scanners ` +
+      `(pids ${racers.map((r) => r.proc.pid).join(', ')}) released together at +1.5 s, all opening ${RACE_SYMBOL}`,
+  );
+
+  try {
+    await sleep(Math.max(raceAt + 800, t0 + ms * 0.45) - Date.now(), interrupt.signal);
+    if (!interrupt.signal.aborted) scanner = await killAndRestart(scanner);
+
+    await sleep(t0 + ms * 0.7 - Date.now(), interrupt.signal);
+    say(`[reconciler] mid-run: ${describeState(readDerivedState(stateDir))}`);
+
+    await sleep(t0 + ms - Date.now(), interrupt.signal);
+    say('[demo] time is up: SIGTERM to the scanner and the monitor');
+    const bad = await Promise.all([stopChild(scanner), stopChild(monitor), ...racers.map((r) => stopChild(r, 10_000))]);
+    stopReconciler.abort();
+    await rec.stop();
+
+    const { ok, json } = await conclude({
+      dir, log, lock, stateDir, capital: o.capital, ledger, reconciled: await rec.reconcile(),
+      badExits: bad.filter((x): x is string => x !== null), print: o.print, say,
+    });
+    return { ok, json: { ...json, seconds: o.seconds, seed: o.seed } };
+  } finally {
+    process.off('SIGINT', onSigint);
+    for (const c of [scanner, monitor, ...racers]) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+    stopReconciler.abort();
+  }
+
+  /**
+   * SIGKILLs the scanner right after it announces an open that the advisory
+   * check expects to be written, so the kill most likely lands inside
+   * openTrade's write; then restarts it.
+   */
+  async function killAndRestart(victim: DemoChild): Promise<DemoChild> {
+    const advisor = new TradeStore(demoStoreOptions({ log, lock }, o.capital));
+    await new Promise<void>((resolve) => {
+      let done = false;
+      const kill = (): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(fallback);
+        ledger.onIntent(null);
+        victim.proc.kill('SIGKILL');
+        killed.add(victim);
+        resolve();
+      };
+      const fallback = setTimeout(kill, 1500);
+      ledger.onIntent((child, intent) => {
+        // checkOpen reads synchronously, so it settles before the child's write (~1 ms) is done;
+        // killing now or one event-loop turn later lands before, during or just after the write
+        if (child === victim.name) advisor.checkOpen(intent.input).then((r) => r.ok && (Math.random() < 0.5 ? kill() : setImmediate(kill)), kill);
+      });
+    });
+    say(`[demo] SIGKILL -> scanner (pid ${victim.proc.pid})`);
+    await victim.done;
+    const pending = ledger.inFlight(victim.name);
+    say(
+      pending
+        ? `[demo] it died after announcing an open of ${pending.input.symbol} (client_id ${pending.client_id}) and before reporting its outcome`
+        : '[demo] it died between two operations',
+    );
+    const next = startChild(
+      'scanner',
+      { ...base, name: victim.name, generation: 2, startAt: Date.now() + 200, ...(pending && { resume: pending }) },
+      sinks,
+    );
+    say(`[demo] restarted the scanner (pid ${next.proc.pid})`);
+    return next;
+  }
+
+  /** SIGTERM, then SIGKILL after a grace period; the reason it did not exit cleanly, or null. */
+  async function stopChild(c: DemoChild, graceMs = 5000): Promise<string | null> {
+    if (c.proc.exitCode === null && c.proc.signalCode === null && !c.name.startsWith('racer')) c.proc.kill('SIGTERM');
+    const timer = setTimeout(() => c.proc.kill('SIGKILL'), graceMs);
+    const { code, signal } = await c.done;
+    clearTimeout(timer);
+    if (killed.has(c) || code === 0) return null;
+    return `${c.name} (pid ${c.proc.pid}) exited with ${signal ?? `code ${code}`}`;
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * buildReport(): the trade log -> one self-contained HTML performance report
+ * (equity, drawdown, R-multiples, setups, open risk). docs/report.md says what
+ * each chart shows. The charting code is loaded only when a report is built.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+import type { DrawdownLimits } from '../domain/types.js';
+import { writeFileDurable } from '../io/durable-write.js';
+import { readLog } from '../io/read-log.js';
+import { renderReport, type MarkName } from './render.js';
+import { DEFAULT_MAX_POINTS, shapeReportData } from './shape.js';
+
+export { shapeReportData, DEFAULT_MAX_POINTS, type ReportData } from './shape.js';
+export { renderReport, MARK_SELECTORS, type MarkName } from './render.js';
+
+export const DEFAULT_STARTING_CAPITAL = 5000;
+export const DEFAULT_REPORT_TITLE = 'Trading performance report';
+
+export interface BuildReportOptions {
+  /** Path of trade_log.json; a missing file is an empty log (readLog's rule). */
+  tradeLog: string;
+  /** Where to write the page (atomically and durably); nothing is written when absent. */
+  out?: string;
+  startingCapital?: number;
+  drawdownLimits?: Partial<DrawdownLimits>;
+  now?: Date;
+  title?: string;
+  /** Upper bound on plotted equity-curve points (default 2,000). */
+  maxPoints?: number;
+}
+
+export interface BuildReportResult {
+  html: string;
+  /** Absolute path written, or null without `out`. */
+  path: string | null;
+  /** UTF-8 size of the page. */
+  bytes: number;
+  /** Marks drawn per chart (see MARK_SELECTORS), e.g. rHistogramBars = non-empty R bins. */
+  marks: Record<MarkName, number>;
+}
+
+/**
+ * Builds the report from the trade log. A damaged log throws readLog's
+ * TradeLogCorruptError: a report must never show an empty account for a
+ * file it could not read.
+ */
+export async function buildReport(options: BuildReportOptions): Promise<BuildReportResult> {
+  if (typeof options?.tradeLog !== 'string' || options.tradeLog === '') {
+    throw new TypeError('Expected "tradeLog" to be a non-empty path');
+  }
+  if (options.out !== undefined && (typeof options.out !== 'string' || options.out === '')) {
+    throw new TypeError('Expected "out" to be a non-empty path');
+  }
+  const { log, bytes: logBytes } = readLog(options.tradeLog);
+  const data = shapeReportData(log, {
+    startingCapital: options.startingCapital ?? DEFAULT_STARTING_CAPITAL,
+    drawdownLimits: options.drawdownLimits,
+    now: options.now ?? new Date(),
+    maxPoints: options.maxPoints ?? DEFAULT_MAX_POINTS,
+  });
+  const base = path.basename(options.tradeLog);
+  const { html, marks } = await renderReport(data, {
+    title: options.title ?? DEFAULT_REPORT_TITLE,
+    source: logBytes === null ? `${base} (not found: no trades yet)` : base,
+  });
+  let written: string | null = null;
+  if (options.out !== undefined) {
+    written = path.resolve(options.out);
+    fs.mkdirSync(path.dirname(written), { recursive: true });
+    await writeFileDurable(written, html);
+  }
+  return { html, path: written, bytes: Buffer.byteLength(html, 'utf8'), marks };
+}
