@@ -386,6 +386,22 @@ describe('worker_threads', () => {
     await w.terminate();
   });
 
+  it('a worker terminated while its wait is parked never takes the lock afterwards', async () => {
+    const main = track(new FileLock(file));
+    main.lockSync();
+    const { w, next } = startWorker();
+    expect(await next()).toEqual({ tryLock: false });
+    w.postMessage('waitForever');
+    expect(await next()).toEqual({ waiting: true });
+    await sleep(100); // parked in the kernel
+    await w.terminate();
+    main.unlock();
+    // Node closes a worker's descriptors when it exits, and the addon's orphaned
+    // wait must neither deliver nor touch that (maybe reused) descriptor number.
+    const r = await runNode(CHILD, ['try-until', file, '5000']);
+    expect(r.stdout).toBe('got');
+  });
+
   it('async waits work inside a worker', async () => {
     const main = track(new FileLock(file));
     main.lockSync();
