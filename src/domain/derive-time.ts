@@ -73,8 +73,19 @@ function digits(s: string, i: number, n: number): number {
  */
 export function parseInstantMicros(s: unknown): number {
   if (typeof s !== 'string') return NaN;
-  return UTC_SHAPE.test(s) ? parseUtcShape(s) : parseGeneral(s);
+  // A pure function of the string, memoized: every open re-derives the halt
+  // state from the whole log, whose timestamps are almost all seen before.
+  let v = memo.get(s);
+  if (v === undefined) {
+    v = UTC_SHAPE.test(s) ? parseUtcShape(s) : parseGeneral(s);
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    memo.set(s, v);
+  }
+  return v;
 }
+
+const MEMO_LIMIT = 250_000;
+const memo = new Map<string, number>();
 
 /**
  * The shape both writers use for UTC. A regex runs as native code even before

@@ -100,15 +100,10 @@ function readAll(fd: number, sizeHint: number, into: Buffer | null): Buffer {
  * trip of 50-100 µs.
  */
 export function readLogBytes(file: string, known: { version: FileVersion; bytes: Buffer } | null = null): { bytes: Buffer; version: FileVersion } | null {
-  let fd: number;
+  const fd = openIfExists(file);
+  if (fd === null) return null;
   try {
-    fd = fs.openSync(file, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  try {
-    const version = versionOf(fs.fstatSync(fd, { bigint: true }));
+    const version = fdVersion(fd);
     const size = Number(version.size);
     if (known !== null && sameVersion(known.version, version)) {
       if (scratch.length < size + 1) scratch = Buffer.allocUnsafe(size + 1);
@@ -128,18 +123,22 @@ export function readLogBytes(file: string, known: { version: FileVersion; bytes:
  * writer. Null when the file does not exist.
  */
 export function readLogPinned(file: string): { fd: number; bytes: Buffer; version: FileVersion } | null {
-  let fd: number;
+  const fd = openIfExists(file);
+  if (fd === null) return null;
   try {
-    fd = fs.openSync(file, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  try {
-    const version = versionOf(fs.fstatSync(fd, { bigint: true }));
+    const version = fdVersion(fd);
     return { fd, bytes: readAll(fd, Number(version.size), null), version };
   } catch (err) {
     fs.closeSync(fd);
+    throw err;
+  }
+}
+
+function openIfExists(file: string): number | null {
+  try {
+    return fs.openSync(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
 }
