@@ -75,9 +75,14 @@ interface Cached {
   layout: Layout | null;
 }
 
-/** Closes a store's pinned descriptor when the store itself is garbage-collected. */
-const pins = new FinalizationRegistry<{ fd: number | null }>((holder) => {
-  if (holder.fd !== null) fs.close(holder.fd, () => {});
+/** What a store keeps open, closed when the store itself is garbage-collected. */
+interface Held {
+  fd: number | null;
+  lock: FileLock | null;
+}
+const pins = new FinalizationRegistry<Held>((held) => {
+  if (held.fd !== null) fs.close(held.fd, () => {});
+  held.lock?.close();
 });
 
 /**
@@ -99,7 +104,10 @@ export class TradeStore {
   readonly #onViolation: (violations: Violation[], context: IntegrityContext) => void;
   readonly #now: () => Date;
   #cached: Cached | null = null;
-  readonly #pin: { fd: number | null } = { fd: null };
+  /** The cached version's descriptor, and an idle FileLock kept for the next write. */
+  readonly #pin: Held = { fd: null, lock: null };
+  #inWrite = 0;
+  #toClose: number[] = [];
   #dirsReady = false;
 
   constructor(options: TradeStoreOptions) {
@@ -287,17 +295,32 @@ export class TradeStore {
   /** lock -> sweep -> read -> fn (pure) -> durable write -> unlock -> verify. */
   async #mutate<T>(operation: string, fn: (log: TradeLog) => { log: TradeLog; result: T }): Promise<T> {
     await this.#ensureDirs();
-    const lock = new FileLock(this.lockFile);
+    // Reuse the idle FileLock (its descriptor stays open between writes); a
+    // second concurrent write of this store gets a FileLock of its own.
+    const lock = this.#pin.lock ?? new FileLock(this.lockFile);
+    this.#pin.lock = null;
     let after: TradeLog;
     let result: T;
-    await lock.lock({ timeoutMs: this.#lockTimeoutMs });
+    try {
+      await lock.lock({ timeoutMs: this.#lockTimeoutMs });
+    } catch (err) {
+      lock.close();
+      throw err;
+    }
+    this.#inWrite++;
     try {
       sweepTemps(this.tradeLog);
       const before = await this.#read();
       ({ log: after, result } = fn(before));
       if (after !== before) await this.#write(after);
     } finally {
-      lock.close();
+      lock.unlock();
+      if (this.#pin.lock === null) this.#pin.lock = lock;
+      else lock.close();
+      if (--this.#inWrite === 0 && this.#toClose.length > 0) {
+        const fds = this.#toClose.splice(0);
+        setImmediate(() => fds.forEach((fd) => fs.close(fd, () => {})));
+      }
     }
     // Checked after every write, off the caller's path: violations are
     // reported, never blocking, so the caller need not wait for the check.
@@ -354,12 +377,19 @@ export class TradeStore {
     const old = this.#cached;
     this.#cached = next;
     this.#pin.fd = next?.fd ?? null;
-    if (old !== null && old.fd !== next?.fd) fs.closeSync(old.fd);
+    if (old === null || old.fd === next?.fd) return;
+    // Ours is often the last reference to a replaced version, and the kernel
+    // frees its blocks in close(2): inside a write, do that after the unlock,
+    // off the caller's path (on the threadpool).
+    if (this.#inWrite) this.#toClose.push(old.fd);
+    else fs.closeSync(old.fd);
   }
 
-  /** Closes the descriptor this store keeps on the log. The store stays usable (it reopens). */
+  /** Closes the descriptors this store keeps open (log and lock file). The store stays usable (it reopens). */
   close(): void {
     this.#setCache(null);
+    this.#pin.lock?.close();
+    this.#pin.lock = null;
   }
 
   #verify(log: TradeLog, operation: string): void {
