@@ -51,7 +51,7 @@ export class AbortError extends TradeStateError {
 
 /** Misuse of a FileLock: locking one already held or pending, using one after close(). */
 export class LockStateError extends TradeStateError {
-  constructor(code: 'ELOCKHELD' | 'ELOCKCLOSED', message: string) {
+  constructor(code: 'ELOCKHELD' | 'ELOCKCLOSED' | 'ELOCKREPLACED', message: string) {
     super(code, message);
   }
 }

@@ -236,7 +236,7 @@ export class FileLock {
     addon.flock(this.#fd as number, LOCK_UN);
     this.#dropFd();
     if (attempt >= MAX_IDENTITY_RETRIES) {
-      throw new LockStateError('ELOCKCLOSED', `Lock file ${this.path} kept being replaced while locking it`);
+      throw new LockStateError('ELOCKREPLACED', `Lock file ${this.path} kept being replaced while locking it`);
     }
   }
 
