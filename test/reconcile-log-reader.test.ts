@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { validateLogShape } from '../src/domain/validate.js';
 import { TradeLogCorruptError, TradeStore } from '../src/index.js';
-import { layoutOf, LogReader, spliceParse } from '../src/reconcile/log-reader.js';
+import { layoutOf, spliceParse } from '../src/io/incremental.js';
+import { LogReader } from '../src/reconcile/log-reader.js';
 import { tempDir } from './helpers.js';
 
 // Strings that stress the scanner: quotes, backslashes, brackets, escapes, non-ASCII, "trades" itself.

@@ -1,11 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { parseIncremental } from '../src/io/incremental.js';
-import type { Layout } from '../src/io/layout.js';
-import { serializeLog } from '../src/io/serialize.js';
+import { layoutOf, spliceParse } from '../src/io/incremental.js';
+import { serializeLog, type WrittenLayout } from '../src/io/serialize.js';
 
-const text = (log: unknown, prev: Layout | null = null) => serializeLog(log as never, prev).buf.toString('utf8');
+const text = (log: unknown, prev: WrittenLayout | null = null) => serializeLog(log as never, prev).buf.toString('utf8');
 
 describe('serializeLog', () => {
   it('is exactly JSON.stringify(log, null, 2) plus a newline, for any JSON log, cached or not', () => {
@@ -33,7 +32,7 @@ describe('serializeLog', () => {
         (ops, picks) => {
           let trades: object[] = [mk(0), mk(1), mk(2)];
           let k = 3;
-          let prev: Layout | null = null;
+          let prev: WrittenLayout | null = null;
           ops.forEach((op, j) => {
             const at = trades.length ? (picks[j] as number) % trades.length : 0;
             if (op === 'append') trades = [...trades, mk(k++)];
@@ -56,9 +55,9 @@ describe('serializeLog', () => {
   });
 });
 
-describe('parseIncremental', () => {
+describe('the serializer\'s layout feeds spliceParse (the store\'s incremental read)', () => {
   const trade = (i: number, extra: Record<string, unknown> = {}) =>
-    Object.freeze({ id: `T${String(i).padStart(3, '0')}`, symbol: `S${i}`, entry_price: 100 + i, note: i % 3 ? 'plain' : 'q"\\é', ...extra });
+    Object.freeze({ id: `T${String(i).padStart(3, '0')}`, symbol: `S${i}`, status: 'CLOSED', entry_price: 100 + i, note: i % 3 ? 'plain' : 'q"\\é', ...extra });
   // Other writers' formats: ours, Python's json.dump(indent=2) (floats as 60.0, ASCII escapes), compact.
   const formats: Record<string, (log: unknown) => string> = {
     ours: (log) => text(log),
@@ -80,28 +79,30 @@ describe('parseIncremental', () => {
         (n, edits, fmt) => {
           let trades = Array.from({ length: n }, (_, i) => trade(i));
           let next = n + 1;
-          const before = serializeLog({ trades, next_id: next } as never);
+          const beforeLog = { trades, next_id: next };
+          const before = serializeLog(beforeLog as never);
           if (!before.layout) throw new Error('no layout');
+          // The serializer's layout is the one a full scan of its bytes finds.
+          expect({ open: before.layout.open, starts: before.layout.starts, ends: before.layout.ends }).toEqual(layoutOf(before.buf, trades.length));
           for (const [op, pick] of edits) {
             const at = trades.length ? pick % trades.length : 0;
             if (op === 'append') trades = [...trades, trade(next++)];
-            if (op === 'replace' && trades.length) trades = trades.map((t, i) => (i === at ? trade(next++, { status: 'CLOSED' }) : t));
+            if (op === 'replace' && trades.length) trades = trades.map((t, i) => (i === at ? trade(next++, { exit_price: 1 }) : t));
             if (op === 'remove') trades = trades.filter((_, i) => i !== at);
             if (op === 'insert') trades = [...trades.slice(0, at), trade(next++), ...trades.slice(at)];
             if (op === 'next') next += 1;
           }
           const after = { trades, next_id: next, ...(pick(edits) ? { extra: { k: 1 } } : {}) };
           const bytes = Buffer.from((formats[fmt] as (l: unknown) => string)(after));
-          const r = parseIncremental(before.layout, bytes);
+          const r = spliceParse(before.buf, beforeLog as never, before.layout, bytes);
           if (fmt === 'ours') asked++;
           if (r === null) return;
           if (fmt === 'ours') answered++;
           expect(r.log).toEqual(JSON.parse(bytes.toString('utf8')));
-          r.layout.trades.forEach((t, i) => {
-            expect(JSON.parse(bytes.toString('utf8', r.layout.start[i], r.layout.end[i]))).toEqual(t);
+          r.log.trades.forEach((t, i) => {
+            expect(JSON.parse(bytes.toString('utf8', r.layout.starts[i], r.layout.ends[i]))).toEqual(t);
           });
           expect(bytes[r.layout.open]).toBe(0x5b);
-          expect(bytes[r.layout.close]).toBe(0x5d);
         },
       ),
       { numRuns: 1500 },
@@ -116,11 +117,12 @@ describe('parseIncremental', () => {
 
   it('reuses the parsed objects of unchanged trades (the point of it)', () => {
     const trades = Array.from({ length: 50 }, (_, i) => trade(i));
-    const before = serializeLog({ trades, next_id: 51 } as never);
+    const beforeLog = { trades, next_id: 51 };
+    const before = serializeLog(beforeLog as never);
     // Another writer closes trade 20 (a change in the middle)...
-    const changed = trades.map((t, i) => (i === 20 ? trade(20, { status: 'CLOSED' }) : t));
+    const changed = trades.map((t, i) => (i === 20 ? trade(20, { exit_price: 1 }) : t));
     const mid = serializeLog({ trades: changed, next_id: 51 } as never).buf;
-    const r = parseIncremental(before.layout as Layout, mid);
+    const r = spliceParse(before.buf, beforeLog as never, before.layout as WrittenLayout, mid);
     expect(r).not.toBeNull();
     expect(r?.log.trades[0]).toBe(trades[0]);
     expect(r?.log.trades[49]).toBe(trades[49]);
@@ -128,7 +130,7 @@ describe('parseIncremental', () => {
     expect(r?.log.trades[20]).toEqual(changed[20]);
     // ...then opens one (an append and a new next_id).
     const tail = serializeLog({ trades: [...changed, trade(51)], next_id: 52 } as never).buf;
-    const r2 = parseIncremental(r?.layout as Layout, tail);
+    const r2 = spliceParse(mid, r?.log as never, r?.layout as WrittenLayout, tail);
     expect(r2?.log.trades[20]).toBe(r?.log.trades[20]);
     expect(r2?.log.trades[50]).toEqual(trade(51));
     expect(r2?.log.next_id).toBe(52);
@@ -136,13 +138,12 @@ describe('parseIncremental', () => {
 
   it('gives up (null) on damage instead of guessing', () => {
     const trades = Array.from({ length: 20 }, (_, i) => trade(i));
-    const before = serializeLog({ trades, next_id: 21 } as never);
+    const beforeLog = { trades, next_id: 21 };
+    const before = serializeLog(beforeLog as never);
+    const splice = (b: Buffer) => spliceParse(before.buf, beforeLog as never, before.layout as WrittenLayout, b);
     const good = before.buf.toString('utf8');
-    const cut = Buffer.from(good.slice(0, good.length - 40));
-    expect(parseIncremental(before.layout as Layout, cut)).toBeNull();
-    const torn = Buffer.from(good.replace('"S15"', '"S15'));
-    expect(parseIncremental(before.layout as Layout, torn)).toBeNull();
-    const header = Buffer.from(good.replace('{\n  "trades"', '{\n  "x": 1,\n  "trades"'));
-    expect(parseIncremental(before.layout as Layout, header)).toBeNull();
+    expect(splice(Buffer.from(good.slice(0, good.length - 40)))).toBeNull();
+    expect(splice(Buffer.from(good.replace('"S15"', '"S15')))).toBeNull();
+    expect(splice(Buffer.from(good.replace('{\n  "trades"', '{\n  "x": 1,\n  "trades"')))).toBeNull();
   });
 });

@@ -1,155 +1,234 @@
-import type { Trade, TradeLog } from '../domain/types.js';
-import type { Layout } from './layout.js';
-
 /**
- * Parses a new version of the log by reusing the parsed trades of a previous
- * version wherever the bytes are the same.
+ * Parses a new version of the trade log by reusing the parsed trades of a
+ * previous version wherever the bytes are the same. When several processes
+ * share one log, each write invalidates the others' caches, and parsing
+ * thousands of unchanged trades would dominate the next write or reconcile.
  *
- * When several processes share one log, every write of one invalidates the
- * others' caches; parsing and re-encoding thousands of unchanged trades then
- * dominates a write. But a write changes a few trades and leaves the rest of
- * the bytes as they were. So: find the common prefix and suffix of the old
- * and new bytes; trades whose text lies wholly inside them are the same JSON
- * values in the same context, so their parsed objects are reused; only the
- * region between is scanned (a small JSON tokenizer finds element bounds) and
- * parsed. Anything unexpected returns null and the caller parses in full.
+ * The splice is exact, not heuristic. The previous version P was valid JSON
+ * whose trades-array element boundaries are known (found by a scan that
+ * follows strings and nesting). With L the end of the last element lying in
+ * the common prefix of P and the new bytes N (or just after "[") and R the
+ * start of the first element lying in the common suffix, N = P[0, L) + M +
+ * P[R, end). JSON's grammar is context-free, so N's trades are P's first
+ * elements, then the elements of M, then P's last elements, exactly when
+ * "[0 " + M + " 0]" parses (the 0s stand for the unchanged neighbours). When
+ * the change reaches past the array (next_id moved: every openTrade), the
+ * tail is parsed behind the unchanged text before the array instead.
+ * Anything unexpected falls back to the full parse, which also produces the
+ * exact TradeLogCorruptError for a damaged file.
  */
-export function parseIncremental(prev: Layout, bytes: Buffer): { log: TradeLog; layout: Layout } | null {
-  const old = prev.buf;
-  const n = prev.trades.length;
-  const P = commonPrefix(old, bytes);
-  const S = Math.min(commonSuffix(old, bytes), Math.min(old.length, bytes.length) - P);
-  const delta = bytes.length - old.length;
-  if (P <= prev.open) return null; // the text before the trades array changed
+import { isPlainObject, validateLogShape } from '../domain/validate.js';
+import type { Trade, TradeLog } from '../domain/types.js';
 
-  // Leading trades whose text ends inside the common prefix are unchanged.
-  let a = 0;
-  while (a < n && (prev.end[a] as number) <= P) a++;
-  // Trailing trades whose text starts inside the common suffix are unchanged.
-  let b = n;
-  while (b > a && (prev.start[b - 1] as number) >= old.length - S) b--;
-
-  const from = a > 0 ? (prev.end[a - 1] as number) : prev.open + 1;
-  const suffixAt = b < n ? (prev.start[b] as number) + delta : -1;
-  // Re-scanning most of the file costs more than JSON.parse of all of it.
-  const scanEnd = suffixAt >= 0 ? suffixAt : bytes.length;
-  if (scanEnd - from > bytes.length / 2) return null;
-
-  const spans: Array<[number, number]> = [];
-  let i = from;
-  let close = -1;
-  if (a > 0) {
-    i = skipWs(bytes, i);
-    if (bytes[i] === 0x5d /* ] */) close = i;
-    else if (bytes[i] === 0x2c /* , */) i++;
-    else return null;
-  }
-  while (close < 0) {
-    i = skipWs(bytes, i);
-    if (i === suffixAt) break;
-    if (bytes[i] === 0x5d) {
-      if (spans.length > 0 || a > 0) return null; // "]" right after a comma
-      close = i;
-      break;
-    }
-    const s0 = i;
-    i = skipValue(bytes, i);
-    if (i < 0) return null;
-    spans.push([s0, i]);
-    i = skipWs(bytes, i);
-    if (bytes[i] === 0x2c) i++;
-    else if (bytes[i] === 0x5d) close = i;
-    else return null;
-  }
-  if (close >= 0 && b < n) return null; // the array ended before the unchanged tail
-  if (close < 0) {
-    if (i !== suffixAt) return null;
-    close = prev.close + delta;
-    if (prev.close < old.length - S) return null; // the tail moved but its "]" changed
-  }
-
-  let middle: Trade[];
-  let top: Record<string, unknown>;
-  try {
-    middle = spans.map(([s, e]) => JSON.parse(bytes.toString('utf8', s, e)) as Trade);
-    top = JSON.parse(bytes.toString('utf8', 0, prev.open + 1) + bytes.toString('utf8', close)) as Record<string, unknown>;
-  } catch {
-    return null;
-  }
-  if (top === null || typeof top !== 'object' || !Array.isArray(top.trades) || top.trades.length !== 0) return null;
-
-  const trades = [...prev.trades.slice(0, a), ...middle, ...prev.trades.slice(b)];
-  top.trades = trades; // same key position as in the file
-  const start = [...prev.start.slice(0, a), ...spans.map((x) => x[0]), ...prev.start.slice(b).map((x) => x + delta)];
-  const end = [...prev.end.slice(0, a), ...spans.map((x) => x[1]), ...prev.end.slice(b).map((x) => x + delta)];
-  return { log: top as TradeLog, layout: { trades, buf: bytes, start, end, open: prev.open, close } };
+/** Element boundaries of the trades array in one version's bytes. */
+export interface Layout {
+  /** Offset of the trades array's "[". */
+  open: number;
+  /** trades[i] is the JSON text bytes[starts[i], ends[i]). */
+  starts: number[];
+  ends: number[];
 }
 
-const CHUNK = 4096;
+// ------------------------------------------------------------------ scanning
 
-function commonPrefix(x: Buffer, y: Buffer): number {
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+const TRADES = Buffer.from('trades');
+/** Byte class for the scan: 0 nothing to do, 1 quote, 2 opener, 3 closer. */
+const CLASS = new Uint8Array(256);
+CLASS[QUOTE] = 1;
+CLASS[LBRACE] = 2;
+CLASS[LBRACKET] = 2;
+CLASS[RBRACE] = 3;
+CLASS[RBRACKET] = 3;
+
+interface ScanState {
+  depth: number;
+  inTrades: boolean;
+  /** The trades array was already opened before `from`. */
+  seenOpen: boolean;
+}
+
+interface Scan {
+  open: number;
+  close: number;
+  starts: number[];
+  ends: number[];
+  depth: number;
+}
+
+/** Index of the quote that closes the string opening at `i`, or -1. */
+function closingQuote(b: Buffer, i: number, to: number): number {
+  // A JS loop: most strings are short keys, where a native indexOf call costs more than it saves.
+  for (let j = i + 1; j < to; j++) {
+    const c = b[j];
+    if (c === QUOTE) return j;
+    if (c === BACKSLASH) j++;
+  }
+  return -1;
+}
+
+/** Whether the string token b[s..e] (quotes included) is "trades", escapes decoded. */
+function isTradesString(b: Buffer, s: number, e: number): boolean {
+  if (e - s - 1 === TRADES.length && b.compare(TRADES, 0, TRADES.length, s + 1, e) === 0) return true;
+  const bs = b.indexOf(BACKSLASH, s + 1);
+  if (bs < 0 || bs >= e) return false;
+  try {
+    return JSON.parse(b.toString('utf8', s, e + 1)) === 'trades';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Follows the structure of b[from, to), which must be (part of) valid JSON:
+ * records where the elements of the top-level "trades" array start and end.
+ * Returns null when a top-level "trades" key follows the array (JSON.parse
+ * keeps the last duplicate; splicing would not). Validity is JSON.parse's job.
+ */
+function scan(b: Buffer, from: number, to: number, state: ScanState): Scan | null {
+  let { depth, inTrades, seenOpen } = state;
+  let open = -1;
+  let close = -1;
+  let lastKeyIsTrades = false;
+  const starts: number[] = [];
+  const ends: number[] = [];
+  for (let i = from; i < to; i++) {
+    const k = CLASS[b[i] as number] as number;
+    if (k === 0) continue;
+    if (k === 1) {
+      const e = closingQuote(b, i, to);
+      if (e < 0) return null;
+      if (depth === 1) {
+        lastKeyIsTrades = isTradesString(b, i, e);
+        if (lastKeyIsTrades && seenOpen) return null;
+      }
+      i = e;
+    } else if (k === 2) {
+      if (inTrades && depth === 2) starts.push(i);
+      else if (depth === 1 && b[i] === LBRACKET && lastKeyIsTrades) {
+        open = i;
+        inTrades = true;
+        seenOpen = true;
+      }
+      depth++;
+    } else {
+      depth--;
+      if (inTrades && depth === 2) ends.push(i + 1);
+      else if (inTrades && depth === 1) {
+        close = i;
+        inTrades = false;
+      }
+    }
+  }
+  return { open, close, starts, ends, depth };
+}
+
+/** The layout of a version that parsed in full, or null when it cannot serve as a base. */
+export function layoutOf(bytes: Buffer, count: number): Layout | null {
+  const s = scan(bytes, 0, bytes.length, { depth: 0, inTrades: false, seenOpen: false });
+  if (s === null || s.open < 0 || s.close < 0 || s.starts.length !== count || s.ends.length !== count) return null;
+  return { open: s.open, starts: s.starts, ends: s.ends };
+}
+
+// ----------------------------------------------------------------- splicing
+
+const CHUNK = 65536;
+
+export function commonPrefix(x: Buffer, y: Buffer): number {
   const len = Math.min(x.length, y.length);
   let i = 0;
-  // Native compares in blocks first, bytes only in the block that differs.
+  // memcmp in blocks first, bytes only inside the block that differs
   while (i + CHUNK <= len && x.compare(y, i, i + CHUNK, i, i + CHUNK) === 0) i += CHUNK;
   while (i < len && x[i] === y[i]) i++;
   return i;
 }
 
-function commonSuffix(x: Buffer, y: Buffer): number {
+export function commonSuffix(x: Buffer, y: Buffer): number {
   const len = Math.min(x.length, y.length);
   let k = 0;
-  while (k + CHUNK <= len && x.compare(y, y.length - k - CHUNK, y.length - k, x.length - k - CHUNK, x.length - k) === 0) k += CHUNK;
+  while (k + CHUNK <= len && y.compare(x, x.length - k - CHUNK, x.length - k, y.length - k - CHUNK, y.length - k) === 0) k += CHUNK;
   while (k < len && x[x.length - 1 - k] === y[y.length - 1 - k]) k++;
   return k;
 }
 
-function skipWs(b: Buffer, i: number): number {
-  while (i < b.length) {
-    const c = b[i];
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
-    i++;
-  }
-  return i;
+/** Whether the bytes that differ are few enough that a splice can beat a full parse (checked before any scan). */
+export function worthSplicing(P: Buffer, N: Buffer): boolean {
+  const cp = commonPrefix(P, N);
+  const cs = Math.min(commonSuffix(P, N), Math.min(P.length, N.length) - cp);
+  return N.length - cs - cp <= N.length / 2;
 }
 
-function skipString(b: Buffer, i: number): number {
-  for (i++; i < b.length; i++) {
-    const c = b[i];
-    if (c === 0x5c /* \ */) i++;
-    else if (c === 0x22 /* " */) return i + 1;
+/** First index in the ascending `xs` whose value is >= v (xs.length if none). */
+function lowerBound(xs: readonly number[], v: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((xs[mid] as number) < v) lo = mid + 1;
+    else hi = mid;
   }
-  return -1;
+  return lo;
 }
 
-/** End offset of the JSON value starting at i, or -1 (validity is left to JSON.parse). */
-function skipValue(b: Buffer, i: number): number {
-  const c = b[i];
-  if (c === 0x22) return skipString(b, i);
-  if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-    let depth = 0;
-    while (i < b.length) {
-      const d = b[i];
-      if (d === 0x22) {
-        i = skipString(b, i);
-        if (i < 0) return -1;
-        continue;
-      }
-      if (d === 0x7b || d === 0x5b) depth++;
-      else if (d === 0x7d || d === 0x5d) {
-        depth--;
-        if (depth === 0) return i + 1;
-      }
-      i++;
+/**
+ * N parsed by reusing P's trades, or null when the full parse should decide
+ * (including every damaged N: the full parse names the damage).
+ */
+export function spliceParse(P: Buffer, prevLog: TradeLog, layout: Layout, N: Buffer): { log: TradeLog; layout: Layout } | null {
+  const { open, starts, ends } = layout;
+  const n = starts.length;
+  const cp = commonPrefix(P, N);
+  if (cp < open + 1) return null; // the text before the trades array changed
+  const cs = Math.min(commonSuffix(P, N), Math.min(P.length, N.length) - cp);
+  const delta = N.length - P.length;
+
+  // i: elements wholly in the common prefix; j: first element wholly in the common suffix
+  const i = lowerBound(ends, cp + 1);
+  const j = lowerBound(starts, P.length - cs);
+  const L = i > 0 ? (ends[i - 1] as number) : open + 1;
+  const tailOnly = j >= n; // the change reaches the array's end or beyond it
+  const end = tailOnly ? N.length : (starts[j] as number) + delta;
+  // Re-scanning most of the file costs as much as parsing all of it.
+  if (end - L > N.length / 2) return null;
+
+  let middle: unknown[];
+  let top: Record<string, unknown>;
+  try {
+    if (!tailOnly) {
+      const arr: unknown = JSON.parse(`[${i > 0 ? '0 ' : ''}${N.toString('utf8', L, end)} 0]`);
+      if (!Array.isArray(arr)) return null;
+      middle = arr.slice(i > 0 ? 1 : 0, -1);
+      top = { ...prevLog };
+    } else {
+      const o: unknown = JSON.parse(`${P.toString('utf8', 0, open + 1)}${i > 0 ? '0 ' : ''}${N.toString('utf8', L)}`);
+      if (!isPlainObject(o) || !Array.isArray(o.trades) || (i > 0 && o.trades[0] !== 0)) return null;
+      middle = o.trades.slice(i > 0 ? 1 : 0);
+      top = o;
     }
-    return -1;
+  } catch {
+    return null;
   }
-  // A scalar runs to the next delimiter.
-  const s = i;
-  while (i < b.length) {
-    const d = b[i];
-    if (d === 0x2c || d === 0x5d || d === 0x7d || d === 0x20 || d === 0x0a || d === 0x0d || d === 0x09) break;
-    i++;
-  }
-  return i > s ? i : -1;
+  // P's kept trades were validated with P; check the new ones and the top level.
+  if (validateLogShape({ ...top, trades: middle }) !== null) return null;
+
+  const s = scan(N, L, end, { depth: 2, inTrades: true, seenOpen: true });
+  if (s === null || s.starts.length !== middle.length || s.ends.length !== middle.length) return null;
+  if (tailOnly ? s.close < 0 : s.close >= 0 || s.depth !== 2) return null;
+
+  const trades = prevLog.trades.slice(0, i).concat(middle as Trade[], prevLog.trades.slice(j));
+  top.trades = trades; // assignment keeps the key where the file has it
+  const shift = (x: number) => x + delta;
+  return {
+    log: top as TradeLog,
+    layout: {
+      open,
+      starts: starts.slice(0, i).concat(s.starts, starts.slice(j).map(shift)),
+      ends: ends.slice(0, i).concat(s.ends, ends.slice(j).map(shift)),
+    },
+  };
 }

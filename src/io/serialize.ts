@@ -1,5 +1,11 @@
 import type { Trade, TradeLog } from '../domain/types.js';
-import type { Layout } from './layout.js';
+import type { Layout } from './incremental.js';
+
+/** A layout with the bytes it describes and the trades parsed from them. */
+export interface WrittenLayout extends Layout {
+  readonly trades: readonly Trade[];
+  readonly buf: Buffer;
+}
 
 /**
  * The log's bytes: what JSON.stringify(log, null, 2) gives (the layout of
@@ -27,7 +33,7 @@ function tradeBytes(t: Trade): Buffer {
 
 const reusable = (a: Trade | undefined, b: Trade | undefined) => a === b && a !== undefined && Object.isFrozen(a);
 
-export function serializeLog(log: TradeLog, previous: Layout | null = null): { buf: Buffer; layout: Layout | null } {
+export function serializeLog(log: TradeLog, previous: WrittenLayout | null = null): { buf: Buffer; layout: WrittenLayout | null } {
   const chunks: Buffer[] = [];
   let len = 0;
   const push = (b: Buffer) => {
@@ -35,7 +41,7 @@ export function serializeLog(log: TradeLog, previous: Layout | null = null): { b
     len += b.length;
   };
   const put = (s: string) => push(Buffer.from(s, 'utf8'));
-  let runs: Omit<Layout, 'buf'> | null = null;
+  let runs: Omit<WrittenLayout, 'buf'> | null = null;
   let first = true;
   put('{');
   for (const key of Object.keys(log)) {
@@ -47,12 +53,12 @@ export function serializeLog(log: TradeLog, previous: Layout | null = null): { b
       const open = len;
       if (value.length === 0) {
         put('[]');
-        runs = { trades: [], start: [], end: [], open, close: len - 1 };
+        runs = { trades: [], starts: [], ends: [], open };
       } else {
         put('[\n    ');
         const t = pushTrades(value as Trade[], previous, push, () => len);
         put('\n  ]');
-        runs = { ...t, open, close: len - 1 };
+        runs = { ...t, open };
       }
     } else {
       put(JSON.stringify(value, null, 2).replace(/\n/g, '\n  '));
@@ -65,10 +71,10 @@ export function serializeLog(log: TradeLog, previous: Layout | null = null): { b
 
 function pushTrades(
   trades: readonly Trade[],
-  prev: Layout | null,
+  prev: WrittenLayout | null,
   push: (b: Buffer) => void,
   offset: () => number,
-): { trades: readonly Trade[]; start: number[]; end: number[] } {
+): { trades: readonly Trade[]; starts: number[]; ends: number[] } {
   const n = trades.length;
   const m = prev ? prev.trades.length : 0;
   let p = 0;
@@ -79,17 +85,17 @@ function pushTrades(
   }
   const start = new Array<number>(n);
   const end = new Array<number>(n);
-  const copyRun = (src: Layout, from: number, to: number, at: number) => {
+  const copyRun = (src: WrittenLayout, from: number, to: number, at: number) => {
     // src's trades [from, to) with the separators between them, as one slice
     const base = offset();
-    const origin = src.start[from] as number;
-    push(src.buf.subarray(origin, src.end[to - 1]));
+    const origin = src.starts[from] as number;
+    push(src.buf.subarray(origin, src.ends[to - 1]));
     for (let i = from; i < to; i++) {
-      start[at + i - from] = base + (src.start[i] as number) - origin;
-      end[at + i - from] = base + (src.end[i] as number) - origin;
+      start[at + i - from] = base + (src.starts[i] as number) - origin;
+      end[at + i - from] = base + (src.ends[i] as number) - origin;
     }
   };
-  if (p > 0) copyRun(prev as Layout, 0, p, 0);
+  if (p > 0) copyRun(prev as WrittenLayout, 0, p, 0);
   for (let i = p; i < n - s; i++) {
     if (i > 0) push(SEP);
     start[i] = offset();
@@ -98,7 +104,7 @@ function pushTrades(
   }
   if (s > 0) {
     if (n - s > 0) push(SEP);
-    copyRun(prev as Layout, m - s, m, n - s);
+    copyRun(prev as WrittenLayout, m - s, m, n - s);
   }
-  return { trades: trades.slice(), start, end };
+  return { trades: trades.slice(), starts: start, ends: end };
 }

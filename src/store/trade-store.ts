@@ -28,9 +28,8 @@ import {
 import { RiskRejectedError, TradeNotFoundError, ValidationError } from '../errors.js';
 import { sweepTemps, writeFileDurablePinned } from '../io/durable-write.js';
 import { fdVersion, parseLog, readLogPinned, sameVersion, statVersionSync, type FileVersion } from '../io/read-log.js';
-import { parseIncremental } from '../io/incremental.js';
-import type { Layout } from '../io/layout.js';
-import { serializeLog } from '../io/serialize.js';
+import { spliceParse, worthSplicing } from '../io/incremental.js';
+import { serializeLog, type WrittenLayout } from '../io/serialize.js';
 import { FileLock } from '../lock/file-lock.js';
 
 export interface IntegrityContext {
@@ -72,7 +71,7 @@ interface Cached {
   fd: number;
   log: TradeLog;
   /** Where each trade sits in that version's bytes, when known. */
-  layout: Layout | null;
+  layout: WrittenLayout | null;
 }
 
 /** What a store keeps open, closed when the store itself is garbage-collected. */
@@ -358,12 +357,15 @@ export class TradeStore {
       return EMPTY;
     }
     let log: TradeLog;
-    let layout: Layout | null = null;
+    let layout: WrittenLayout | null = null;
     try {
       // Another writer changed the file: reuse what did not change, when we can.
-      const inc = c?.layout ? parseIncremental(c.layout, snap.bytes) : null;
-      if (inc !== null && validateLogShape(inc.log) === null) ({ log, layout } = inc);
-      else log = parseLog(this.tradeLog, snap.bytes);
+      const base = c?.layout ?? null;
+      const inc = base !== null && worthSplicing(base.buf, snap.bytes) ? spliceParse(base.buf, c!.log, base, snap.bytes) : null;
+      if (inc !== null) {
+        log = inc.log;
+        layout = { ...inc.layout, trades: inc.log.trades, buf: snap.bytes };
+      } else log = parseLog(this.tradeLog, snap.bytes);
       deepFreeze(log);
     } catch (err) {
       fs.closeSync(snap.fd);
