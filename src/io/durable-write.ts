@@ -85,7 +85,7 @@ async function replaceDurably(file: string, data: string | Buffer, keepOpen: boo
 }
 
 /** Makes a rename in `dir` durable. POSIX asks for this; ext4 mostly does it anyway, others do not. */
-export async function fsyncDirectory(dir: string): Promise<void> {
+async function fsyncDirectory(dir: string): Promise<void> {
   const fd = fs.openSync(dir, 'r');
   try {
     await fsyncAsync(fd);

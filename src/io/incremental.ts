@@ -139,7 +139,7 @@ export function layoutOf(bytes: Buffer, count: number): Layout | null {
 
 const CHUNK = 65536;
 
-export function commonPrefix(x: Buffer, y: Buffer): number {
+function commonPrefix(x: Buffer, y: Buffer): number {
   const len = Math.min(x.length, y.length);
   let i = 0;
   // memcmp in blocks first, bytes only inside the block that differs
@@ -148,7 +148,7 @@ export function commonPrefix(x: Buffer, y: Buffer): number {
   return i;
 }
 
-export function commonSuffix(x: Buffer, y: Buffer): number {
+function commonSuffix(x: Buffer, y: Buffer): number {
   const len = Math.min(x.length, y.length);
   let k = 0;
   while (k + CHUNK <= len && y.compare(x, x.length - k - CHUNK, x.length - k, y.length - k - CHUNK, y.length - k) === 0) k += CHUNK;

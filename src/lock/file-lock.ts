@@ -142,7 +142,7 @@ export class FileLock {
     }
   }
 
-  /** Runs `fn` holding this process's claim on `id` in the async context, for the re-entry guard. */
+  /** @internal Runs `fn` with this lock's file recorded in the async context, for the re-entry guard. */
   static runHolding<T>(lock: FileLock, fn: () => T): T {
     const id = lock.#id;
     if (id === null || lock.#mode === null) return fn();
@@ -329,11 +329,12 @@ export class FileLock {
     });
   }
 
-  /** Gives the descriptor of an abandoned kernel wait to that wait, which closes it when it returns. */
+  /** @internal Gives the descriptor of an abandoned kernel wait to that wait, which closes it when it returns. */
   static disown(lock: FileLock): void {
     lock.#forgetFd();
   }
 
+  /** @internal */
   static clearWaiter(lock: FileLock): void {
     lock.#waiter = null;
   }

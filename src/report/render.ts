@@ -141,6 +141,17 @@ function dateAxis(pts: readonly { d: Date }[]) {
     : ({ ...X_AXIS, type: 'utc', label: 'Date (UTC)' } as const);
 }
 
+/** The max-drawdown episode as a shaded band, from its peak to its recovery (or the last day). */
+function episodeBand(ctx: Ctx, ep: NonNullable<ReportData['episode']>, lastDate: string, opacity: number, label: string) {
+  return ctx.Plot.rect([ep], {
+    x1: (e: typeof ep) => utcDate(e.peakDate),
+    x2: (e: typeof ep) => utcDate(e.recoveryDate ?? lastDate),
+    fill: C.episode,
+    fillOpacity: opacity,
+    ariaLabel: () => label,
+  });
+}
+
 function equityChart(ctx: Ctx, data: ReportData): string {
   const { Plot } = ctx;
   const pts = data.curve.points.map((p) => ({ ...p, d: utcDate(p.date) }));
@@ -151,15 +162,7 @@ function equityChart(ctx: Ctx, data: ReportData): string {
   const ep = data.episode;
   const marks = [];
   if (ep !== null) {
-    marks.push(
-      Plot.rect([ep], {
-        x1: (e: typeof ep) => utcDate(e.peakDate),
-        x2: (e: typeof ep) => utcDate(e.recoveryDate ?? last.date),
-        fill: C.episode,
-        fillOpacity: 0.25,
-        ariaLabel: () => `Max drawdown episode ${ep.peakDate} to ${ep.recoveryDate ?? 'now'}`,
-      }),
-    );
+    marks.push(episodeBand(ctx, ep, last.date, 0.25, `Max drawdown episode ${ep.peakDate} to ${ep.recoveryDate ?? 'now'}`));
   }
   marks.push(
     Plot.ruleY([start], { stroke: C.muted, strokeDasharray: '5 4', ariaDescription: 'Starting capital' }),
@@ -249,14 +252,13 @@ function drawdownChart(ctx: Ctx, data: ReportData): string {
   const marks = [];
   if (ep !== null) {
     marks.push(
-      Plot.rect([ep], {
-        x1: (e: typeof ep) => utcDate(e.peakDate),
-        x2: (e: typeof ep) => utcDate(e.recoveryDate ?? last.date),
-        fill: C.episode,
-        fillOpacity: 0.45,
-        ariaLabel: () =>
-          `Max drawdown ${pct(ep.depthPct)} from ${ep.peakDate} to ${ep.recoveryDate ?? 'now (not recovered)'}, trough ${ep.troughDate}`,
-      }),
+      episodeBand(
+        ctx,
+        ep,
+        last.date,
+        0.45,
+        `Max drawdown ${pct(ep.depthPct)} from ${ep.peakDate} to ${ep.recoveryDate ?? 'now (not recovered)'}, trough ${ep.troughDate}`,
+      ),
       Plot.text([ep], {
         x: (e: typeof ep) => utcDate(e.troughDate),
         y: (e: typeof ep) => e.depthPct,

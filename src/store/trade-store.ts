@@ -28,7 +28,7 @@ import {
 import { RiskRejectedError, TradeNotFoundError, ValidationError } from '../errors.js';
 import { sweepTemps, writeFileDurablePinned } from '../io/durable-write.js';
 import { fdVersion, parseLog, readLogPinned, sameVersion, statVersionSync, type FileVersion } from '../io/read-log.js';
-import { spliceParse, worthSplicing } from '../io/incremental.js';
+import { spliceParse } from '../io/incremental.js';
 import { serializeLog, type WrittenLayout } from '../io/serialize.js';
 import { FileLock } from '../lock/file-lock.js';
 
@@ -360,8 +360,8 @@ export class TradeStore {
     let layout: WrittenLayout | null = null;
     try {
       // Another writer changed the file: reuse what did not change, when we can.
-      const base = c?.layout ?? null;
-      const inc = base !== null && worthSplicing(base.buf, snap.bytes) ? spliceParse(base.buf, c!.log, base, snap.bytes) : null;
+      // spliceParse declines by itself when most of the file changed.
+      const inc = c !== null && c.layout !== null ? spliceParse(c.layout.buf, c.log, c.layout, snap.bytes) : null;
       if (inc !== null) {
         log = inc.log;
         layout = { ...inc.layout, trades: inc.log.trades, buf: snap.bytes };
