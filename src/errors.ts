@@ -156,3 +156,34 @@ export class ReconcilerRunningError extends TradeStateError {
     this.outputDir = outputDir;
   }
 }
+
+/**
+ * The native addon could not be loaded: no prebuilt binary for this platform and no local build,
+ * or a binary that exists but does not load (another libc, a too-old glibc). Thrown on import.
+ */
+export class AddonLoadError extends TradeStateError {
+  /** platform-arch (and libc on Linux) that was looked for, e.g. "linux-x64 (musl)". */
+  readonly wanted: string;
+  /** The binaries the package holds, relative to its root (prebuilds/…, build/Release/…). */
+  readonly found: readonly string[];
+  constructor(info: { wanted: string; runtime: string; found: string[]; reason: string; cause: unknown }) {
+    super(
+      'EADDONLOAD',
+      [
+        `trade-state-engine: no usable native addon for ${info.wanted} (${info.runtime}).`,
+        `  found: ${info.found.length > 0 ? info.found.join(', ') : 'no binary at all (no prebuilds/, no build/)'}`,
+        `  error: ${info.reason}`,
+        'Fix it in one of two ways:',
+        '  1. build it on this machine: install a C++ toolchain (g++ or clang, make, python3), then run',
+        '       npm rebuild trade-state-engine',
+        '  2. if npm skipped the install script (npm 12 runs it only once approved; --ignore-scripts), approve it',
+        '     (it uses a matching prebuilt binary, or compiles with the toolchain of 1):',
+        '       npm approve-scripts trade-state-engine && npm rebuild trade-state-engine',
+        'Prebuilt binaries ship for linux-x64 and linux-arm64 (glibc and musl), darwin-x64 and darwin-arm64.',
+      ].join('\n'),
+      { cause: info.cause },
+    );
+    this.wanted = info.wanted;
+    this.found = info.found;
+  }
+}

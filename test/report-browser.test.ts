@@ -1,15 +1,12 @@
-/// <reference lib="dom" />
-/// <reference lib="dom.iterable" />
 /**
- * The report in a real browser: Debian's chromium, headless, driven by
- * playwright-core. Loads a report built from test/fixtures/report-log.json
- * from file://, checks that every chart rendered with the expected number of
- * marks, that nothing was fetched and nothing logged an error, and saves a
- * screenshot to test-artifacts/report.png.
+ * The report in a real browser: headless Chromium driven by playwright-core (test/browser.ts says
+ * which one: TSE_CHROMIUM, a system Chromium or Chrome, else the one @sparticuz/chromium ships in
+ * the npm package). Loads a report built from test/fixtures/report-log.json from file://, checks
+ * that every chart rendered with the expected number of marks, that nothing was fetched and
+ * nothing logged an error, and saves a screenshot to test-artifacts/report.png.
  *
- * No browser is a FAILURE, not a skip (scripts/ci-browser.sh installs one);
- * TSE_SKIP_BROWSER=1 turns it into a loud skip for machines that cannot
- * have one. TSE_CHROMIUM points at another binary.
+ * No browser is a FAILURE, not a skip; TSE_SKIP_BROWSER=1 turns it into a loud skip for machines
+ * that cannot have one.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,27 +21,19 @@ import type { TradeLog } from '../src/domain/types.js';
 import { buildReport, type BuildReportResult } from '../src/report/index.js';
 import { MARK_SELECTORS } from '../src/report/render.js';
 import { rOfClosed } from '../src/report/shape.js';
+import { findBrowser, NO_BROWSER } from './browser.js';
 import { ROOT } from './helpers.js';
 
-const CHROMIUM = process.env.TSE_CHROMIUM ?? '/usr/bin/chromium';
-const SKIP = process.env.TSE_SKIP_BROWSER === '1';
-const HAVE_BROWSER = fs.existsSync(CHROMIUM);
+const BROWSER = await findBrowser();
+const SKIP = BROWSER === null && process.env.TSE_SKIP_BROWSER === '1';
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'report-log.json');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 const NOW = new Date('2026-04-06T12:00:00Z');
 
-const MISSING = [
-  '',
-  '='.repeat(78),
-  `  BROWSER MISSING: ${CHROMIUM} does not exist, so the report was NOT checked in a browser.`,
-  '  Install it:      apt-get update && apt-get install -y chromium   (or: bash scripts/ci-browser.sh)',
-  '  Or, knowingly:   TSE_SKIP_BROWSER=1 to skip this test (it then warns instead of failing).',
-  '='.repeat(78),
-].join('\n');
+if (SKIP) console.warn(`${NO_BROWSER}\n  TSE_SKIP_BROWSER=1: skipping test/report-browser.test.ts\n`);
+else if (BROWSER) console.log(`report-browser: driving ${BROWSER.source}`);
 
-if (!HAVE_BROWSER && SKIP) console.warn(`${MISSING}\n  TSE_SKIP_BROWSER=1: skipping test/report-browser.test.ts\n`);
-
-describe.skipIf(!HAVE_BROWSER && SKIP)('report in headless chromium', () => {
+describe.skipIf(SKIP)('report in headless chromium', () => {
   let dir: string;
   let report: BuildReportResult;
   let context: BrowserContext | null = null;
@@ -53,23 +42,14 @@ describe.skipIf(!HAVE_BROWSER && SKIP)('report in headless chromium', () => {
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!HAVE_BROWSER) throw new Error(MISSING);
+    if (!BROWSER) throw new Error(NO_BROWSER);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tse-browser-'));
     report = await buildReport({ tradeLog: FIXTURE, out: path.join(dir, 'report.html'), now: NOW, title: 'Fixture performance report' });
     // a fresh profile per run: nothing cached, no first-run state from an earlier test
     context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-      executablePath: CHROMIUM,
+      executablePath: BROWSER.executablePath,
       headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: BROWSER.args,
       viewport: { width: 1100, height: 1400 },
     });
     page = context.pages()[0] ?? (await context.newPage());

@@ -1,0 +1,199 @@
+#!/usr/bin/env node
+// The package as a user gets it: `npm pack`, then into an empty folder with --ignore-scripts (npm 12
+// runs no unapproved install script) and no compiler on PATH, so only a prebuilt binary can work.
+// From there: import and write a trade (ESM), require() it (CJS), type-check a TypeScript consumer
+// under `module: nodenext` and `moduleResolution: bundler`, run both bin names, and check that an
+// install without a usable binary explains itself. publint and are-the-types-wrong judge the tarball.
+//
+//   npm run build:prebuild && npm run test:consumer      (part of .ci/run)
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { ROOT } from './toolchain.mjs';
+
+const repoPkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tse-consumer-'));
+const app = path.join(work, 'app');
+fs.mkdirSync(app);
+let failures = 0;
+
+function step(name, fn) {
+  try {
+    const detail = fn();
+    console.log(`consumer: ok   ${name}${detail ? `: ${detail}` : ''}`);
+  } catch (err) {
+    failures++;
+    console.log(`consumer: FAIL ${name}\n${err instanceof Error ? err.message : String(err)}\n`);
+  }
+}
+
+function run(cmd, args, options = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...options });
+  if (r.error) throw r.error;
+  return r;
+}
+
+function ok(r, what) {
+  if (r.status !== 0) throw new Error(`${what} exited ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  return r.stdout;
+}
+
+function check(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+// ---- a user's environment: no compiler on PATH, none of npm's variables from our own `npm run`
+const bin = path.join(work, 'bin');
+fs.mkdirSync(bin);
+const npmCli = process.env.npm_execpath && fs.existsSync(process.env.npm_execpath)
+  ? process.env.npm_execpath
+  : path.join(path.dirname(fs.realpathSync(process.execPath)), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
+fs.symlinkSync(process.execPath, path.join(bin, 'node'));
+fs.symlinkSync(npmCli, path.join(bin, 'npm'));
+fs.symlinkSync(path.join(path.dirname(npmCli), 'npx-cli.js'), path.join(bin, 'npx'));
+fs.symlinkSync('/bin/sh', path.join(bin, 'sh')); // npx runs bins through a shell
+const userEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'INIT_CWD'));
+userEnv.PATH = bin;
+const inApp = { cwd: app, env: userEnv };
+
+let tarball;
+step('npm pack', () => {
+  const r = run(process.execPath, [npmCli, 'pack', '--json', '--pack-destination', work], { cwd: ROOT });
+  const [info] = JSON.parse(ok(r, 'npm pack').slice(r.stdout.indexOf('[')));
+  tarball = path.join(work, info.filename);
+  const files = info.files.map((f) => f.path);
+  const host = `prebuilds/${process.platform}-${process.arch}/`;
+  check(files.some((f) => f.startsWith(host) && f.endsWith('.node')), `no ${host}*.node in the tarball`);
+  for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'binding.gyp', 'native/binding.cc', 'README.md'])
+    check(files.includes(f), `${f} missing from the tarball`);
+  const stray = files.filter((f) => /\.map$|\.png$|^(src|test|bench|scripts|tools)\//.test(f));
+  check(stray.length === 0, `the tarball ships what it should not: ${stray.join(', ')}`);
+  return `${info.filename}, ${files.length} files, ${(info.size / 1024).toFixed(0)} kB`;
+});
+if (!tarball) process.exit(1);
+
+step('publint', () => {
+  // on the tarball's own contents, as the registry would serve them
+  const unpacked = path.join(work, 'unpacked');
+  fs.mkdirSync(unpacked);
+  ok(run('tar', ['-xzf', tarball, '-C', unpacked]), 'tar');
+  const cli = path.join(ROOT, 'node_modules', 'publint', 'src', 'cli.js');
+  const r = run(process.execPath, [cli, 'run', path.join(unpacked, 'package'), '--strict', '--level', 'suggestion', '--pack', 'false'], { cwd: ROOT });
+  return ok(r, 'publint').trim().split('\n').at(-1);
+});
+
+step('are-the-types-wrong', () => {
+  // ESM only on purpose (one copy of the lock registry per process; see README "ESM and CommonJS"):
+  // the esm-only profile leaves out the CommonJS resolutions of Node 16 that cannot require(esm)
+  const r = run(process.execPath, [path.join(ROOT, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js'), tarball, '--profile', 'esm-only', '--format', 'table-flipped'], { cwd: ROOT });
+  const out = ok(r, 'attw');
+  return `no problems under the esm-only profile${/CJSResolvesToESM/.test(out) ? ' (require() of this ESM package needs Node 20.19+ / 22.12+, as engines says)' : ''}`;
+});
+
+step('no compiler on PATH', () => {
+  const found = ['cc', 'gcc', 'g++', 'c++', 'clang', 'clang++', 'make', 'python3', 'zig'].filter((c) => fs.existsSync(path.join(bin, c)));
+  check(found.length === 0, `on PATH: ${found.join(', ')}`);
+  return `PATH=${bin} (node, npm, npx, sh only)`;
+});
+
+step('npm install --ignore-scripts', () => {
+  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '1.0.0' }, null, 2));
+  const dev = repoPkg.devDependencies;
+  ok(run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', tarball,
+    `typescript@${dev.typescript}`, `@types/node@${dev['@types/node']}`], inApp), 'npm install');
+  const installed = path.join(app, 'node_modules', 'trade-state-engine');
+  check(fs.existsSync(path.join(installed, 'dist', 'index.js')), 'not installed');
+  check(!fs.existsSync(path.join(installed, 'build')), 'a build/ folder appeared: something compiled');
+  return fs.readdirSync(path.join(installed, 'prebuilds')).join(', ');
+});
+
+const LOG = path.join(app, 'trades', 'trade_log.json');
+step('ESM: import and write a trade', () => {
+  fs.writeFileSync(path.join(app, 'esm.mjs'), `
+import { TradeStore } from 'trade-state-engine';
+const store = new TradeStore({ tradeLog: 'trades/trade_log.json', startingCapital: 5000 });
+const t = await store.openTrade({ symbol: 'BTC', direction: 'LONG', entry_price: 65000, stop_price: 63500, target_price: 68000, size: 0.02, client_id: 'consumer-1' });
+store.close();
+console.log(JSON.stringify({ id: t.id, status: t.status }));
+`);
+  fs.mkdirSync(path.dirname(LOG), { recursive: true });
+  const out = ok(run('node', ['esm.mjs'], inApp), 'node esm.mjs').trim();
+  check(out === '{"id":"T001","status":"OPEN"}', `unexpected: ${out}`);
+  const onDisk = JSON.parse(fs.readFileSync(LOG, 'utf8'));
+  check(onDisk.trades.length === 1 && onDisk.trades[0].symbol === 'BTC', 'the log does not hold the trade');
+  return out;
+});
+
+step('CJS: require()', () => {
+  fs.writeFileSync(path.join(app, 'cjs.cjs'), `
+const { TradeStore, TradeStateError } = require('trade-state-engine');
+const store = new TradeStore({ tradeLog: 'trades/trade_log.json' });
+store.getOpenTrades().then((open) => {
+  store.close();
+  console.log(typeof TradeStateError, open.map((t) => t.id).join(','));
+});
+`);
+  const out = ok(run('node', ['cjs.cjs'], inApp), 'node cjs.cjs').trim();
+  check(out.endsWith('function T001'), `unexpected: ${out}`);
+  return out.split('\n').at(-1);
+});
+
+step('TypeScript: nodenext and bundler', () => {
+  fs.writeFileSync(path.join(app, 'consumer.ts'), `
+import { TradeStore, RiskRejectedError, StateReconciler, type Trade, type TradeStoreOptions } from 'trade-state-engine';
+const options: TradeStoreOptions = { tradeLog: 'trades/trade_log.json', maxPositions: 3 };
+const store = new TradeStore(options);
+export async function firstOpen(): Promise<Trade | undefined> {
+  try {
+    return (await store.getOpenTrades())[0];
+  } catch (err) {
+    if (err instanceof RiskRejectedError) console.log(err.code);
+    throw err;
+  }
+}
+export const rec = new StateReconciler({ tradeLog: 'trades/trade_log.json', outputDir: 'state' });
+`);
+  fs.writeFileSync(path.join(app, 'consumer-cjs.cts'), `
+import tse = require('trade-state-engine');
+export const store: tse.TradeStore = new tse.TradeStore({ tradeLog: 'trades/trade_log.json' });
+`);
+  const base = { strict: true, noEmit: true, target: 'ES2022', types: ['node'], skipLibCheck: false };
+  const configs = {
+    'tsconfig.nodenext.json': { compilerOptions: { ...base, module: 'nodenext', moduleResolution: 'nodenext' }, files: ['consumer.ts', 'consumer-cjs.cts'] },
+    'tsconfig.bundler.json': { compilerOptions: { ...base, module: 'esnext', moduleResolution: 'bundler' }, files: ['consumer.ts'] },
+  };
+  for (const [file, config] of Object.entries(configs)) {
+    fs.writeFileSync(path.join(app, file), JSON.stringify(config, null, 2));
+    ok(run('node', ['node_modules/typescript/bin/tsc', '-p', file], inApp), `tsc -p ${file}`);
+  }
+  return Object.keys(configs).join(', ');
+});
+
+step('bin: trade-state and trade-state-engine', () => {
+  const status = ok(run('npx', ['--no-install', 'trade-state-engine', 'status', '--log', LOG], inApp), 'npx trade-state-engine status');
+  check(status.includes('T001') && status.includes('BTC'), `status does not show T001:\n${status}`);
+  ok(run('node_modules/.bin/trade-state', ['verify', '--log', LOG], inApp), 'trade-state verify');
+  return 'status shows T001; verify ok';
+});
+
+step('no usable binary: the error names the platform and the fixes', () => {
+  fs.rmSync(path.join(app, 'node_modules', 'trade-state-engine', 'prebuilds'), { recursive: true });
+  const wanted = `${process.platform}-${process.arch}`;
+  for (const [what, args] of [['import', ['esm.mjs']], ['bin', ['node_modules/.bin/trade-state-engine', 'status', '--log', LOG]]]) {
+    const r = run('node', args, inApp);
+    check(r.status === 1, `${what}: exit ${r.status}, expected 1\n${r.stderr}`);
+    for (const needle of [`no usable native addon for ${wanted}`, 'npm rebuild trade-state-engine', 'npm approve-scripts trade-state-engine'])
+      check(r.stderr.includes(needle), `${what}: stderr lacks "${needle}":\n${r.stderr}`);
+    if (what === 'bin') check(!/^\s+at /m.test(r.stderr), `the bin printed a stack trace:\n${r.stderr}`);
+  }
+  return 'import and bin both explain, exit 1';
+});
+
+if (failures > 0) {
+  console.log(`consumer: ${failures} step(s) failed; the folder is kept: ${work}`);
+  process.exit(1);
+}
+fs.rmSync(work, { recursive: true, force: true });
+console.log('consumer: the packed tarball installs and works without a compiler');
