@@ -184,7 +184,7 @@ step('no usable binary: the error names the platform and the fixes', () => {
   for (const [what, args] of [['import', ['esm.mjs']], ['bin', ['node_modules/.bin/trade-state-engine', 'status', '--log', LOG]]]) {
     const r = run('node', args, inApp);
     check(r.status === 1, `${what}: exit ${r.status}, expected 1\n${r.stderr}`);
-    for (const needle of [`no usable native addon for ${wanted}`, 'npm rebuild trade-state-engine', 'npm approve-scripts trade-state-engine'])
+    for (const needle of [`no usable native addon for ${wanted}`, 'npm rebuild trade-state-engine', 'npm install-scripts approve trade-state-engine'])
       check(r.stderr.includes(needle), `${what}: stderr lacks "${needle}":\n${r.stderr}`);
     if (what === 'bin') check(!/^\s+at /m.test(r.stderr), `the bin printed a stack trace:\n${r.stderr}`);
   }

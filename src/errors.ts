@@ -178,7 +178,7 @@ export class AddonLoadError extends TradeStateError {
         '       npm rebuild trade-state-engine',
         '  2. if npm skipped the install script (npm 12 runs it only once approved; --ignore-scripts), approve it',
         '     (it uses a matching prebuilt binary, or compiles with the toolchain of 1):',
-        '       npm approve-scripts trade-state-engine && npm rebuild trade-state-engine',
+        '       npm install-scripts approve trade-state-engine && npm rebuild trade-state-engine',
         'Prebuilt binaries ship for linux-x64 and linux-arm64 (glibc and musl), darwin-x64 and darwin-arm64.',
       ].join('\n'),
       { cause: info.cause },

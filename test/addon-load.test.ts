@@ -56,7 +56,7 @@ describe('loadAddon', () => {
     expect(err.message).toContain(`Node ${process.versions.node}`);
     expect(err.message).toContain('no binary at all');
     expect(err.message).toContain('npm rebuild trade-state-engine');
-    expect(err.message).toContain('npm approve-scripts trade-state-engine');
+    expect(err.message).toContain('npm install-scripts approve trade-state-engine');
     expect(err.message).not.toContain('MODULE_NOT_FOUND');
   });
 
