@@ -3,7 +3,7 @@
 //   npx tsc -p tsconfig.build.json && node bench/derive-timing.mjs [trades]
 // "first call" is a fresh process before V8 has optimized anything (a one-shot CLI
 // reconcile); "median" is the steady state of a long-running reconciler.
-import { deriveState, haltState } from '../dist/domain/derive.js';
+import { deriveState, haltState } from '../dist/domain/derive/index.js';
 
 const N = Number(process.argv[2] ?? 10_000);
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { StateReconciler, TradeStore } from '../dist/index.js';
-import { deriveState } from '../dist/domain/derive.js';
+import { deriveState } from '../dist/domain/derive/index.js';
 import { writeFileDurable } from '../dist/io/durable-write.js';
 import { fmt, percentile, runJson, table, tempDir } from './lib.js';
 import { syntheticLog } from './store.js';

@@ -7,6 +7,8 @@ export type { Violation } from './domain/integrity.js';
 export type { OpenInput, CloseInput, PartialInput } from './domain/validate.js';
 export type { PartialResult } from './domain/trade-ops.js';
 export { pyRound } from './domain/round.js';
+// The derived files' shape, and the check that they agree with the log (the demo's verdict uses it on the files on disk).
+export { checkDerivedInvariants, type DerivedState } from './domain/derive/index.js';
 export {
   StateReconciler,
   DERIVED_FILES,

@@ -147,7 +147,7 @@ describe('trade-state CLI: open, close, partial, update', () => {
     expect(u.doc.trade).toMatchObject({ stop_price: 65000, original_stop: 63500, notes: 'breakeven', confidence: 0.8, tags: ['swing'] });
     const c = await run('close', 'T001', '--exit', '68000', '--reason', 'target', '--lessons', 'patience');
     expect(c.code).toBe(0);
-    expect(c.stdout).toBe('closed T001 BTC LONG @ 68000: +30.00 USD, 4.62 %, 2 R (net +40.00 with partial exits)');
+    expect(c.stdout).toBe('closed T001 BTC LONG @ 68000: +$30.00, +4.62%, +2.00R (net +$40.00 with partial exits)');
     const again = await json('close', 'T001', '--exit', '68000');
     expect(again.code).toBe(1);
     expect(again.doc.error).toMatchObject({ code: 'ETRADESTATE', id: 'T001', status: 'CLOSED' });
@@ -191,10 +191,10 @@ describe('trade-state CLI: status, verify, damaged logs, --debug', () => {
     expect(t.code).toBe(0);
     const lines = t.stdout.split('\n');
     expect(lines[0]).toMatch(/^ID\s+SYMBOL\s+DIR\s+SIZE\s+ENTRY\s+STOP\s+TARGET\s+RISK USD$/);
-    expect(lines[1]).toMatch(/^T001\s+BTC\s+LONG\s+0\.02\s+65000\s+63500\s+68000\s+30\.00$/);
-    expect(lines[2]).toMatch(/^T002\s+NVDA\s+SHORT\s+10\s+120\s+123\s+110\s+30\.00$/);
+    expect(lines[1]).toMatch(/^T001\s+BTC\s+LONG\s+0\.02\s+65000\s+63500\s+68000\s+\$30\.00$/);
+    expect(lines[2]).toMatch(/^T002\s+NVDA\s+SHORT\s+10\s+120\s+123\s+110\s+\$30\.00$/);
     expect(lines[1]?.length).toBe(lines[0]?.length); // right-aligned last column
-    expect(t.stdout).toMatch(/Equity\s+5,000\.00 USD/);
+    expect(t.stdout).toMatch(/Equity\s+\$5,000\.00 /);
     expect(t.stdout).toMatch(/Trading\s+allowed/);
 
     const { code, doc } = await json('status', '--capital', '10000');

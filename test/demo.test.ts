@@ -27,13 +27,13 @@ describe('trade-state demo', () => {
     expect(out).toMatch(/\[demo\] SIGKILL -> scanner \(pid \d+\)/);
     expect(out).toMatch(/\[demo\] restarted the scanner \(pid \d+\)/);
     expect(out).toMatch(/\[scanner\] opened T\d+ \w+ (LONG|SHORT) @ [\d.]+ \(\w+ [ABC]\)/);
-    expect(out).toMatch(/\[reconciler\] final: equity [\d,.]+ USD/);
+    expect(out).toMatch(/\[reconciler\] final: equity \$[\d,.]+ /);
     // machine lines are consumed by the parent, not shown
     expect(out).not.toMatch(/^\s*ACK /m);
 
     expect(out).toMatch(/^Trades\s+\d+ opened, \d+ closed, \d+ still open$/m);
     expect(out).toMatch(/^Rejections\s+.*DUPLICATE_SYMBOL \d+ \(\d+ in the race\)/m);
-    expect(out).toMatch(/^Equity\s+[\d,.]+ USD/m);
+    expect(out).toMatch(/^Equity\s+\$[\d,.]+ /m);
     expect(out).toMatch(/^Win rate\s+/m);
     expect(out).toMatch(/^Profit factor\s+/m);
     expect(out).toMatch(/^Best setup\s+/m);

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { deriveEquity, derivePortfolio, deriveRiskState, deriveSetupPerformance, deriveState } from '../src/domain/derive.js';
+import { deriveEquity, derivePortfolio, deriveRiskState, deriveSetupPerformance, deriveState } from '../src/domain/derive/index.js';
 import { at, closed, logOf, open, partial, trade } from './derive-fixtures.js';
 
 describe('wins only', () => {

@@ -14,7 +14,7 @@ import {
   deriveSetupPerformance,
   deriveState,
   haltState,
-} from '../src/domain/derive.js';
+} from '../src/domain/derive/index.js';
 import type { Trade, TradeLog } from '../src/domain/types.js';
 import { partial, trade } from './derive-fixtures.js';
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { deriveEquity, deriveRiskState, deriveState, equityCurve, haltState } from '../src/domain/derive.js';
+import { deriveEquity, deriveRiskState, deriveState, equityCurve, haltState } from '../src/domain/derive/index.js';
 import { at, closed, logOf, open, partial } from './derive-fixtures.js';
 
 describe('ISO week boundary for weekly_start_value', () => {

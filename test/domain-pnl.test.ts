@@ -9,7 +9,7 @@ import {
   partialPnl,
   realizedPnl,
   riskPerUnit,
-} from '../src/domain/pnl.js';
+} from '../src/domain/formulas.js';
 import type { PartialExit, TradeLog } from '../src/domain/types.js';
 import { rawTrade } from './domain-helpers.js';
 

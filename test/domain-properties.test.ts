@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 import { TradeStateError } from '../src/errors.js';
 import { verifyIntegrity } from '../src/domain/integrity.js';
-import { equityOf } from '../src/domain/pnl.js';
+import { equityOf } from '../src/domain/formulas.js';
 import { checkOpenRisk, resolveRiskConfig, type RiskConfig } from '../src/domain/risk.js';
 import { pyRound, round6 } from '../src/domain/round.js';
 import {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { ImmutableFieldError, TradeNotFoundError, TradeStateConflictError, ValidationError } from '../src/errors.js';
-import { netPnl } from '../src/domain/pnl.js';
+import { netPnl } from '../src/domain/formulas.js';
 import { pyRound, round2, round6 } from '../src/domain/round.js';
 import {
   applyClose,

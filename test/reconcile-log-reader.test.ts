@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { validateLogShape } from '../src/domain/validate.js';
 import { TradeLogCorruptError, TradeStore } from '../src/index.js';
 import { layoutOf, spliceParse } from '../src/io/incremental.js';
-import { LogReader } from '../src/reconcile/log-reader.js';
+import { LogCache } from '../src/io/log-cache.js';
 import { tempDir } from './helpers.js';
 
 // Strings that stress the scanner: quotes, backslashes, brackets, escapes, non-ASCII, "trades" itself.
@@ -196,7 +196,7 @@ describe('spliceParse agrees with a full parse', () => {
   });
 });
 
-describe('LogReader', () => {
+describe('LogCache', () => {
   let dir: string;
   let file: string;
   beforeEach(() => {
@@ -206,7 +206,7 @@ describe('LogReader', () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('reuses the previous parse for the same bytes, splices after a store write, and refuses damage', async () => {
-    const reader = new LogReader(file);
+    const reader = new LogCache(file);
     expect(reader.read()).toEqual({ log: { trades: [], next_id: 1 }, kind: 'missing' });
     const store = new TradeStore({ tradeLog: file, maxPositions: 100, startingCapital: 100_000 });
     const syms = ['BTC', 'ETH', 'SOL', 'XRP', 'AAPL', 'MSFT', 'NVDA', 'AMD', 'TSLA', 'META'];

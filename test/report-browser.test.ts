@@ -16,11 +16,11 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { deriveSetupPerformance } from '../src/domain/derive.js';
+import { deriveSetupPerformance } from '../src/domain/derive/index.js';
+import { netPnl, rMultipleOf } from '../src/domain/formulas.js';
 import type { TradeLog } from '../src/domain/types.js';
 import { buildReport, type BuildReportResult } from '../src/report/index.js';
 import { MARK_SELECTORS } from '../src/report/render.js';
-import { rOfClosed } from '../src/report/shape.js';
 import { findBrowser, NO_BROWSER } from './browser.js';
 import { ROOT } from './helpers.js';
 
@@ -75,7 +75,7 @@ describe.skipIf(SKIP)('report in headless chromium', () => {
     const log = JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as TradeLog;
     const closed = log.trades.filter((t) => t.status === 'CLOSED');
     // computed here from the log, not taken from the report: the bins are 0.5R wide
-    const nonEmptyBins = new Set(closed.map((t) => Math.floor((rOfClosed(t) as number) / 0.5 + 1e-9))).size;
+    const nonEmptyBins = new Set(closed.map((t) => Math.floor((rMultipleOf(t, netPnl(t)) as number) / 0.5 + 1e-9))).size;
     const setups = Object.keys(deriveSetupPerformance(log, { startingCapital: 5000, now: NOW }).setups).length;
     const open = log.trades.filter((t) => t.status === 'OPEN').length;
     const expected = {

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { parseHTML } from 'linkedom';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { deriveEquity, deriveSetupPerformance, type EquityPoint } from '../src/domain/derive.js';
+import { deriveEquity, deriveSetupPerformance, type EquityPoint } from '../src/domain/derive/index.js';
+import { netPnl, rMultipleOf } from '../src/domain/formulas.js';
 import type { TradeLog } from '../src/domain/types.js';
 import { TradeLogCorruptError } from '../src/errors.js';
 import { buildReport } from '../src/report/index.js';
@@ -18,7 +19,6 @@ import { renderReport } from '../src/report/render.js';
 import {
   DEFAULT_MAX_POINTS,
   histogramR,
-  rOfClosed,
   shapeCurve,
   shapeReportData,
   thinIndices,
@@ -226,7 +226,7 @@ describe('histogramR', () => {
       closed('T1', '2026-04-01T10:00:00Z', 10, { r_multiple: 1 }),
       closed('T2', '2026-04-01T11:00:00Z', 5, { r_multiple: null, stop_price: 100, original_stop: 100 }),
     );
-    expect(rOfClosed(log.trades[1] as never)).toBeNull();
+    expect(rMultipleOf(log.trades[1] as never, netPnl(log.trades[1] as never))).toBeNull();
     const h = shapeReportData(log, { startingCapital: START, now: NOW }).rHistogram;
     expect(h.count).toBe(1);
     expect(h.withoutR).toBe(1);

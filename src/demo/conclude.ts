@@ -1,14 +1,11 @@
 /** The end of the demo: checks against the log and the derived files, the summary, where the files are. */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { checkDerivedInvariants } from '../domain/derive.js';
-import { DERIVED_FILES, type ReconcileResult } from '../reconcile/state-reconciler.js';
-import { TradeStore } from '../store/trade-store.js';
+import { checkDerivedInvariants, DERIVED_FILES, TradeStore, type ReconcileResult } from '../index.js';
 import { MAX_POSITIONS, demoStoreOptions } from './config.js';
 import { describeState } from './describe-state.js';
 import type { Ledger } from './ledger.js';
-import { writeReportIfAvailable } from './report-hook.js';
+import { writeReportIfAvailable, type ReportWriter } from './report-hook.js';
 import { readDerivedState } from './state-files.js';
 import { summaryJson, summaryText } from './summary.js';
 import { verdict } from './verdict.js';
@@ -23,6 +20,10 @@ export interface Conclusion {
   /** The final reconcile, run after every writer stopped. */
   reconciled: ReconcileResult;
   badExits: string[];
+  /** Builds the HTML report; none is written without one. */
+  writeReport: ReportWriter | undefined;
+  /** The CLI's entry script, for the command printed at the end to look at the log. */
+  cli: string;
   print(line: string): void;
   say(line: string): void;
 }
@@ -49,8 +50,8 @@ export async function conclude(c: Conclusion): Promise<{ ok: boolean; json: Reco
   const json = summaryJson(input);
   for (const line of summaryText(input)) c.print(line);
 
-  const report = await writeReportIfAvailable(c.dir, { trades, state, logFile: c.log, stateDir: c.stateDir, startingCapital: c.capital });
-  const cli = path.relative(process.cwd(), fileURLToPath(new URL('../cli/main.js', import.meta.url)));
+  const report = await writeReportIfAvailable(c.writeReport, c.dir, c.log, c.capital);
+  const cli = path.relative(process.cwd(), c.cli);
   c.print('');
   c.print('Files');
   c.print(`  trade log   ${c.log}`);

@@ -3,7 +3,7 @@
  * child processes. The risk limits are tighter than the library defaults on
  * purpose, so that a short run shows the risk gateway refusing trades.
  */
-import type { TradeStoreOptions } from '../store/trade-store.js';
+import type { TradeStoreOptions } from '../index.js';
 
 export interface SymbolSpec {
   base: number;

@@ -1,5 +1,7 @@
-import { pct, signedUsd, usd } from '../cli/format.js';
-import type { DerivedState } from '../domain/derive.js';
+import { plain } from '../format.js';
+import type { DerivedState } from '../index.js';
+
+const { signedPct, signedUsd, usd } = plain;
 
 /** One line from the reconciler's files, to show they follow the log while the bots run. */
 export function describeState(s: DerivedState | null): string {
@@ -8,8 +10,8 @@ export function describeState(s: DerivedState | null): string {
   const e = s.equity;
   const open = p.open_positions.map((x) => x.symbol).join(', ');
   return (
-    `equity ${usd(p.current_equity)} USD (realized ${signedUsd(p.realized_pnl)}), ` +
+    `equity ${usd(p.current_equity)} (realized ${signedUsd(p.realized_pnl)}), ` +
     `${p.open_positions.length} open${open ? ` (${open})` : ''}, ${p.total_trades} closed, ` +
-    `drawdown ${pct(e.drawdown_percent)} ${e.drawdown_status}, ${s.risk_state.halted ? 'HALTED' : 'not halted'}`
+    `drawdown ${signedPct(e.drawdown_percent)} ${e.drawdown_status}, ${s.risk_state.halted ? 'HALTED' : 'not halted'}`
   );
 }

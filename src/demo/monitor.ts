@@ -3,6 +3,7 @@
  * closes trades at their stop or target, takes half off at +0.6R (and moves
  * the stop to breakeven), and trails the stop behind the price after that.
  */
+import { plain } from '../format.js';
 import type { Trade } from '../index.js';
 import { TICK_MS, roundTo, specOf } from './config.js';
 import { childArgs, reportUnexpected, sayAs, sleep, stopFlag, storeFor, type ChildArgs } from './child.js';
@@ -15,7 +16,7 @@ const stopped = stopFlag();
 const store = storeFor(a);
 const market = new Market(a.seed, a.t0);
 
-const signed = (x: number): string => `${x >= 0 ? '+' : '-'}${Math.abs(x).toFixed(2)}`;
+const { signedUsd } = plain;
 
 async function manage(t: Trade): Promise<void> {
   const spec = specOf(t.symbol);
@@ -31,14 +32,14 @@ async function manage(t: Trade): Promise<void> {
     const c = await store.closeTrade(t.id, { exit_price: p, exit_reason: why });
     emit('ACK', { op: 'close', id: c.id, symbol: c.symbol });
     const net = (c.pnl_usd ?? 0) + (c.partial_exits ?? []).reduce((s, x) => s + x.pnl_usd, 0);
-    say(`closed ${c.id} ${c.symbol} @ ${p.toFixed(spec.decimals)} ${signed(net)} USD (${why})`);
+    say(`closed ${c.id} ${c.symbol} @ ${p.toFixed(spec.decimals)} ${signedUsd(net)} (${why})`);
     return;
   }
   if ((t.partial_exits ?? []).length === 0 && gain >= 0.6 * r) {
     const pr = await store.partialClose(t.id, { fraction: 0.5, exit_price: p, reason: '+0.6R' });
     emit('ACK', { op: 'partial', id: t.id, symbol: t.symbol });
     await store.updateTrade(t.id, { stop_price: t.entry_price });
-    say(`took half of ${t.id} ${t.symbol} @ ${p.toFixed(spec.decimals)} ${signed(pr.partial_pnl)} USD at +0.6R; stop to breakeven ${t.entry_price}`);
+    say(`took half of ${t.id} ${t.symbol} @ ${p.toFixed(spec.decimals)} ${signedUsd(pr.partial_pnl)} at +0.6R; stop to breakeven ${t.entry_price}`);
     return;
   }
   if ((t.partial_exits ?? []).length > 0) {

@@ -7,7 +7,7 @@
  *   ERROR {"code":"ELOCKTIMEOUT","message":"..."}         anything unexpected
  * The parent checks every ACK against the log at the end.
  */
-import type { OpenInput } from '../domain/validate.js';
+import type { OpenInput } from '../index.js';
 
 export interface Ack {
   op: 'open' | 'close' | 'partial';

@@ -1,31 +1,29 @@
 import path from 'node:path';
 
-import type { DerivedState } from '../domain/derive.js';
-import type { Trade } from '../domain/types.js';
+import type { DrawdownLimits } from '../index.js';
 import { DRAWDOWN_LIMITS } from './config.js';
 
-export interface ReportInput {
-  trades: readonly Trade[];
-  state: DerivedState | null;
-  logFile: string;
-  stateDir: string;
+/** What the demo asks of a report builder: report/'s buildReport takes these options. */
+export interface DemoReportRequest {
+  tradeLog: string;
+  out: string;
   startingCapital: number;
+  drawdownLimits: Partial<DrawdownLimits>;
+  title: string;
 }
 
 /**
- * Writes the demo's HTML report to <dir>/report.html and returns its path.
- * The report module (and its charting library) is loaded only here, so the
- * rest of the demo and the core library stay light.
+ * Builds the HTML report. The demo is handed one rather than importing
+ * report/ itself: the demo reaches the library only through its public
+ * entry, and whoever runs it (the `demo` command) decides whether the
+ * charting code is loaded at all.
  */
-export async function writeReportIfAvailable(dir: string, input: ReportInput): Promise<string | null> {
-  const { buildReport } = await import('../report/index.js');
+export type ReportWriter = (request: DemoReportRequest) => Promise<unknown>;
+
+/** Writes the demo's HTML report to <dir>/report.html and returns its path; null without a writer. */
+export async function writeReportIfAvailable(write: ReportWriter | undefined, dir: string, logFile: string, startingCapital: number): Promise<string | null> {
+  if (write === undefined) return null;
   const out = path.join(dir, 'report.html');
-  await buildReport({
-    tradeLog: input.logFile,
-    out,
-    startingCapital: input.startingCapital,
-    drawdownLimits: DRAWDOWN_LIMITS,
-    title: 'trade-state-engine demo',
-  });
+  await write({ tradeLog: logFile, out, startingCapital, drawdownLimits: DRAWDOWN_LIMITS, title: 'trade-state-engine demo' });
   return out;
 }

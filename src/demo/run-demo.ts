@@ -8,9 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { ValidationError } from '../errors.js';
-import { StateReconciler } from '../reconcile/state-reconciler.js';
-import { TradeStore } from '../store/trade-store.js';
+import { plain } from '../format.js';
+import { StateReconciler, TradeStore, ValidationError } from '../index.js';
 import {
   ASSET_LOSS_CAP,
   DRAWDOWN_LIMITS,
@@ -24,6 +23,7 @@ import {
 import { conclude } from './conclude.js';
 import { describeState } from './describe-state.js';
 import { Ledger } from './ledger.js';
+import type { ReportWriter } from './report-hook.js';
 import { startChild, type DemoChild } from './spawn.js';
 import { readDerivedState } from './state-files.js';
 
@@ -35,6 +35,10 @@ export interface DemoOptions {
   capital: number;
   /** Progress lines (the summary too, unless the caller prints JSON). */
   print(line: string): void;
+  /** Builds the closing HTML report (report/'s buildReport); without one the demo writes none. */
+  writeReport?: ReportWriter;
+  /** The CLI's entry script, named in the closing hint on how to look at the log. */
+  cli: string;
 }
 
 export interface DemoResult {
@@ -74,8 +78,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
   o.print(`trade-state demo: ${o.seconds} s in ${dir}`);
   o.print(
-    `risk: capital ${o.capital} USD, max ${MAX_POSITIONS} positions, correlation groups at ${MAX_CORR_GROUP_RISK_PCT} % of equity, ` +
-      `${ASSET_LOSS_CAP} losses in a row block a symbol, daily halt at ${DRAWDOWN_LIMITS.daily * 100} %`,
+    `risk: capital ${plain.usd(o.capital)}, max ${MAX_POSITIONS} positions, correlation groups at ${plain.pct(MAX_CORR_GROUP_RISK_PCT, 1)} of equity, ` +
+      `${ASSET_LOSS_CAP} losses in a row block a symbol, daily halt at ${plain.signedPct(DRAWDOWN_LIMITS.daily * 100, 0)}`,
   );
   o.print(`symbols: ${Object.keys(SYMBOLS).join(', ')}; market seed ${o.seed}`);
 
@@ -130,7 +134,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
     const { ok, json } = await conclude({
       dir, log, lock, stateDir, capital: o.capital, ledger, reconciled: await rec.reconcile(),
-      badExits: bad.filter((x): x is string => x !== null), print: o.print, say,
+      badExits: bad.filter((x): x is string => x !== null), print: o.print, say, writeReport: o.writeReport, cli: o.cli,
     });
     return { ok, json: { ...json, seconds: o.seconds, seed: o.seed } };
   } finally {

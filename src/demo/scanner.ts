@@ -4,8 +4,7 @@
  * client_id, announced first (INTENT), so that a restarted scanner can retry
  * the attempt a SIGKILL interrupted without risking a second trade.
  */
-import { RiskRejectedError } from '../index.js';
-import type { OpenInput } from '../domain/validate.js';
+import { RiskRejectedError, type OpenInput } from '../index.js';
 import { GRADES, RISK_USD, SETUPS, STOP_PCT, SYMBOLS, TARGET_R, roundTo, specOf } from './config.js';
 import { childArgs, reportUnexpected, sayAs, sleep, stopFlag, storeFor, until, type ChildArgs } from './child.js';
 import { Market, rng, seedOf } from './market.js';

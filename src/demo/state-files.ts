@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import type { DerivedState } from '../domain/derive.js';
-import { DERIVED_FILES } from '../reconcile/state-reconciler.js';
+import { DERIVED_FILES, type DerivedState } from '../index.js';
 
 /** The derived files as the reconciler left them on disk; null if one is missing or unreadable. */
 export function readDerivedState(stateDir: string): DerivedState | null {

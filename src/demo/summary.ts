@@ -1,9 +1,13 @@
-import { pct, signedUsd, usd } from '../cli/format.js';
-import type { DerivedState, SetupStats } from '../domain/derive.js';
-import type { Trade } from '../domain/types.js';
+import { plain } from '../format.js';
+import type { DerivedState, Trade } from '../index.js';
 import { RACE_SYMBOL } from './config.js';
 import type { Ledger } from './ledger.js';
-import { plural, type Check } from './verdict.js';
+import type { Check } from './verdict.js';
+
+const { decimal, pct, plural, r, signedPct, signedUsd, usd } = plain;
+
+/** One setup's entry in setup_performance.json. */
+type SetupStats = DerivedState['setup_performance']['setups'][string];
 
 export interface SummaryInput {
   trades: readonly Trade[];
@@ -65,13 +69,13 @@ export function summaryText(s: SummaryInput): string[] {
   if (e && rs) {
     const best = bestSetup(s.state);
     out.push(
-      `Equity        ${usd(e.current_equity)} USD (start ${usd(e.starting_capital)}, realized ${signedUsd(e.total_pnl)}, ${pct(e.total_return_pct)})`,
-      `Drawdown      ${pct(e.drawdown_percent)} from peak, max ${pct(e.max_drawdown_pct)}, ${e.drawdown_status}; ${rs.halted ? `HALTED: ${rs.halt_reason}` : 'not halted'}`,
-      `Win rate      ${e.win_rate.toFixed(1)} % (${e.winning_trades} won, ${e.losing_trades} lost, ${e.total_trades - e.winning_trades - e.losing_trades} breakeven)`,
-      `Profit factor ${e.profit_factor === null ? (e.winning_trades > 0 ? 'no losing trade' : 'n/a') : e.profit_factor.toFixed(2)}`,
+      `Equity        ${usd(e.current_equity)} (start ${usd(e.starting_capital)}, realized ${signedUsd(e.total_pnl)}, ${signedPct(e.total_return_pct)})`,
+      `Drawdown      ${signedPct(e.drawdown_percent)} from peak, max ${signedPct(e.max_drawdown_pct)}, ${e.drawdown_status}; ${rs.halted ? `HALTED: ${rs.halt_reason}` : 'not halted'}`,
+      `Win rate      ${pct(e.win_rate, 1)} (${e.winning_trades} won, ${e.losing_trades} lost, ${e.total_trades - e.winning_trades - e.losing_trades} breakeven)`,
+      `Profit factor ${e.profit_factor === null ? (e.winning_trades > 0 ? 'no losing trade' : 'n/a') : decimal(e.profit_factor, 2)}`,
       `Best setup    ${
         best
-          ? `${best[0]}: ${plural(best[1].total_trades, 'trade')}, win rate ${best[1].win_rate.toFixed(1)} %, expectancy ${best[1].expectancy.toFixed(2)} R, ${signedUsd(best[1].total_pnl)} USD`
+          ? `${best[0]}: ${plural(best[1].total_trades, 'trade')}, win rate ${pct(best[1].win_rate, 1)}, expectancy ${r(best[1].expectancy)}, ${signedUsd(best[1].total_pnl)}`
           : 'n/a (no closed trade)'
       }`,
     );

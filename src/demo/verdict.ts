@@ -1,7 +1,9 @@
-import type { Violation } from '../domain/integrity.js';
-import type { Trade } from '../domain/types.js';
+import { plain } from '../format.js';
+import type { Trade, Violation } from '../index.js';
 import { RACERS } from './config.js';
 import type { Ledger } from './ledger.js';
+
+const { plural } = plain;
 
 export interface Check {
   ok: boolean;
@@ -18,8 +20,6 @@ export interface VerdictInput {
   /** Children that did not exit 0 although nobody killed them. */
   badExits: readonly string[];
 }
-
-export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function duplicates<T>(xs: readonly T[]): T[] {
   const seen = new Set<T>();

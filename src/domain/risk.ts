@@ -7,7 +7,7 @@
  * group. validateOpenInput already refuses surrounding whitespace.
  */
 import { ValidationError, type RiskCode } from '../errors.js';
-import { initialRiskUsd, netPnl } from './pnl.js';
+import { initialRiskUsd, netPnl, stopDistance } from './formulas.js';
 import { DEFAULT_CORRELATION_GROUPS, type CorrelationGroups, type TradeLog } from './types.js';
 import { isPlainObject, type OpenInput } from './validate.js';
 
@@ -109,7 +109,7 @@ function positionCap(log: TradeLog, config: RiskConfig): Refusal | null {
  * over its limit refuses: with overlapping groups the stricter reading is the safe one.
  */
 function correlationLimit(log: TradeLog, input: OpenInput, config: RiskConfig, equity: number): Refusal | null {
-  const newRiskUsd = Math.abs(input.entry_price - input.stop_price) * input.size;
+  const newRiskUsd = stopDistance(input.entry_price, input.stop_price) * input.size;
   const limitUsd = (equity * config.maxCorrGroupRiskPct) / 100;
   for (const [group, symbols] of Object.entries(config.correlationGroups)) {
     if (!symbols.includes(input.symbol)) continue;

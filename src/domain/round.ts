@@ -55,3 +55,10 @@ function exactRound(ax: number, n: number): bigint {
 export const round2 = (x: number): number => pyRound(x, 2);
 export const round1 = (x: number): number => pyRound(x, 1);
 export const round6 = (x: number): number => pyRound(x, 6);
+
+/**
+ * round2 / round1 for numbers written to derived files and reports: `+ 0`
+ * turns a −0 (round2(−0.001)) into 0, so JSON output and deep equality agree.
+ */
+export const r2 = (x: number): number => round2(x) + 0;
+export const r1 = (x: number): number => round1(x) + 0;

@@ -4,9 +4,9 @@
  * Inputs are expected to come from the validate* functions; `now` is passed in.
  */
 import { TradeNotFoundError, TradeStateConflictError, ValidationError } from '../errors.js';
-import { partialExitsOf } from './pnl.js';
+import { partialExitsOf, riskPerUnit } from './formulas.js';
 import { round2, round6 } from './round.js';
-import { pythonIsoformat } from './time.js';
+import { tradeTimestamp } from './time.js';
 import type { PartialExit, Trade, TradeLog } from './types.js';
 import { validatePatch, type CloseInput, type OpenInput, type PartialInput } from './validate.js';
 
@@ -76,7 +76,7 @@ export function applyOpen(log: TradeLog, input: OpenInput, now: Date): { log: Tr
     target_price: input.target_price,
     size: input.size,
     original_size: input.size,
-    entry_time: pythonIsoformat(now),
+    entry_time: tradeTimestamp(now),
     exit_price: null,
     exit_time: null,
     exit_reason: null,
@@ -100,12 +100,12 @@ function favourableMove(trade: Trade, exitPrice: number): number {
 }
 
 /**
- * P&L of closing the size still open at exitPrice (SPEC §4). The risk uses
- * `original_stop or stop_price` with Python's falsy fallback (null, missing, 0).
+ * P&L of closing the size still open at exitPrice (SPEC §4). R is measured
+ * against risk(t), the risk as planned (original_stop, see formulas.ts).
  */
 export function closePnl(trade: Trade, exitPrice: number): ClosePnl {
   const p = favourableMove(trade, exitPrice);
-  const risk = Math.abs(trade.entry_price - (trade.original_stop || trade.stop_price));
+  const risk = riskPerUnit(trade);
   return {
     pnl_usd: round2(p * trade.size),
     pnl_pct: round2((p / trade.entry_price) * 100),
@@ -135,7 +135,7 @@ export function applyClose(log: TradeLog, id: string, input: CloseInput, now: Da
   const trade: Trade = {
     ...old,
     exit_price: input.exit_price,
-    exit_time: pythonIsoformat(now),
+    exit_time: tradeTimestamp(now),
     exit_reason: input.exit_reason ?? null,
     // Lessons written earlier through updateTrade survive a close that gives none.
     lessons: input.lessons !== undefined ? input.lessons : (old.lessons ?? null),
@@ -167,7 +167,7 @@ export function applyPartial(
     size_closed: sizeClosed,
     pnl_usd: pnl,
     reason: input.reason ?? null,
-    timestamp: pythonIsoformat(now),
+    timestamp: tradeTimestamp(now),
   };
   const trade: Trade = { ...old, size: remaining, partial_exits: [...partialExitsOf(old), exit] };
   const result: PartialResult = {

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { tempNameFor } from './temp-files.js';
+
 // Looked up on `fs` at each call (not bound once), so tests can inject faults.
 const fsyncAsync = (fd: number) => new Promise<void>((resolve, reject) => fs.fsync(fd, (e) => (e ? reject(e) : resolve())));
 const renameAsync = (from: string, to: string) =>
@@ -10,7 +12,6 @@ const writeAsync = (fd: number, b: Buffer, off: number, len: number, pos: number
 
 /** Above this size the write itself goes to the threadpool instead of the calling thread. */
 const SYNC_WRITE_LIMIT = 256 * 1024;
-let counter = 0;
 
 /**
  * Replaces `file` with `data` so that a crash at any moment leaves either the
@@ -92,37 +93,4 @@ async function fsyncDirectory(dir: string): Promise<void> {
   } finally {
     fs.closeSync(fd);
   }
-}
-
-/** Our temp names: "<file>.tse-<pid>-<n>.tmp", unique per process and call. */
-function tempNameFor(file: string): string {
-  counter = (counter + 1) % Number.MAX_SAFE_INTEGER;
-  return `${file}.tse-${process.pid}-${counter}.tmp`;
-}
-
-export function isTempOf(file: string, candidate: string): boolean {
-  const base = path.basename(file);
-  return candidate.startsWith(`${base}.tse-`) && /^\d+-\d+\.tmp$/.test(candidate.slice(base.length + 5));
-}
-
-/**
- * Removes temp files of `file` left by a writer killed mid-write. Only safe
- * while holding the lock that every writer of `file` holds while writing.
- * Returns the names removed.
- */
-export function sweepTemps(file: string): string[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(path.dirname(file));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  const removed: string[] = [];
-  for (const name of names) {
-    if (!isTempOf(file, name)) continue;
-    fs.rmSync(path.join(path.dirname(file), name), { force: true });
-    removed.push(name);
-  }
-  return removed;
 }

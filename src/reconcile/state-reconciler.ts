@@ -15,12 +15,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { checkDerivedInvariants, deriveState, type DerivedState } from '../domain/derive.js';
+import { checkDerivedInvariants, deriveState, type DerivedState } from '../domain/derive/index.js';
 import type { DrawdownLimits, TradeLog } from '../domain/types.js';
 import { isPlainObject } from '../domain/validate.js';
 import { ReconcilerRunningError, TradeLogCorruptError, ValidationError } from '../errors.js';
-import { isTempOf, writeFileDurable } from '../io/durable-write.js';
+import { writeFileDurable } from '../io/durable-write.js';
+import { LogCache } from '../io/log-cache.js';
 import { readLogBytes, statVersionSync, type FileVersion } from '../io/read-log.js';
+import { sweepTemps } from '../io/temp-files.js';
 import {
   compareHistory,
   DigestCache,
@@ -30,9 +32,10 @@ import {
   type Baseline,
   type HistoryViolation,
 } from './history.js';
-import { LogReader } from './log-reader.js';
+import { Scheduler, type ReconcilerStartOptions } from './scheduler.js';
 
 export type { HistoryViolation, HistoryViolationKind } from './history.js';
+export type { ReconcilerStartOptions } from './scheduler.js';
 
 export interface ReconcilerOptions {
   /** Path of trade_log.json. Only ever read. */
@@ -59,29 +62,11 @@ export type ReconcileResult =
   | { ok: true; files: string[]; closedTrades: number; openTrades: number; invariantViolations: string[]; durationMs: number }
   | { ok: false; reason: 'LOG_CORRUPT' | 'COUNT_GUARD' | 'HISTORY_GUARD'; message: string; files: []; error?: unknown };
 
-export interface ReconcilerStartOptions {
-  /** Time between periodic cycles. Default 15 minutes; Infinity = none (watch only). */
-  intervalMs?: number;
-  /** Aborting it is stop(). */
-  signal?: AbortSignal;
-  /** Also reconcile shortly after each change of the log. Default false. */
-  watch?: boolean;
-  /** With watch: reconcile this long after the last change. Default 250. */
-  debounceMs?: number;
-}
-
 /** The derived files, in the order every cycle writes them. */
 export const DERIVED_FILES = Object.freeze(['portfolio.json', 'equity.json', 'risk_state.json', 'setup_performance.json'] as const);
 const KEYS: readonly (keyof DerivedState)[] = ['portfolio', 'equity', 'risk_state', 'setup_performance'];
-
-const DEFAULT_INTERVAL_MS = 15 * 60_000;
-const DEFAULT_DEBOUNCE_MS = 250;
-/** setTimeout fires at once (with a warning) beyond this. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-/** A steady stream of writes still gets a reconcile at least this often in watch mode. */
-const MAX_WATCH_DELAY_MS = 1000;
-/** Our temp files older than this, of a dead process, are litter of a crash. */
-const STALE_TEMP_MS = 10 * 60_000;
+/** Every file a reconciler writes into outputDir: the targets of its sweep of temp files. */
+const OUTPUTS: readonly string[] = Object.freeze([...DERIVED_FILES, HISTORY_FILE]);
 
 interface HistoryRead {
   bytes: Buffer | null;
@@ -99,7 +84,8 @@ export class StateReconciler {
   readonly #onInvariantViolation: (violations: string[]) => void;
   readonly #onError: (err: unknown) => void;
   readonly #now: () => Date;
-  readonly #reader: LogReader;
+  /** The log as the last cycle read it; one that changed little is spliced, not parsed again. */
+  readonly #log: LogCache;
   readonly #digests = new DigestCache();
   #historyCache: { version: FileVersion; bytes: Buffer; baseline: Baseline | null } | null = null;
   /** The log object and history bytes of the last cycle that passed the history guard with nothing to record. */
@@ -107,17 +93,7 @@ export class StateReconciler {
   #swept = false;
   /** Cycles run one after another, whoever asks (start, watch or a direct reconcile()). */
   #tail: Promise<unknown> = Promise.resolve();
-
-  #running = false;
-  #loop: Promise<void> | null = null;
-  #pending = false;
-  #timer: NodeJS.Timeout | null = null;
-  #debounce: NodeJS.Timeout | null = null;
-  #firstChange = 0;
-  #debounceMs = DEFAULT_DEBOUNCE_MS;
-  #watchWanted = false;
-  #watcher: fs.FSWatcher | null = null;
-  #abort: { signal: AbortSignal; listener: () => void } | null = null;
+  readonly #scheduler: Scheduler;
 
   constructor(options: ReconcilerOptions) {
     if (options === null || typeof options !== 'object') throw new ValidationError('options', options, 'must be an object');
@@ -143,11 +119,20 @@ export class StateReconciler {
     this.#onInvariantViolation = options.onInvariantViolation ?? warnInvariants;
     this.#onError = options.onError ?? ((err) => process.emitWarning(err instanceof Error ? err : String(err)));
     this.#now = options.now ?? (() => new Date());
-    this.#reader = new LogReader(this.#tradeLog);
+    this.#log = new LogCache(this.#tradeLog);
+    this.#scheduler = new Scheduler(
+      this.#tradeLog,
+      async () => {
+        const r = await this.reconcile();
+        // The other two refusals have their callbacks; a damaged log must not go unnoticed either.
+        if (!r.ok && r.reason === 'LOG_CORRUPT') this.#report(r.error);
+      },
+      (err) => this.#report(err),
+    );
   }
 
   get running(): boolean {
-    return this.#running;
+    return this.#scheduler.running;
   }
 
   /**
@@ -162,10 +147,21 @@ export class StateReconciler {
   }
 
   async #cycle(): Promise<ReconcileResult> {
+    // Our descriptor is often the last reference to a version the log replaced, and the kernel
+    // frees its blocks in close(2): the cache closes those after the cycle, on the threadpool.
+    this.#log.hold();
+    try {
+      return await this.#rebuild();
+    } finally {
+      this.#log.release();
+    }
+  }
+
+  async #rebuild(): Promise<ReconcileResult> {
     const t0 = performance.now();
     let log: TradeLog;
     try {
-      log = this.#reader.read().log;
+      log = this.#log.read().log;
     } catch (err) {
       if (!(err instanceof TradeLogCorruptError)) throw err;
       return { ok: false, reason: 'LOG_CORRUPT', message: `${err.message}; the derived files were left as they are`, files: [], error: err };
@@ -210,7 +206,8 @@ export class StateReconciler {
     await fs.promises.mkdir(this.outputDir, { recursive: true });
     if (!this.#swept) {
       this.#swept = true;
-      this.#sweepStaleTemps();
+      // Temp files of a reconciler killed mid-write; no lock is shared with other reconcilers, so only stale ones.
+      sweepTemps(this.outputDir, OUTPUTS, 'unlocked');
     }
     const files: string[] = [];
     for (let k = 0; k < KEYS.length; k++) {
@@ -266,29 +263,6 @@ export class StateReconciler {
     return { bytes: got.bytes, baseline };
   }
 
-  /** Removes temp files of our own outputs left by a reconciler killed mid-write. */
-  #sweepStaleTemps(): void {
-    const targets = [...DERIVED_FILES, HISTORY_FILE];
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.outputDir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      if (!targets.some((t) => isTempOf(t, name))) continue;
-      const pid = Number(/\.tse-(\d+)-\d+\.tmp$/.exec(name)?.[1]);
-      if (!Number.isSafeInteger(pid) || pid === process.pid || isAlive(pid)) continue;
-      const file = path.join(this.outputDir, name);
-      try {
-        // Age too: a pid in another pid namespace (a container sharing the volume) can look dead.
-        if (Date.now() - fs.statSync(file).mtimeMs > STALE_TEMP_MS) fs.rmSync(file, { force: true });
-      } catch {
-        // gone already, or not ours to remove: litter, not a fault
-      }
-    }
-  }
-
   /** Runs a user callback; a throw or rejection goes to onError and changes nothing else. */
   async #callback<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): Promise<void> {
     try {
@@ -313,121 +287,17 @@ export class StateReconciler {
 
   /**
    * Runs a cycle now, then every intervalMs (and, with watch, shortly after
-   * each change of the log) until stop() or the signal aborts. The timers are
-   * not unref'd: a process whose job is to reconcile stays alive for it.
+   * each change of the log) until stop() or the signal aborts (scheduler.ts).
    */
   start(options: ReconcilerStartOptions = {}): void {
-    if (this.#running) throw new ReconcilerRunningError(this.outputDir);
-    if (options === null || typeof options !== 'object') throw new ValidationError('options', options, 'must be an object');
-    const intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS;
-    if (typeof intervalMs !== 'number' || Number.isNaN(intervalMs) || intervalMs <= 0) {
-      throw new ValidationError('intervalMs', intervalMs, 'must be a number > 0 (Infinity: no periodic cycle)');
-    }
-    const debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
-    if (typeof debounceMs !== 'number' || !Number.isFinite(debounceMs) || debounceMs < 0) {
-      throw new ValidationError('debounceMs', debounceMs, 'must be a finite number >= 0');
-    }
-    const { signal } = options;
-    if (signal !== undefined && (signal === null || typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')) {
-      throw new ValidationError('signal', signal, 'must be an AbortSignal');
-    }
-    if (signal?.aborted) return;
-
-    this.#running = true;
-    this.#debounceMs = debounceMs;
-    this.#watchWanted = options.watch === true;
-    if (signal !== undefined) {
-      const listener = (): void => {
-        this.stop().catch((err: unknown) => this.#report(err));
-      };
-      signal.addEventListener('abort', listener, { once: true });
-      this.#abort = { signal, listener };
-    }
-    if (Number.isFinite(intervalMs)) this.#timer = setInterval(() => this.#trigger(), Math.min(intervalMs, MAX_TIMER_MS));
-    if (this.#watchWanted) this.#startWatcher();
-    this.#trigger();
+    if (this.#scheduler.running) throw new ReconcilerRunningError(this.outputDir);
+    this.#scheduler.start(options);
   }
 
   /** Stops timers and the watcher, then waits for the cycle in flight (if any). No cycle starts after. */
   async stop(): Promise<void> {
-    this.#running = false;
-    this.#pending = false;
-    if (this.#timer !== null) clearInterval(this.#timer);
-    if (this.#debounce !== null) clearTimeout(this.#debounce);
-    this.#timer = null;
-    this.#debounce = null;
-    this.#watcher?.close();
-    this.#watcher = null;
-    if (this.#abort !== null) {
-      this.#abort.signal.removeEventListener('abort', this.#abort.listener);
-      this.#abort = null;
-    }
-    await this.#loop;
+    await this.#scheduler.stop();
     await this.#tail;
-  }
-
-  /** Asks for a cycle: one starts now, or, if one is running, exactly one more runs after it. */
-  #trigger(): void {
-    if (!this.#running) return;
-    if (this.#loop !== null) {
-      this.#pending = true;
-      return;
-    }
-    this.#loop = this.#runLoop();
-  }
-
-  async #runLoop(): Promise<void> {
-    try {
-      do {
-        this.#pending = false;
-        try {
-          const r = await this.reconcile();
-          // The other two refusals have their callbacks; a damaged log must not go unnoticed either.
-          if (!r.ok && r.reason === 'LOG_CORRUPT') this.#report(r.error);
-        } catch (err) {
-          this.#report(err);
-        }
-        if (this.#running && this.#watchWanted && this.#watcher === null) this.#startWatcher();
-      } while (this.#pending && this.#running);
-    } finally {
-      this.#loop = null;
-    }
-  }
-
-  /**
-   * Watches the log's directory, not the file: writers replace the file by
-   * rename, and a watch on the old inode goes deaf after the first write.
-   */
-  #startWatcher(): void {
-    const base = path.basename(this.#tradeLog);
-    let w: fs.FSWatcher;
-    try {
-      w = fs.watch(path.dirname(this.#tradeLog), { persistent: true }, (_event, filename) => {
-        if (filename === null || String(filename) === base) this.#changed();
-      });
-    } catch (err) {
-      this.#report(err); // retried after the next periodic cycle
-      return;
-    }
-    w.on('error', (err) => {
-      this.#report(err);
-      w.close();
-      if (this.#watcher === w) this.#watcher = null;
-    });
-    this.#watcher = w;
-  }
-
-  /** Debounce: a cycle debounceMs after the last change, but no later than MAX_WATCH_DELAY_MS after the first. */
-  #changed(): void {
-    if (!this.#running) return;
-    const now = Date.now();
-    if (this.#debounce === null) this.#firstChange = now;
-    else clearTimeout(this.#debounce);
-    const due = Math.min(now + this.#debounceMs, this.#firstChange + Math.max(this.#debounceMs, MAX_WATCH_DELAY_MS));
-    this.#debounce = setTimeout(() => {
-      this.#debounce = null;
-      this.#trigger();
-    }, Math.max(0, due - now));
   }
 }
 
@@ -443,15 +313,6 @@ function checkLimits(limits: Partial<DrawdownLimits> | undefined): Partial<Drawd
     }
   }
   return { ...limits };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function warnCorruption(previous: number, current: number): void {

@@ -5,8 +5,8 @@
  * equity.json / setup_performance.json / risk_state.json. No charting code
  * here: this module is cheap to import and easy to test.
  */
-import { deriveState, haltState, type DrawdownStatus, type EquityPoint } from '../domain/derive.js';
-import { initialRiskUsd, netPnl, partialPnl, riskPerUnit } from '../domain/pnl.js';
+import { deriveState, haltState, type DrawdownStatus, type EquityPoint } from '../domain/derive/index.js';
+import { netPnl, partialPnl, riskPerUnit, rMultipleOf } from '../domain/formulas.js';
 import { round2 } from '../domain/round.js';
 import { DEFAULT_DRAWDOWN_LIMITS, type DrawdownLimits, type Trade, type TradeLog } from '../domain/types.js';
 
@@ -288,15 +288,6 @@ function checkMaxPoints(maxPoints: number): void {
 
 // -------------------------------------------------------------- R histogram
 
-/** R of a closed trade as equity.json's avg_r counts it: r_multiple, else r2(net ÷ initial risk). */
-export function rOfClosed(t: Trade): number | null {
-  const r = t.r_multiple;
-  if (typeof r === 'number' && Number.isFinite(r) && r !== 0) return r;
-  const risk = initialRiskUsd(t);
-  if (Number.isFinite(risk) && risk > 0) return round2(netPnl(t) / risk) + 0;
-  return null;
-}
-
 const BIN_WIDTHS = [0.5, 1, 2, 5, 10, 20, 50, 100, 1000];
 const MAX_BINS = 40;
 
@@ -350,7 +341,8 @@ function rHistogramOf(closed: readonly Trade[]): RHistogram {
     const net = netPnl(t);
     netSum += net;
     if (net > 0) wins++;
-    const r = rOfClosed(t);
+    // the R equity.json's avg_r counts: the fallback divides net P&L, not the closing pnl_usd alone
+    const r = rMultipleOf(t, net);
     if (r !== null) rs.push(r);
   }
   const { bins, binWidth } = histogramR(rs);

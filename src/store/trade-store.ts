@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { haltState } from '../domain/derive.js';
+import { haltState } from '../domain/derive/index.js';
 import { verifyIntegrity, type Violation } from '../domain/integrity.js';
-import { equityOf } from '../domain/pnl.js';
+import { equityOf } from '../domain/formulas.js';
 import { checkOpenRisk, resolveRiskConfig, type RiskConfig, type RiskResult } from '../domain/risk.js';
 import {
   applyClose,
@@ -26,11 +26,9 @@ import {
   type OpenInput,
 } from '../domain/validate.js';
 import { RiskRejectedError, TradeNotFoundError, ValidationError } from '../errors.js';
-import { sweepTemps, writeFileDurablePinned } from '../io/durable-write.js';
-import { fdVersion, parseLog, readLogPinned, sameVersion, statVersionSync, type FileVersion } from '../io/read-log.js';
-import { spliceParse } from '../io/incremental.js';
-import { serializeLog, type WrittenLayout } from '../io/serialize.js';
-import { FileLock } from '../lock/file-lock.js';
+import { LogCache } from '../io/log-cache.js';
+import { sweepTemps } from '../io/temp-files.js';
+import { IdleLock } from './idle-lock.js';
 
 export interface IntegrityContext {
   operation: string;
@@ -65,25 +63,6 @@ export interface TradeStoreOptions {
 
 export type CheckResult = { ok: true } | { ok: false; code: RiskResult extends { ok: false; code: infer C } ? C : never; message: string };
 
-interface Cached {
-  version: FileVersion;
-  /** Open descriptor of the cached version's inode, so its number cannot be recycled. */
-  fd: number;
-  log: TradeLog;
-  /** Where each trade sits in that version's bytes, when known. */
-  layout: WrittenLayout | null;
-}
-
-/** What a store keeps open, closed when the store itself is garbage-collected. */
-interface Held {
-  fd: number | null;
-  lock: FileLock | null;
-}
-const pins = new FinalizationRegistry<Held>((held) => {
-  if (held.fd !== null) fs.close(held.fd, () => {});
-  held.lock?.close();
-});
-
 /**
  * The write path of the trade log. Every write is: lock -> sweep temp files
  * of killed writers -> read (strict) -> validate -> risk checks -> mutate
@@ -102,11 +81,12 @@ export class TradeStore {
   readonly #lockTimeoutMs: number;
   readonly #onViolation: (violations: Violation[], context: IntegrityContext) => void;
   readonly #now: () => Date;
-  #cached: Cached | null = null;
-  /** The cached version's descriptor, and an idle FileLock kept for the next write. */
-  readonly #pin: Held = { fd: null, lock: null };
-  #inWrite = 0;
-  #toClose: number[] = [];
+  /** The log as last read or written; every read and the read step of every write go through it. */
+  readonly #log: LogCache;
+  readonly #locks: IdleLock;
+  /** The log's directory and base name, for the sweep of temp files. */
+  readonly #logDir: string;
+  readonly #logName: readonly string[];
   #dirsReady = false;
 
   constructor(options: TradeStoreOptions) {
@@ -129,7 +109,10 @@ export class TradeStore {
     }
     this.#onViolation = options.onIntegrityViolation ?? defaultViolationHandler;
     this.#now = options.now ?? (() => new Date());
-    pins.register(this, this.#pin);
+    this.#log = new LogCache(this.tradeLog);
+    this.#locks = new IdleLock(this.lockFile);
+    this.#logDir = path.dirname(this.tradeLog);
+    this.#logName = [path.basename(this.tradeLog)];
   }
 
   // ------------------------------------------------------------------ writes
@@ -294,10 +277,7 @@ export class TradeStore {
   /** lock -> sweep -> read -> fn (pure) -> durable write -> unlock -> verify. */
   async #mutate<T>(operation: string, fn: (log: TradeLog) => { log: TradeLog; result: T }): Promise<T> {
     await this.#ensureDirs();
-    // Reuse the idle FileLock (its descriptor stays open between writes); a
-    // second concurrent write of this store gets a FileLock of its own.
-    const lock = this.#pin.lock ?? new FileLock(this.lockFile);
-    this.#pin.lock = null;
+    const lock = this.#locks.take();
     let after: TradeLog;
     let result: T;
     try {
@@ -306,20 +286,17 @@ export class TradeStore {
       lock.close();
       throw err;
     }
-    this.#inWrite++;
+    // Versions replaced by this write are closed after the unlock, off the caller's path.
+    this.#log.hold();
     try {
-      sweepTemps(this.tradeLog);
+      sweepTemps(this.#logDir, this.#logName, 'locked');
       const before = await this.#read();
       ({ log: after, result } = fn(before));
-      if (after !== before) await this.#write(after);
+      if (after !== before) await this.#log.write(deepFreeze(after));
     } finally {
       lock.unlock();
-      if (this.#pin.lock === null) this.#pin.lock = lock;
-      else lock.close();
-      if (--this.#inWrite === 0 && this.#toClose.length > 0) {
-        const fds = this.#toClose.splice(0);
-        setImmediate(() => fds.forEach((fd) => fs.close(fd, () => {})));
-      }
+      this.#locks.give(lock);
+      this.#log.release();
     }
     // Checked after every write, off the caller's path: violations are
     // reported, never blocking, so the caller need not wait for the check.
@@ -330,68 +307,15 @@ export class TradeStore {
     return result;
   }
 
-  async #write(log: TradeLog): Promise<void> {
-    deepFreeze(log);
-    const { buf, layout } = serializeLog(log, this.#cached?.layout ?? null);
-    this.#setCache(null); // whatever happens next, the old cache no longer describes the file for sure
-    const fd = await writeFileDurablePinned(this.tradeLog, buf);
-    this.#setCache({ version: fdVersion(fd), fd, log, layout });
-  }
-
-  /**
-   * The log as on disk. The parsed log is reused while the file is provably
-   * the one we last wrote or read: the path names the same device and inode,
-   * with the same size, mtime and ctime. We hold that inode open, so its
-   * number cannot have been recycled for another writer's file; every writer
-   * replaces the log by rename, and an in-place edit changes size or times.
-   */
+  /** The log as on disk (LogCache: reused while provably unchanged), frozen: records are also the cache. */
   async #read(): Promise<TradeLog> {
-    const c = this.#cached;
-    if (c !== null) {
-      const now = statVersionSync(this.tradeLog);
-      if (now !== null && sameVersion(c.version, now)) return c.log;
-    }
-    const snap = readLogPinned(this.tradeLog);
-    if (snap === null) {
-      this.#setCache(null);
-      return EMPTY;
-    }
-    let log: TradeLog;
-    let layout: WrittenLayout | null = null;
-    try {
-      // Another writer changed the file: reuse what did not change, when we can.
-      // spliceParse declines by itself when most of the file changed.
-      const inc = c !== null && c.layout !== null ? spliceParse(c.layout.buf, c.log, c.layout, snap.bytes) : null;
-      if (inc !== null) {
-        log = inc.log;
-        layout = { ...inc.layout, trades: inc.log.trades, buf: snap.bytes };
-      } else log = parseLog(this.tradeLog, snap.bytes);
-      deepFreeze(log);
-    } catch (err) {
-      fs.closeSync(snap.fd);
-      throw err;
-    }
-    this.#setCache({ version: snap.version, fd: snap.fd, log, layout });
-    return log;
-  }
-
-  #setCache(next: Cached | null): void {
-    const old = this.#cached;
-    this.#cached = next;
-    this.#pin.fd = next?.fd ?? null;
-    if (old === null || old.fd === next?.fd) return;
-    // Ours is often the last reference to a replaced version, and the kernel
-    // frees its blocks in close(2): inside a write, do that after the unlock,
-    // off the caller's path (on the threadpool).
-    if (this.#inWrite) this.#toClose.push(old.fd);
-    else fs.closeSync(old.fd);
+    return deepFreeze(this.#log.read().log);
   }
 
   /** Closes the descriptors this store keeps open (log and lock file). The store stays usable (it reopens). */
   close(): void {
-    this.#setCache(null);
-    this.#pin.lock?.close();
-    this.#pin.lock = null;
+    this.#log.close();
+    this.#locks.close();
   }
 
   #verify(log: TradeLog, operation: string): void {
@@ -411,8 +335,6 @@ export class TradeStore {
     this.#dirsReady = true;
   }
 }
-
-const EMPTY: TradeLog = Object.freeze({ trades: Object.freeze([]) as unknown as Trade[], next_id: 1 }) as TradeLog;
 
 function resolveDrawdownLimits(partial: Partial<DrawdownLimits> | undefined): DrawdownLimits {
   const limits = { ...DEFAULT_DRAWDOWN_LIMITS, ...(partial ?? {}) };

@@ -1,10 +1,12 @@
-import { netPnl } from '../../domain/pnl.js';
+import { netPnl } from '../../domain/formulas.js';
 import { round2 } from '../../domain/round.js';
 import type { CloseInput } from '../../domain/validate.js';
+import { plain } from '../../format.js';
 import { optionalNumber, str } from '../args.js';
 import type { Command, CommandResult } from '../command.js';
-import { num, signedUsd } from '../format.js';
 import { openStore, withIntegrity } from '../store.js';
+
+const { price, r: rMultiple, signedPct, signedUsd } = plain;
 
 export const close: Command = {
   name: 'close',
@@ -36,8 +38,8 @@ to the net P&L shown.`,
     const net = round2(netPnl(t));
     const partials = net !== t.pnl_usd ? ` (net ${signedUsd(net)} with partial exits)` : '';
     const text =
-      `closed ${t.id} ${t.symbol} ${t.direction} @ ${num(t.exit_price)}: ${signedUsd(t.pnl_usd ?? 0)} USD, ` +
-      `${num(t.pnl_pct)} %, ${num(t.r_multiple)} R${partials}`;
+      `closed ${t.id} ${t.symbol} ${t.direction} @ ${price(t.exit_price)}: ${signedUsd(t.pnl_usd ?? 0)}, ` +
+      `${signedPct(t.pnl_pct)}, ${rMultiple(t.r_multiple)}${partials}`;
     return withIntegrity({ trade: t, net_pnl_usd: net }, text, violations);
   },
 };

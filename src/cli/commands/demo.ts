@@ -1,3 +1,5 @@
+import { fileURLToPath } from 'node:url';
+
 import { RACERS } from '../../demo/config.js';
 import { runDemo } from '../../demo/run-demo.js';
 import { ValidationError } from '../../errors.js';
@@ -45,7 +47,17 @@ With --json the progress goes to stderr and one JSON document to stdout.`,
     if (!(capital > 0)) throw new ValidationError('--capital', capital, 'must be a finite number > 0');
     const dir = str(values, 'dir');
     const print = (line: string): void => (globals.json ? io.stderr(`${line}\n`) : io.stdout(`${line}\n`));
-    const r = await runDemo({ ...(dir !== undefined && { dir }), seconds, seed, capital, print });
+    const r = await runDemo({
+      ...(dir !== undefined && { dir }),
+      seconds,
+      seed,
+      capital,
+      print,
+      // The demo reaches the library only through its public entry; the report (not part of it)
+      // is handed in, and its charting code is loaded only when the run ends and writes one.
+      writeReport: async (request) => (await import('../../report/index.js')).buildReport(request),
+      cli: fileURLToPath(new URL('../main.js', import.meta.url)),
+    });
     const failed = (r.json.checks as { ok: boolean; label: string }[]).filter((c) => !c.ok).map((c) => c.label);
     return {
       json: r.ok ? r.json : { ...r.json, error: { code: 'EDEMOVERDICT', message: `checks failed: ${failed.join('; ')}` } },

@@ -1,8 +1,10 @@
 import type { OpenInput } from '../../domain/validate.js';
+import { plain } from '../../format.js';
 import { optionalNumber, str } from '../args.js';
 import type { Command, CommandResult } from '../command.js';
-import { num } from '../format.js';
 import { openStore, withIntegrity } from '../store.js';
+
+const { price } = plain;
 
 export const open: Command = {
   name: 'open',
@@ -60,7 +62,7 @@ exits 1 with its code, e.g. "rejected (DUPLICATE_SYMBOL)".`,
     const t = await store.openTrade(input);
     const tags = [t.setup_type, t.grade].filter((x) => x !== null && x !== '').join(' ');
     const verb = existed ? `already opened (same --client-id), nothing written:` : 'opened';
-    const text = `${verb} ${t.id} ${t.symbol} ${t.direction} ${num(t.size)} @ ${num(t.entry_price)} stop ${num(t.stop_price)} target ${num(t.target_price)}${tags ? ` (${tags})` : ''}`;
+    const text = `${verb} ${t.id} ${t.symbol} ${t.direction} ${price(t.size)} @ ${price(t.entry_price)} stop ${price(t.stop_price)} target ${price(t.target_price)}${tags ? ` (${tags})` : ''}`;
     return withIntegrity({ trade: t, existing: existed }, text, violations);
   },
 };

@@ -1,7 +1,9 @@
+import { plain } from '../../format.js';
 import { optionalNumber, str } from '../args.js';
 import type { Command, CommandResult } from '../command.js';
-import { num, signedUsd } from '../format.js';
 import { openStore, withIntegrity } from '../store.js';
+
+const { price, signedUsd } = plain;
 
 export const partial: Command = {
   name: 'partial',
@@ -30,8 +32,8 @@ size_closed = round(size x f, 6); refused if nothing would remain open.`,
       ...(reason !== undefined && { reason }),
     });
     const text =
-      `partial ${r.trade_id} ${r.symbol}: closed ${num(r.size_closed)} @ ${num(r.exit_price)} ` +
-      `${signedUsd(r.partial_pnl)} USD, ${num(r.remaining_size)} still open`;
+      `partial ${r.trade_id} ${r.symbol}: closed ${price(r.size_closed)} @ ${price(r.exit_price)} ` +
+      `${signedUsd(r.partial_pnl)}, ${price(r.remaining_size)} still open`;
     return withIntegrity({ result: r }, text, violations);
   },
 };

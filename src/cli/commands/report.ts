@@ -1,5 +1,6 @@
 import path from 'node:path';
 
+import { plain } from '../../format.js';
 import { str } from '../args.js';
 import type { Command, CommandResult } from '../command.js';
 
@@ -30,7 +31,7 @@ The charting library is loaded only by this command.`,
     });
     return {
       json: { log: path.resolve(globals.log), path: r.path, bytes: r.bytes, marks: r.marks },
-      text: `report written: ${r.path} (${Math.round(r.bytes / 1024)} KiB)`,
+      text: `report written: ${r.path} (${plain.count(Math.round(r.bytes / 1024))} KiB)`,
     };
   },
 };

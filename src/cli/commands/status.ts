@@ -1,9 +1,12 @@
-import { deriveState } from '../../domain/derive.js';
+import { deriveState } from '../../domain/derive/index.js';
 import { round2 } from '../../domain/round.js';
 import type { Trade } from '../../domain/types.js';
+import { plain } from '../../format.js';
 import type { Command, CommandResult } from '../command.js';
-import { num, pct, signedUsd, table, usd } from '../format.js';
 import { openStore } from '../store.js';
+import { table } from '../table.js';
+
+const { pct, price, signedPct, signedUsd, usd } = plain;
 
 /** What a stop-out would lose now: the current stop and size; 0 once the stop is at or past entry. */
 export function riskUsd(t: Trade): number {
@@ -58,7 +61,7 @@ drawdown from the equity peak, and whether new opens are halted and why.`,
       win_rate: e.win_rate,
       positions,
     };
-    const rows = positions.map((p) => [p.id, p.symbol, p.direction, num(p.size), num(p.entry_price), num(p.stop_price), num(p.target_price), usd(p.risk_usd)]);
+    const rows = positions.map((p) => [p.id, p.symbol, p.direction, price(p.size), price(p.entry_price), price(p.stop_price), price(p.target_price), usd(p.risk_usd)]);
     const right = { align: 'right' as const };
     const lines = [
       positions.length === 0
@@ -69,9 +72,9 @@ drawdown from the equity peak, and whether new opens are halted and why.`,
             rows,
           ),
       '',
-      `Equity     ${usd(e.current_equity)} USD  (start ${usd(store.startingCapital)}, realized ${signedUsd(e.total_pnl)})`,
-      `Drawdown   ${pct(e.drawdown_percent)} from peak ${usd(e.peak_equity)} (${e.drawdown_status})`,
-      `Positions  ${positions.length} of ${store.risk.maxPositions} open, ${usd(openRisk)} USD at risk; ${e.total_trades} closed, win rate ${e.win_rate.toFixed(1)} %`,
+      `Equity     ${usd(e.current_equity)}  (start ${usd(store.startingCapital)}, realized ${signedUsd(e.total_pnl)})`,
+      `Drawdown   ${signedPct(e.drawdown_percent)} from peak ${usd(e.peak_equity)} (${e.drawdown_status})`,
+      `Positions  ${positions.length} of ${store.risk.maxPositions} open, ${usd(openRisk)} at risk; ${e.total_trades} closed, win rate ${pct(e.win_rate, 1)}`,
       `Trading    ${rs.halted ? `HALTED: ${rs.halt_reason ?? 'a drawdown limit is breached'}` : 'allowed (no drawdown limit breached)'}`,
     ];
     return { json, text: lines.join('\n') };

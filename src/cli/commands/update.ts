@@ -1,9 +1,11 @@
 import { ValidationError } from '../../errors.js';
+import { plain } from '../../format.js';
 import { list, optionalNumber, str } from '../args.js';
 import type { Command, CommandResult } from '../command.js';
-import { num } from '../format.js';
 import { openStore, withIntegrity } from '../store.js';
 import { UsageError } from '../cli-errors.js';
+
+const { price } = plain;
 
 export const update: Command = {
   name: 'update',
@@ -49,7 +51,7 @@ fields, client_id...) change only through open, partial and close.`,
     if (Object.keys(patch).length === 0) throw new UsageError('update: nothing to change; give at least one of --stop, --target, --notes, --grade, --setup, --set', 'update');
     const { store, violations } = openStore(globals);
     const t = await store.updateTrade(id, patch);
-    const changes = Object.keys(patch).map((k) => `${k}=${k.endsWith('_price') ? num(t[k]) : JSON.stringify(t[k])}`);
+    const changes = Object.keys(patch).map((k) => `${k}=${k.endsWith('_price') ? price(t[k]) : JSON.stringify(t[k])}`);
     return withIntegrity({ trade: t, changed: Object.keys(patch) }, `updated ${t.id} ${t.symbol}: ${changes.join(', ')}`, violations);
   },
 };

@@ -1,5 +1,8 @@
+import { plain } from '../../format.js';
 import type { Command, CommandResult } from '../command.js';
 import { openStore } from '../store.js';
+
+const { plural } = plain;
 
 export const verify: Command = {
   name: 'verify',
@@ -18,9 +21,9 @@ violation otherwise. A damaged (unparseable) log is exit 1 ETRADELOGCORRUPT.`,
     const open = trades.filter((t) => t.status === 'OPEN').length;
     const base = { log: store.tradeLog, trades: trades.length, open, violations };
     if (violations.length === 0) {
-      return { json: base, text: `ok: ${store.tradeLog}: ${trades.length} trades (${open} open), no integrity violations` };
+      return { json: base, text: `ok: ${store.tradeLog}: ${plural(trades.length, 'trade')} (${open} open), no integrity violations` };
     }
-    const message = `${violations.length} integrity violation${violations.length === 1 ? '' : 's'} in ${store.tradeLog}`;
+    const message = `${plural(violations.length, 'integrity violation')} in ${store.tradeLog}`;
     const lines = violations.map((v) => `  ${v.code}${v.trade_id ? ` ${v.trade_id}` : ''}: ${v.message}`);
     return {
       json: { ...base, error: { code: 'EINTEGRITY', message } },

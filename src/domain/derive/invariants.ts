@@ -4,10 +4,11 @@
  * reported (onInvariantViolation), never blocking: a message here is a bug in
  * the derivation or a log the validator should have refused.
  */
-import { analyze, r2 } from './derive-core.js';
-import { daysFromCivil } from './derive-time.js';
-import type { DerivedState } from './derive.js';
-import type { TradeLog } from './types.js';
+import { tally } from '../formulas.js';
+import { r2 } from '../round.js';
+import { daysFromCivil } from '../time.js';
+import type { TradeLog } from '../types.js';
+import type { DerivedState } from './types.js';
 
 const STATUSES = new Set(['NORMAL', 'WARNING', 'REDUCE', 'STOP']);
 const INDEX_LIKE = /^(0|[1-9]\d*)$/;
@@ -34,7 +35,7 @@ export function checkDerivedInvariants(state: DerivedState, log: TradeLog): stri
     if (!ok) out.push(message);
   };
   const { portfolio: p, equity: e, risk_state: rs, setup_performance: sp } = state;
-  const a = analyze(Array.isArray(log.trades) ? log.trades : []);
+  const a = tally(Array.isArray(log.trades) ? log.trades : []);
   const closed = a.closed.length;
   const open = a.open.length;
 

@@ -1,0 +1,157 @@
+/**
+ * What every derived file starts from: the options checked once, the clock
+ * turned into UTC day numbers, and every realized P&L event bucketed by the UTC
+ * day it happened on. The per-trade formulas (net, realized, risk, R) are
+ * ../formulas.ts; this module only places their amounts in time.
+ */
+import { amount, isRecord, isTrade, partialExitsOf } from '../formulas.js';
+import { r2 } from '../round.js';
+import { dateToDay, isoMonday, microsToDay, parseInstantMicros, stateTimestamp } from '../time.js';
+import { DEFAULT_DRAWDOWN_LIMITS, type DrawdownLimits } from '../types.js';
+
+/** Options checked once, with the clock turned into day numbers. */
+export interface Context {
+  start: number;
+  limits: DrawdownLimits;
+  today: number;
+  monday: number;
+  /** `last_updated` of every file of one derivation. */
+  stamp: string;
+}
+
+export function context(options: {
+  startingCapital: number;
+  drawdownLimits?: Partial<DrawdownLimits> | undefined;
+  now: Date;
+}): Context {
+  const { startingCapital: start, now } = options;
+  if (typeof start !== 'number' || !Number.isFinite(start)) {
+    throw new TypeError(`Expected "startingCapital" to be a finite number, got ${String(start)}`);
+  }
+  if (!(now instanceof Date) || Number.isNaN(now.getTime())) {
+    throw new TypeError('Expected "now" to be a valid Date');
+  }
+  const limits: DrawdownLimits = { ...DEFAULT_DRAWDOWN_LIMITS };
+  for (const key of ['daily', 'weekly', 'total', 'warning'] as const) {
+    const v = options.drawdownLimits?.[key];
+    if (v === undefined) continue;
+    // -Infinity disables a limit; 0 or positive would halt on a flat day.
+    if (typeof v !== 'number' || Number.isNaN(v) || v >= 0) {
+      throw new TypeError(`Expected "drawdownLimits.${key}" to be a negative fraction, got ${String(v)}`);
+    }
+    limits[key] = v;
+  }
+  const today = dateToDay(now);
+  return { start, limits, today, monday: isoMonday(today), stamp: stateTimestamp(now) };
+}
+
+export function tradesOf(log: { trades: unknown }): readonly unknown[] {
+  if (!Array.isArray(log.trades)) throw new TypeError('Expected "log.trades" to be an array');
+  return log.trades;
+}
+
+/**
+ * Realized P&L by UTC day. Events: each partial exit of an OPEN or CLOSED trade
+ * at its `timestamp`, and each CLOSED trade's own pnl_usd at its `exit_time`.
+ */
+export interface Ledger {
+  buckets: Map<number, number>;
+  /** P&L of events whose timestamp does not parse (or is before 1970), and how many there were. */
+  unparsed: number;
+  unparsedCount: number;
+  /** Epoch µs of each CLOSED trade's exit_time (NaN if unparseable), aligned with Tally.closed. */
+  exitMicros: number[];
+}
+
+export function buildLedger(trades: readonly unknown[]): Ledger {
+  const buckets = new Map<number, number>();
+  const exitMicros: number[] = [];
+  let unparsed = 0;
+  let unparsedCount = 0;
+  for (const t of trades) {
+    if (!isTrade(t)) continue;
+    const closed = t.status === 'CLOSED';
+    if (!closed && t.status !== 'OPEN') continue;
+    const partials = partialExitsOf(t);
+    const n = partials.length;
+    // one loop for the partials and then the close, so each event is bucketed by the same code
+    for (let k = 0; k <= n; k++) {
+      let micros: number;
+      let amt: number;
+      if (k < n) {
+        const p: unknown = partials[k];
+        if (!isRecord(p)) continue;
+        micros = parseInstantMicros(p.timestamp);
+        amt = amount(p.pnl_usd);
+      } else {
+        if (!closed) break;
+        micros = parseInstantMicros(t.exit_time);
+        amt = amount(t.pnl_usd);
+        exitMicros.push(micros);
+      }
+      // before 1970 is a typo, not history: it would stretch the curve over centuries
+      if (!(micros >= 0)) {
+        unparsed += amt;
+        unparsedCount++;
+      } else {
+        const day = microsToDay(micros);
+        buckets.set(day, (buckets.get(day) ?? 0) + amt);
+      }
+    }
+  }
+  return { buckets, unparsed, unparsedCount, exitMicros };
+}
+
+/** Per-day sums, ascending, every day ≤ today. */
+export interface DayTotals {
+  days: number[];
+  sums: number[];
+}
+
+/**
+ * Future-dated events (clock skew between hosts) count on today, and events
+ * whose timestamp does not parse count on the first day, so the curve always
+ * ends at the current equity.
+ */
+export function dayTotals(ledger: Ledger, today: number): DayTotals {
+  const keys = [...ledger.buckets.keys()].sort((a, b) => a - b);
+  const days: number[] = [];
+  const sums: number[] = [];
+  for (const day of keys) {
+    const sum = ledger.buckets.get(day) as number;
+    const last = days.length - 1;
+    if (day > today && last >= 0 && days[last] === today) sums[last] = (sums[last] as number) + sum;
+    else {
+      days.push(Math.min(day, today));
+      sums.push(sum);
+    }
+  }
+  if (ledger.unparsedCount > 0) {
+    if (days.length === 0) {
+      days.push(today);
+      sums.push(ledger.unparsed);
+    } else sums[0] = (sums[0] as number) + ledger.unparsed;
+  }
+  return { days, sums };
+}
+
+/** Equity at the end of yesterday and at Monday 00:00 UTC of today's ISO week, r2. */
+export function startValues(
+  totals: DayTotals,
+  start: number,
+  today: number,
+  monday: number,
+): { daily: number; weekly: number } {
+  let cum = 0;
+  let daily = 0;
+  let weekly = 0;
+  const { days, sums } = totals;
+  for (let k = 0; k < days.length; k++) {
+    const day = days[k] as number;
+    if (day >= today) break;
+    cum += sums[k] as number;
+    daily = cum;
+    if (day < monday) weekly = cum;
+  }
+  return { daily: r2(start + daily), weekly: r2(start + weekly) };
+}

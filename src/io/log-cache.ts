@@ -1,0 +1,167 @@
+/**
+ * One parsed version of the trade log, kept between reads: the store reads
+ * through it (its own reads and the read step of every write) and writes
+ * through it; the reconciler reads through it once per cycle.
+ *
+ * Reads are strict (readLog's rules: missing = empty, damaged =
+ * TradeLogCorruptError) and lock-free: every writer replaces the file by
+ * rename, so one open descriptor sees one whole version. The cached version
+ * is reused while the path provably names it: the same device and inode,
+ * with the same size, mtime and ctime. We hold that inode open, so its number
+ * cannot have been recycled for another writer's file; an in-place edit
+ * changes size or times. When the file did change:
+ *
+ * - the same bytes as the cached version (a rewrite of identical content):
+ *   the cached parse is kept, so a caller can tell "nothing new" by identity;
+ * - a few trades changed (what one write by another process does): only the
+ *   changed bytes are parsed, spliced between the unchanged trades already
+ *   parsed (src/io/incremental.ts: exact, or it declines);
+ * - anything else: parsed in full.
+ *
+ * Never mutate what read() returns or what was given to write(): the next
+ * read returns the same objects, and the next splice or serialization reuses
+ * the trades by identity (the store freezes them).
+ */
+import fs from 'node:fs';
+
+import type { Trade, TradeLog } from '../domain/types.js';
+import { writeFileDurablePinned } from './durable-write.js';
+import { layoutOf, spliceParse, worthSplicing, type Layout } from './incremental.js';
+import { fdVersion, parseLog, readLogPinned, sameVersion, statVersionSync, type FileVersion } from './read-log.js';
+import { serializeLog, type WrittenLayout } from './serialize.js';
+
+/** How read() got its answer: no file, the cached parse, a splice onto it, or a full parse. */
+export type ReadKind = 'missing' | 'unchanged' | 'incremental' | 'full';
+
+interface Entry {
+  version: FileVersion;
+  /** Open descriptor of this version's inode, so its number cannot be recycled while cached. */
+  fd: number;
+  bytes: Buffer;
+  log: TradeLog;
+  /**
+   * Where each trade sits in `bytes` (its buf is `bytes`). undefined: not
+   * scanned yet (a full parse does not need it, and a one-shot reader never
+   * does); null: this version cannot serve as a base for a splice.
+   */
+  layout: WrittenLayout | null | undefined;
+}
+
+/** The cached version's descriptor, closed when its cache is garbage-collected without close(). */
+interface Pin {
+  fd: number | null;
+}
+const pins = new FinalizationRegistry<Pin>((pin) => {
+  if (pin.fd !== null) fs.close(pin.fd, () => {});
+});
+
+const EMPTY: TradeLog = Object.freeze({ trades: Object.freeze([]) as unknown as Trade[], next_id: 1 }) as TradeLog;
+
+export class LogCache {
+  readonly file: string;
+  #entry: Entry | null = null;
+  readonly #pin: Pin = { fd: null };
+  #holds = 0;
+  /** Descriptors of replaced versions, closed at the last release(). */
+  #toClose: number[] = [];
+
+  /** `file` is used as given: resolve it first if the working directory may change. */
+  constructor(file: string) {
+    this.file = file;
+    pins.register(this, this.#pin);
+  }
+
+  /** The log as on disk now. The returned log may be the previous call's: never mutate it. */
+  read(): { log: TradeLog; kind: ReadKind } {
+    const c = this.#entry;
+    if (c !== null) {
+      const now = statVersionSync(this.file);
+      if (now !== null && sameVersion(c.version, now)) return { log: c.log, kind: 'unchanged' };
+    }
+    const snap = readLogPinned(this.file);
+    if (snap === null) {
+      this.#set(null);
+      return { log: EMPTY, kind: 'missing' };
+    }
+    let bytes = snap.bytes;
+    let log: TradeLog;
+    let layout: WrittenLayout | null | undefined;
+    let kind: ReadKind;
+    try {
+      if (c !== null && bytes.equals(c.bytes)) {
+        ({ bytes, log, layout } = c); // the cached bytes, which the layout describes (its buf)
+        kind = 'unchanged';
+      } else {
+        const inc = c === null ? null : splice(c, bytes);
+        if (inc !== null) {
+          log = inc.log;
+          layout = { ...inc.layout, trades: inc.log.trades, buf: bytes };
+          kind = 'incremental';
+        } else {
+          // Throws TradeLogCorruptError; the cached version stays the base for the next read.
+          log = parseLog(this.file, bytes);
+          layout = undefined;
+          kind = 'full';
+        }
+      }
+    } catch (err) {
+      fs.closeSync(snap.fd);
+      throw err;
+    }
+    this.#set({ version: snap.version, fd: snap.fd, bytes, log, layout });
+    return { log, kind };
+  }
+
+  /**
+   * Replaces the file with `log` durably (io/durable-write.ts), serialized by
+   * copying the unchanged trades' bytes of the cached version, and caches it:
+   * the next read() is a stat while nobody else writes.
+   */
+  async write(log: TradeLog): Promise<void> {
+    const { buf, layout } = serializeLog(log, this.#entry?.layout ?? null);
+    this.#set(null); // whatever happens next, the old version no longer describes the file for sure
+    const fd = await writeFileDurablePinned(this.file, buf);
+    this.#set({ version: fdVersion(fd), fd, bytes: buf, log, layout });
+  }
+
+  /**
+   * Until the matching release(), descriptors of replaced versions stay open.
+   * Ours is often the last reference to a replaced version, and the kernel
+   * frees its blocks in close(2): a writer holds across lock -> write ->
+   * unlock so that this happens after the unlock, off the caller's path.
+   */
+  hold(): void {
+    this.#holds++;
+  }
+
+  /** Ends a hold(); the last one closes the replaced descriptors on the threadpool, after this tick. */
+  release(): void {
+    if (--this.#holds > 0 || this.#toClose.length === 0) return;
+    const fds = this.#toClose.splice(0);
+    setImmediate(() => fds.forEach((fd) => fs.close(fd, () => {})));
+  }
+
+  /** Drops the cached version and closes its descriptor. The cache stays usable (the next read reopens). */
+  close(): void {
+    this.#set(null);
+  }
+
+  #set(next: Entry | null): void {
+    const old = this.#entry;
+    this.#entry = next;
+    this.#pin.fd = next?.fd ?? null;
+    if (old === null || old.fd === next?.fd) return;
+    if (this.#holds > 0) this.#toClose.push(old.fd);
+    else fs.closeSync(old.fd);
+  }
+}
+
+/** `bytes` parsed by reusing the cached version's trades, or null when the full parse should decide. */
+function splice(c: Entry, bytes: Buffer): { log: TradeLog; layout: Layout } | null {
+  // The scan costs about what a parse does: only when the change looks small enough to pay for it.
+  if (c.layout === undefined && worthSplicing(c.bytes, bytes)) {
+    const layout = layoutOf(c.bytes, c.log.trades.length);
+    c.layout = layout === null ? null : { ...layout, trades: c.log.trades, buf: c.bytes };
+  }
+  return c.layout ? spliceParse(c.bytes, c.log, c.layout, bytes) : null;
+}

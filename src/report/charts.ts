@@ -1,0 +1,427 @@
+/**
+ * The charts: ReportData -> SVG markup, one function per chart, drawn by
+ * Observable Plot into the document the caller passes (see render.ts, which
+ * loads Plot and linkedom on first use; this module imports their types only).
+ */
+import { typeset } from '../format.js';
+import type { CurvePoint, HistogramBin, OpenPositionRow, ReportData, SetupRow } from './shape.js';
+import { C } from './style.js';
+
+type PlotModule = typeof import('@observablehq/plot');
+type Linkedom = typeof import('linkedom');
+export type Doc = ReturnType<Linkedom['parseHTML']>['document'];
+
+const { usd, signedPct, r: rFmt, pct, plural } = typeset;
+
+function shortName(s: string, max = 24): string {
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+// loops, not Math.min(...xs): a spread of a few hundred thousand arguments overflows the stack
+function minOf<T>(xs: readonly T[], f: (x: T) => number, floor: number): number {
+  let m = floor;
+  for (const x of xs) m = Math.min(m, f(x));
+  return m;
+}
+function maxOf<T>(xs: readonly T[], f: (x: T) => number, floor: number): number {
+  let m = floor;
+  for (const x of xs) m = Math.max(m, f(x));
+  return m;
+}
+
+const utcDate = (d: string): Date => new Date(`${d}T00:00:00Z`);
+
+export interface Ctx {
+  Plot: PlotModule;
+  document: Doc;
+}
+
+/** Plot options shared by every chart: deterministic class name, our document, print-friendly text. */
+function base(ctx: Ctx, aria: string, description: string) {
+  return {
+    document: ctx.document as never,
+    className: 'tse-plot',
+    ariaLabel: aria,
+    ariaDescription: description,
+    style: { fontSize: '12px', color: C.ink, background: 'white' },
+    marginBottom: 44,
+  };
+}
+
+/** The x label centred below the ticks: Plot's default (right end) collides with the last tick. */
+const X_AXIS = { labelAnchor: 'center', labelOffset: 38 } as const;
+
+function svgOf(node: unknown): string {
+  return (node as { outerHTML: string }).outerHTML;
+}
+
+/** 'start' near the left end of [lo, hi], 'end' near the right end, else 'middle'. */
+function anchorFor(lo: number, hi: number, x: number): 'start' | 'middle' | 'end' {
+  const f = hi > lo ? (x - lo) / (hi - lo) : 0.5;
+  return f < 0.2 ? 'start' : f > 0.8 ? 'end' : 'middle';
+}
+
+/** A UTC date axis; over a short span, one tick per day (Plot would otherwise tick hours of a daily series). */
+function dateAxis(pts: readonly { d: Date }[]) {
+  const span = ((pts[pts.length - 1]?.d.getTime() ?? 0) - (pts[0]?.d.getTime() ?? 0)) / 86_400_000;
+  return span <= 12
+    ? ({ ...X_AXIS, type: 'utc', label: 'Date (UTC)', ticks: 'day', tickFormat: '%b %-d' } as const)
+    : ({ ...X_AXIS, type: 'utc', label: 'Date (UTC)' } as const);
+}
+
+/** The max-drawdown episode as a shaded band, from its peak to its recovery (or the last day). */
+function episodeBand(ctx: Ctx, ep: NonNullable<ReportData['episode']>, lastDate: string, opacity: number, label: string) {
+  return ctx.Plot.rect([ep], {
+    x1: (e: typeof ep) => utcDate(e.peakDate),
+    x2: (e: typeof ep) => utcDate(e.recoveryDate ?? lastDate),
+    fill: C.episode,
+    fillOpacity: opacity,
+    ariaLabel: () => label,
+  });
+}
+
+export function equityChart(ctx: Ctx, data: ReportData): string {
+  const { Plot } = ctx;
+  const pts = data.curve.points.map((p) => ({ ...p, d: utcDate(p.date) }));
+  const first = pts[0] as CurvePoint & { d: Date };
+  const last = pts[pts.length - 1] as CurvePoint & { d: Date };
+  const start = data.header.startingCapital;
+  const peak = data.curve.peak;
+  const ep = data.episode;
+  const marks = [];
+  if (ep !== null) {
+    marks.push(episodeBand(ctx, ep, last.date, 0.25, `Max drawdown episode ${ep.peakDate} to ${ep.recoveryDate ?? 'now'}`));
+  }
+  marks.push(
+    Plot.ruleY([start], { stroke: C.muted, strokeDasharray: '5 4', ariaDescription: 'Starting capital' }),
+    Plot.text([start], {
+      x: last.d,
+      y: (v: number) => v,
+      text: () => `start ${usd(start)}`,
+      textAnchor: 'start',
+      dx: 6,
+      fill: C.muted,
+    }),
+    Plot.lineY(pts, {
+      x: 'd',
+      y: 'equity',
+      stroke: C.equity,
+      strokeWidth: 1.75,
+      ariaLabel: () => `Equity from ${usd(first.equity)} on ${first.date} to ${usd(last.equity)} on ${last.date}`,
+    }),
+  );
+  if (peak !== null) {
+    marks.push(
+      Plot.dot([peak], {
+        x: (p: typeof peak) => utcDate(p.date),
+        y: 'equity',
+        r: 4.5,
+        fill: C.equity,
+        stroke: 'white',
+        ariaLabel: (p: typeof peak) => `Peak ${usd(p.equity)} on ${p.date}`,
+      }),
+      Plot.text([peak], {
+        x: (p: typeof peak) => utcDate(p.date),
+        y: 'equity',
+        text: (p: typeof peak) => `peak ${usd(p.equity)}`,
+        dy: -12,
+        // near an edge the label grows inwards, away from the axis label and the margin
+        textAnchor: anchorFor(first.d.getTime(), last.d.getTime(), utcDate(peak.date).getTime()),
+        fill: C.equity,
+        fontWeight: 'bold',
+        stroke: 'white',
+        strokeWidth: 3,
+        paintOrder: 'stroke',
+      }),
+    );
+  }
+  const desc = `Daily equity at each UTC day's end from ${first.date} to ${last.date}, starting capital ${usd(start)}${
+    peak !== null ? `, peak ${usd(peak.equity)} on ${peak.date}` : ''
+  }.`;
+  return svgOf(
+    Plot.plot({
+      ...base(ctx, 'Equity curve', desc),
+      width: 960,
+      height: 360,
+      marginLeft: 72,
+      marginRight: 110,
+      marginTop: 40,
+      x: dateAxis(pts),
+      y: { label: 'Equity (USD)', grid: true, tickFormat: (v: number) => usd(v).replace(/\.00$/, '') },
+      marks,
+    }),
+  );
+}
+
+export interface LimitLine {
+  name: string;
+  pct: number;
+  color: string;
+  dash: string;
+}
+
+export function limitLines(data: ReportData): LimitLine[] {
+  const { warning, weekly, total } = data.limits;
+  const lines: LimitLine[] = [
+    { name: 'WARNING', pct: warning * 100, color: C.warning, dash: '6 4' },
+    { name: 'REDUCE', pct: weekly * 100, color: C.reduce, dash: '3 3' },
+    { name: 'STOP', pct: total * 100, color: C.stop, dash: 'none' },
+  ];
+  return lines.filter((l) => Number.isFinite(l.pct)); // −Infinity disables a limit
+}
+
+export function drawdownChart(ctx: Ctx, data: ReportData): string {
+  const { Plot } = ctx;
+  const pts = data.curve.points.map((p) => ({ ...p, d: utcDate(p.date) }));
+  const last = pts[pts.length - 1] as CurvePoint & { d: Date };
+  const limits = limitLines(data);
+  const deepest = Math.min(minOf(pts, (p) => p.drawdownPct, 0), minOf(limits, (l) => l.pct, 0));
+  const ep = data.episode;
+  const marks = [];
+  if (ep !== null) {
+    marks.push(
+      episodeBand(
+        ctx,
+        ep,
+        last.date,
+        0.45,
+        `Max drawdown ${signedPct(ep.depthPct)} from ${ep.peakDate} to ${ep.recoveryDate ?? 'now (not recovered)'}, trough ${ep.troughDate}`,
+      ),
+      Plot.text([ep], {
+        x: (e: typeof ep) => utcDate(e.troughDate),
+        y: (e: typeof ep) => e.depthPct,
+        text: (e: typeof ep) => `max ${signedPct(e.depthPct)}`,
+        dy: 14,
+        fill: C.dd,
+        fontWeight: 'bold',
+        stroke: 'white',
+        strokeWidth: 3,
+        paintOrder: 'stroke',
+      }),
+    );
+  }
+  marks.push(
+    Plot.areaY(pts, {
+      x: 'd',
+      y: 'drawdownPct',
+      fill: C.dd,
+      fillOpacity: 0.25,
+      stroke: C.dd,
+      strokeWidth: 1.25,
+      ariaLabel: () => `Drawdown, deepest ${signedPct(ep?.depthPct ?? 0)}`,
+    }),
+    Plot.ruleY([0], { stroke: C.ink }),
+  );
+  for (const l of limits) {
+    // one mark per limit: Plot's strokeDasharray is a constant, not a channel
+    marks.push(
+      Plot.ruleY([l.pct], {
+        stroke: l.color,
+        strokeDasharray: l.dash,
+        strokeWidth: 1.5,
+        ariaDescription: `Drawdown limit: ${l.name.toLowerCase()} at ${signedPct(l.pct, 1)}`,
+      }),
+      Plot.text([l.pct], {
+        x: last.d,
+        y: (v: number) => v,
+        text: () => `${l.name} ${signedPct(l.pct, 0)}`,
+        textAnchor: 'start',
+        dx: 6,
+        fill: l.color,
+        fontWeight: 'bold',
+      }),
+    );
+  }
+  return svgOf(
+    Plot.plot({
+      ...base(
+        ctx,
+        'Underwater (drawdown) curve',
+        `Drawdown from the running equity peak, in percent${ep !== null ? `; deepest ${signedPct(ep.depthPct)} on ${ep.troughDate}` : ''}.`,
+      ),
+      width: 960,
+      height: 300,
+      marginLeft: 72,
+      marginRight: 110,
+      marginTop: 20,
+      x: dateAxis(pts),
+      y: { label: 'Drawdown (%)', grid: true, domain: [deepest * 1.08, 0], tickFormat: (v: number) => signedPct(v, 0) },
+      color: { type: 'identity' },
+      marks,
+    }),
+  );
+}
+
+export function rChart(ctx: Ctx, data: ReportData): string {
+  const { Plot } = ctx;
+  const hist = data.rHistogram;
+  const bins = hist.bins.filter((b) => b.count > 0);
+  const first = hist.bins[0] as HistogramBin;
+  const lastBin = hist.bins[hist.bins.length - 1] as HistogramBin;
+  // always show −1R..+1R (a full loss, a 1:1 win) so one or two bars keep a scale a trader can read
+  const domain: [number, number] = [Math.min(first.x0, -1), Math.max(lastBin.x1, 1)];
+  const maxCount = maxOf(bins, (b) => b.count, 1);
+  const colorOf = (b: { x0: number; x1: number }) => (b.x1 <= 0 ? C.loss : b.x0 >= 0 ? C.gain : C.muted);
+  return svgOf(
+    Plot.plot({
+      ...base(
+        ctx,
+        'Histogram of R-multiples',
+        `R-multiples of ${plural(hist.count, 'closed trade')} in bins of ${hist.binWidth}R; mean ${rFmt(hist.meanR)}, expectancy ${rFmt(hist.expectancyR)}.`,
+      ),
+      width: 960,
+      height: 300,
+      marginLeft: 56,
+      marginRight: 36,
+      marginTop: 44,
+      x: { ...X_AXIS, label: 'R-multiple (profit ÷ initial risk, R)', domain, tickFormat: (v: number) => rFmt(v) },
+      // integer ticks only: a count of 0.5 trades means nothing
+      // headroom above the tallest bar keeps its count label clear of the mean label
+      y: { label: 'Closed trades (count)', grid: true, domain: [0, maxCount * 1.15], ticks: Math.min(5, maxCount), tickFormat: (v: number) => (Number.isInteger(v) ? String(v) : '') },
+      color: { type: 'identity' },
+      marks: [
+        Plot.rectY(bins, {
+          x1: 'x0',
+          x2: 'x1',
+          y: 'count',
+          fill: colorOf,
+          insetLeft: 1,
+          insetRight: 1,
+          ariaLabel: (b: (typeof bins)[number]) => `${rFmt(b.x0)} to ${rFmt(b.x1)}: ${plural(b.count, 'trade')}`,
+        }),
+        Plot.text(bins, { x: (b: (typeof bins)[number]) => (b.x0 + b.x1) / 2, y: 'count', text: 'count', dy: -7, fill: C.ink }),
+        Plot.ruleY([0], { stroke: C.ink }),
+        Plot.ruleX([hist.meanR], { stroke: C.ink, strokeDasharray: '5 3', strokeWidth: 1.5, ariaLabel: () => `Mean ${rFmt(hist.meanR)}` }),
+        Plot.text([hist.meanR], {
+          x: (v: number) => v,
+          frameAnchor: 'top',
+          text: () => `mean ${rFmt(hist.meanR)} · expectancy ${rFmt(hist.expectancyR)}`,
+          dy: -10,
+          textAnchor: anchorFor(domain[0], domain[1], hist.meanR),
+          dx: anchorFor(domain[0], domain[1], hist.meanR) === 'start' ? -4 : anchorFor(domain[0], domain[1], hist.meanR) === 'end' ? 4 : 0,
+          fill: C.ink,
+          fontWeight: 'bold',
+        }),
+      ],
+    }),
+  );
+}
+
+function barHeight(n: number): number {
+  return 56 + 30 * Math.max(1, n);
+}
+
+function leftMargin(labels: readonly string[]): number {
+  const longest = maxOf(labels, (l) => shortName(l).length, 4);
+  return Math.min(220, 20 + longest * 8); // ~8 px per character at 12 px
+}
+
+/** [lo, hi] including 0, widened on each side that has bars so their value labels fit. */
+function paddedDomain(values: readonly number[]): [number, number] {
+  const lo = minOf(values, (v) => v, 0);
+  const hi = maxOf(values, (v) => v, 0);
+  const pad = 0.45 * (hi - lo || 1);
+  return [lo < 0 ? lo - pad : 0, hi > 0 || lo === 0 ? hi + pad : 0];
+}
+
+/** One bar per setup for one column of the setup table; the two setup charts differ only in this. */
+export interface SetupMetric {
+  /** The SetupRow field the bars measure (and Plot's channel name for it). */
+  key: 'expectancy' | 'winRate';
+  title: string;
+  /** The chart's description, given "N setups". */
+  describe: (setups: string) => string;
+  axis: { label: string; domain: (values: readonly number[]) => [number, number]; tickFormat?: (v: number) => string };
+  /** The value printed at a bar's end. */
+  text: (s: SetupRow) => string;
+  /** A constant colour, or one per bar (which then needs Plot's identity colour scale). */
+  fill: string | ((s: SetupRow) => string);
+  fillOpacity?: number;
+  /** Each bar's aria-label. */
+  aria: (s: SetupRow) => string;
+  /** A dashed reference line (the 50% of a win rate), drawn under the zero line. */
+  reference?: number;
+  /** Whether values can be negative: then those labels stand left of their bar's end, inside the axis. */
+  signed: boolean;
+}
+
+export const SETUP_METRICS = {
+  expectancy: {
+    key: 'expectancy',
+    title: 'Expectancy by setup',
+    describe: (n) => `Expectancy in R for each of ${n}, best first.`,
+    axis: { label: 'Expectancy (R per trade)', domain: paddedDomain, tickFormat: (v) => rFmt(v) },
+    text: (s) => rFmt(s.expectancy),
+    fill: (s) => (s.expectancy >= 0 ? C.gain : C.loss),
+    aria: (s) => `${s.name}: expectancy ${rFmt(s.expectancy)} over ${plural(s.trades, 'trade')}`,
+    signed: true,
+  },
+  winRate: {
+    key: 'winRate',
+    title: 'Win rate by setup',
+    describe: (n) => `Share of winning closed trades for each of ${n}, in percent.`,
+    axis: { label: 'Win rate (%)', domain: () => [0, 100] },
+    text: (s) => pct(s.winRate, 1),
+    fill: C.equity,
+    fillOpacity: 0.85,
+    aria: (s) => `${s.name}: win rate ${pct(s.winRate, 1)} (${s.wins} of ${s.trades})`,
+    reference: 50,
+    signed: false,
+  },
+} satisfies Record<string, SetupMetric>;
+
+/** Horizontal bars of one metric per setup, in the order given (best expectancy first). */
+export function setupChart(ctx: Ctx, setups: readonly SetupRow[], m: SetupMetric): string {
+  const { Plot } = ctx;
+  const names = setups.map((s) => s.name);
+  const value = (s: SetupRow): number => s[m.key];
+  const label = (textAnchor: 'start' | 'end', filter?: (s: SetupRow) => boolean) =>
+    Plot.text(setups, { y: 'name', x: m.key, text: m.text, textAnchor, dx: textAnchor === 'start' ? 4 : -4, fill: C.ink, ...(filter && { filter }) });
+  return svgOf(
+    Plot.plot({
+      ...base(ctx, m.title, m.describe(plural(setups.length, 'setup'))),
+      width: 470,
+      height: barHeight(setups.length),
+      marginLeft: leftMargin(names),
+      marginRight: 48,
+      x: { ...X_AXIS, label: m.axis.label, grid: true, domain: m.axis.domain(setups.map(value)), ...(m.axis.tickFormat && { tickFormat: m.axis.tickFormat }) },
+      y: { label: null, domain: names, tickSize: 0, tickFormat: (s: string) => shortName(s) },
+      ...(typeof m.fill === 'function' && { color: { type: 'identity' } as const }),
+      marks: [
+        Plot.barX(setups, { y: 'name', x: m.key, fill: m.fill, ...(m.fillOpacity !== undefined && { fillOpacity: m.fillOpacity }), ariaLabel: m.aria }),
+        ...(m.reference !== undefined ? [Plot.ruleX([m.reference], { stroke: C.muted, strokeDasharray: '4 3' })] : []),
+        Plot.ruleX([0], { stroke: C.ink }),
+        ...(m.signed ? [label('start', (s) => value(s) >= 0), label('end', (s) => value(s) < 0)] : [label('start')]),
+      ],
+    }),
+  );
+}
+
+export function heatChart(ctx: Ctx, rows: readonly OpenPositionRow[]): string {
+  const { Plot } = ctx;
+  const withRisk = rows.filter((r) => r.riskPct !== null);
+  const label = (r: OpenPositionRow) => `${r.tradeId} ${r.symbol} ${r.direction}`;
+  const names = withRisk.map(label);
+  const max = maxOf(withRisk, (r) => r.riskPct as number, 1);
+  return svgOf(
+    Plot.plot({
+      ...base(ctx, 'Risk of open positions', `Loss if each open position is stopped out, in percent of equity.`),
+      width: 960,
+      height: barHeight(withRisk.length),
+      marginLeft: leftMargin(names),
+      marginRight: 60,
+      x: { ...X_AXIS, label: 'Risk to stop (% of equity)', domain: [0, max * 1.15], grid: true },
+      y: { label: null, domain: names, tickSize: 0 },
+      marks: [
+        Plot.barX(withRisk, {
+          y: label,
+          x: 'riskPct',
+          fill: C.loss,
+          ariaLabel: (r: OpenPositionRow) => `${label(r)}: ${pct(r.riskPct)} of equity at risk`,
+        }),
+        Plot.ruleX([0], { stroke: C.ink }),
+        Plot.text(withRisk, { y: label, x: 'riskPct', text: (r: OpenPositionRow) => pct(r.riskPct), textAnchor: 'start', dx: 4, fill: C.ink }),
+      ],
+    }),
+  );
+}

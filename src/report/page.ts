@@ -1,0 +1,258 @@
+/**
+ * The page around the charts: header figures, sections, tables, captions,
+ * and the HTML document itself. Everything from the log is escaped here
+ * (setup names, symbols, the title); the charts escape through the DOM.
+ */
+import { typeset } from '../format.js';
+import { SETUP_METRICS, drawdownChart, equityChart, heatChart, limitLines, rChart, setupChart, type Ctx, type SetupMetric } from './charts.js';
+import type { CurvePoint, ReportData } from './shape.js';
+import { CSS } from './style.js';
+
+const { count, decimal, none, pct, plural, price, r: rFmt, signedPct, signedUsd, usd } = typeset;
+
+export interface RenderOptions {
+  title: string;
+  /** Shown under the title, e.g. the log's file name. */
+  source?: string | undefined;
+}
+
+const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ENTITIES[c] as string);
+}
+const h = escapeHtml;
+
+function figure(id: string, svg: string, caption: string): string {
+  return `<figure id="${id}" class="chart">\n${svg}\n<figcaption>${caption}</figcaption>\n</figure>`;
+}
+
+function table(caption: string, head: readonly string[], rows: readonly (readonly string[])[], numericFrom = 1): string {
+  const th = head.map((c, i) => `<th scope="col"${i >= numericFrom ? ' class="n"' : ''}>${h(c)}</th>`).join('');
+  const body = rows
+    .map((r) => `<tr>${r.map((c, i) => (i === 0 ? `<th scope="row">${c}</th>` : `<td${i >= numericFrom ? ' class="n"' : ''}>${c}</td>`)).join('')}</tr>`)
+    .join('\n');
+  return `<table><caption>${h(caption)}</caption><thead><tr>${th}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+function details(summary: string, inner: string): string {
+  return `<details><summary>${h(summary)}</summary>\n${inner}\n</details>`;
+}
+
+function empty(text: string): string {
+  return `<p class="empty" role="status">${h(text)}</p>`;
+}
+
+function kpi(label: string, value: string, note = ''): string {
+  return `<div class="kpi"><dt>${h(label)}</dt><dd>${h(value)}${note ? `<span class="note">${h(note)}</span>` : ''}</dd></div>`;
+}
+
+function headerHtml(data: ReportData): string {
+  const hd = data.header;
+  const ep = data.episode;
+  const epNote =
+    ep === null
+      ? 'never below a peak'
+      : `${plural(ep.daysUnderWater, 'day')} under water, ${ep.peakDate} → ${ep.recoveryDate ?? 'not recovered'}`;
+  return `<dl class="kpis">
+${kpi('Equity', usd(hd.equity), `started ${usd(hd.startingCapital)}`)}
+${kpi('Total return', signedPct(hd.totalReturnPct), `${signedUsd(hd.realizedPnl)} realized`)}
+${kpi('Win rate', hd.closedTrades > 0 ? pct(hd.winRate, 1) : none, `${count(hd.wins)} W · ${count(hd.losses)} L · ${count(hd.breakeven)} BE of ${plural(hd.closedTrades, 'closed trade')}`)}
+${kpi('Profit factor', hd.profitFactor === null ? (hd.wins > 0 ? '∞ (no loss)' : none) : decimal(hd.profitFactor, 2), 'gross win ÷ gross loss')}
+${kpi('Max drawdown', signedPct(hd.maxDrawdownPct), epNote)}
+${kpi('Current drawdown', signedPct(hd.drawdownPct), `${hd.drawdownStatus} · ${plural(hd.currentDrawdownDays, 'day')} below peak ${usd(hd.peakEquity)}`)}
+${kpi('Average R', rFmt(hd.avgR), `expectancy ${rFmt(data.rHistogram.expectancyR)} · ${signedUsd(data.rHistogram.expectancyUsd)} per trade`)}
+${kpi('Portfolio heat', pct(hd.portfolioHeat), `${plural(hd.openTrades, 'open position')}`)}
+</dl>`;
+}
+
+function statusBanner(data: ReportData): string {
+  const { halt, header } = data;
+  if (halt.halted) return `<p class="banner stop" role="alert"><strong>Trading halted:</strong> ${h(halt.reason ?? '')}</p>`;
+  const cls = header.drawdownStatus === 'NORMAL' ? 'ok' : header.drawdownStatus === 'WARNING' ? 'warn' : 'stop';
+  return `<p class="banner ${cls}"><strong>Drawdown status ${h(header.drawdownStatus)}</strong> · not halted</p>`;
+}
+
+function curveSections(ctx: Ctx, data: ReportData): string {
+  const c = data.curve;
+  if (c.points.length === 0) {
+    const msg = 'No realized P&L yet: the equity curve starts with the first close or partial exit.';
+    return `<section id="equity"><h2>Equity curve</h2>${empty(msg)}</section>\n<section id="drawdown"><h2>Drawdown</h2>${empty(msg)}</section>`;
+  }
+  const first = c.points[0] as CurvePoint;
+  const last = c.points[c.points.length - 1] as CurvePoint;
+  const thinNote = c.thinned
+    ? ` ${count(c.points.length)} of ${count(c.totalPoints)} days are drawn: each stretch keeps its highest and lowest equity and its deepest drawdown.`
+    : '';
+  const ep = data.episode;
+  const pointsTable = details(
+    `Equity and drawdown by day (${plural(c.points.length, 'row')})`,
+    table(
+      `Equity at the end of each UTC day and drawdown from the running peak${c.thinned ? ' (thinned as drawn)' : ''}`,
+      ['Date', 'Equity (USD)', 'Drawdown (%)'],
+      c.points.map((p) => [p.date, h(usd(p.equity)), h(signedPct(p.drawdownPct))]),
+    ),
+  );
+  const eqFig = figure(
+    'chart-equity',
+    equityChart(ctx, data),
+    `Equity at the end of each UTC day, ${first.date} to ${last.date} (first point: starting capital, the day before the first realized P&amp;L). Dashed line: starting capital ${h(usd(data.header.startingCapital))}; dot: peak${
+      c.peak !== null ? ` ${h(usd(c.peak.equity))} on ${c.peak.date}` : ''
+    }${ep !== null ? '; shaded: the max-drawdown episode' : ''}.${thinNote}`,
+  );
+  const limits = limitLines(data)
+    .map((l) => `${l.name} ${signedPct(l.pct, 1)}`)
+    .join(', ');
+  const ddFig = figure(
+    'chart-drawdown',
+    drawdownChart(ctx, data),
+    `Distance below the running equity peak, in percent. Lines: drawdown limits (${h(limits)}). ${
+      ep !== null
+        ? `Shaded: the max-drawdown episode, ${h(signedPct(ep.depthPct))} from ${usd(ep.peakEquity)} on ${ep.peakDate} to ${h(usd(ep.troughEquity))} on ${ep.troughDate}, ${
+            ep.recoveryDate !== null ? `recovered on ${ep.recoveryDate}` : 'not yet recovered'
+          } (${plural(ep.daysUnderWater, 'day')} under water).`
+        : 'Equity has never closed a day below a previous peak.'
+    } Longest time under water: ${plural(data.header.maxDrawdownDays, 'day')}.`,
+  );
+  return `<section id="equity"><h2>Equity curve</h2>\n${eqFig}\n</section>\n<section id="drawdown"><h2>Drawdown</h2>\n${ddFig}\n${pointsTable}\n</section>`;
+}
+
+function rSection(ctx: Ctx, data: ReportData): string {
+  const hist = data.rHistogram;
+  const head = '<h2>R-multiples of closed trades</h2>';
+  if (data.header.closedTrades === 0) return `<section id="r">${head}${empty('No closed trades yet.')}</section>`;
+  if (hist.count === 0) {
+    return `<section id="r">${head}${empty(`No closed trade has an R-multiple (no stop or size recorded) among ${plural(data.header.closedTrades, 'closed trade')}.`)}</section>`;
+  }
+  const missing = hist.withoutR > 0 ? ` ${plural(hist.withoutR, 'closed trade')} without an initial risk ${hist.withoutR === 1 ? 'is' : 'are'} left out.` : '';
+  const fig = figure(
+    'chart-r',
+    rChart(ctx, data),
+    `How many closed trades ended at each R-multiple (P&amp;L ÷ initial risk), in ${hist.binWidth}R bins; blue bins are gains, orange losses. Mean ${h(rFmt(hist.meanR))}; expectancy ${h(
+      rFmt(hist.expectancyR),
+    )} (win rate × average win R + loss rate × average loss R), ${h(signedUsd(hist.expectancyUsd))} per trade.${missing}`,
+  );
+  const rows = hist.bins.map((b) => [h(`${rFmt(b.x0)} to ${rFmt(b.x1)}`), count(b.count)]);
+  return `<section id="r">${head}\n${fig}\n${details(`Trades per R bin (${plural(hist.bins.length, 'bin')})`, table('Closed trades per R-multiple bin (lower edge included)', ['R range', 'Trades'], rows))}\n</section>`;
+}
+
+/** The two setup charts side by side: figure id (MARK_SELECTORS finds the bars by it), metric, caption. */
+const SETUP_FIGURES: readonly (readonly [string, SetupMetric, string])[] = [
+  ['chart-setup-expectancy', SETUP_METRICS.expectancy, 'Expectancy per setup in R per trade (win rate × average win R + loss rate × average loss R), best first.'],
+  ['chart-setup-winrate', SETUP_METRICS.winRate, 'Share of closed trades that won, per setup; dashed line at 50%.'],
+];
+
+function setupSection(ctx: Ctx, data: ReportData): string {
+  const head = '<h2>Setups</h2>';
+  const s = data.setups;
+  if (s.length === 0) return `<section id="setups">${head}${empty('No closed trades yet.')}</section>`;
+  const figs = `<div class="pair">\n${SETUP_FIGURES.map(([id, metric, caption]) => figure(id, setupChart(ctx, s, metric), caption)).join('\n')}\n</div>`;
+  const rows = s.map((r) => [
+    h(r.name),
+    count(r.trades),
+    count(r.wins),
+    count(r.losses),
+    count(r.breakeven),
+    pct(r.winRate, 1),
+    h(rFmt(r.avgR)),
+    h(rFmt(r.avgWinR)),
+    h(rFmt(r.avgLossR)),
+    h(rFmt(r.expectancy)),
+    h(signedUsd(r.totalPnl)),
+  ]);
+  const tbl = table(
+    'Performance per setup (closed trades), as in setup_performance.json',
+    ['Setup', 'Trades', 'Wins', 'Losses', 'BE', 'Win rate', 'Avg R', 'Avg win', 'Avg loss', 'Expectancy', 'Net P&L'],
+    rows,
+  );
+  return `<section id="setups">${head}\n${figs}\n${tbl}\n</section>`;
+}
+
+function openSection(ctx: Ctx, data: ReportData): string {
+  const head = '<h2>Open positions and risk</h2>';
+  const halt = data.halt;
+  const l = data.limits;
+  const haltRows = [
+    ['Daily', halt.dailyPct, l.daily],
+    ['Weekly', halt.weeklyPct, l.weekly],
+    ['Total', halt.totalPct, l.total],
+  ] as const;
+  const haltTbl = table(
+    `Halt state: ${halt.halted ? `HALTED (${halt.reason ?? ''})` : 'not halted'}`,
+    ['Period', 'Change (%)', 'Limit (%)', 'Breached'],
+    haltRows.map(([name, now, limit]) => [name, h(signedPct(now)), h(Number.isFinite(limit) ? signedPct(limit * 100, 1) : 'off'), now <= limit * 100 + 1e-9 ? '<strong>yes</strong>' : 'no']),
+  );
+  const rows = data.open;
+  if (rows.length === 0) return `<section id="open">${head}${empty('No open positions.')}\n${haltTbl}</section>`;
+  const withRisk = rows.filter((r) => r.riskPct !== null);
+  const fig =
+    withRisk.length > 0
+      ? figure(
+          'chart-heat',
+          heatChart(ctx, rows),
+          `Loss if each open position is stopped out, in percent of current equity (${h(usd(data.header.equity))}). Portfolio heat: ${pct(data.header.portfolioHeat)}.`,
+        )
+      : '';
+  const tbl = table(
+    `Open positions: portfolio heat ${pct(data.header.portfolioHeat)} of equity`,
+    ['Trade', 'Symbol', 'Side', 'Setup', 'Opened (UTC)', 'Entry', 'Stop', 'Size', 'Partial P&L', 'Risk (USD)', 'Risk (%)'],
+    rows.map((r) => [
+      h(r.tradeId),
+      h(r.symbol),
+      h(r.direction),
+      h(r.setup ?? '—'),
+      h(r.entryTime.slice(0, 16).replace('T', ' ')),
+      h(price(r.entryPrice)),
+      h(price(r.stopPrice)),
+      h(price(r.size)),
+      h(signedUsd(r.realizedUsd)),
+      h(usd(r.riskUsd)),
+      pct(r.riskPct),
+    ]),
+    5,
+  );
+  return `<section id="open">${head}\n${fig}\n${tbl}\n${haltTbl}\n</section>`;
+}
+
+/** The whole HTML document, with the charts drawn through `ctx`. */
+export function pageHtml(ctx: Ctx, data: ReportData, options: RenderOptions): string {
+  const title = options.title;
+  const generated = `${data.generatedAt.slice(0, 16).replace('T', ' ')} UTC`;
+  const sub = `Generated ${generated}${options.source ? ` from ${options.source}` : ''} · starting capital ${usd(data.header.startingCapital)} · ${plural(
+    data.header.closedTrades,
+    'closed trade',
+  )}, ${count(data.header.openTrades)} open`;
+  const noTrades = data.header.closedTrades === 0 ? empty('No closed trades yet.') : '';
+  // the data behind every chart, for scripts and archives; not executed (type is JSON)
+  const json = JSON.stringify(data).replace(/</g, '\\u003c');
+  const body = `<main>
+<header>
+<h1>${h(title)}</h1>
+<p class="sub">${h(sub)}</p>
+${statusBanner(data)}
+${noTrades}
+${headerHtml(data)}
+</header>
+${curveSections(ctx, data)}
+${rSection(ctx, data)}
+${setupSection(ctx, data)}
+${openSection(ctx, data)}
+<footer>Built by trade-state-engine from the trade log alone, with the reconciler's formulas (docs/formulas.md); charts by Observable Plot, rendered to SVG at build time. Equity and drawdown are daily, in UTC, on realized P&amp;L only.</footer>
+</main>`;
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'">
+<meta name="generator" content="trade-state-engine">
+<title>${h(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+${body}
+<script type="application/json" id="report-data">${json}</script>
+</body>
+</html>
+`;
+}
