@@ -2,7 +2,14 @@ export * from './errors.js';
 export { FileLock, withLock, type LockOptions, type AsyncLockOptions } from './lock/file-lock.js';
 export { TradeStore, type TradeStoreOptions, type IntegrityContext } from './store/trade-store.js';
 export type { Trade, TradeLog, PartialExit, Direction, CorrelationGroups, DrawdownLimits } from './domain/types.js';
-export { DEFAULT_CORRELATION_GROUPS, DEFAULT_DRAWDOWN_LIMITS } from './domain/types.js';
+export {
+  DEFAULT_CORRELATION_GROUPS,
+  DEFAULT_DRAWDOWN_LIMITS,
+  DEFAULT_SETTINGS,
+  resolveSettings,
+  type Settings,
+  type SettingsInput,
+} from './domain/settings.js';
 export type { Violation } from './domain/integrity.js';
 export type { OpenInput, CloseInput, PartialInput } from './domain/validate.js';
 export type { PartialResult } from './domain/trade-ops.js';

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { deriveEquity, derivePortfolio, deriveRiskState, deriveSetupPerformance, deriveState } from '../src/domain/derive/index.js';
+import { ValidationError } from '../src/errors.js';
 import { at, closed, logOf, open, partial, trade } from './derive-fixtures.js';
 
 describe('wins only', () => {
@@ -504,17 +505,18 @@ describe('output shape', () => {
 describe('bad options', () => {
   it('refuses a non-finite capital, an invalid clock and a non-negative limit', () => {
     const log = logOf();
-    expect(() => deriveState(log, { startingCapital: Number.NaN, now: new Date() })).toThrow(TypeError);
+    expect(() => deriveState(log, { startingCapital: Number.NaN, now: new Date() })).toThrow(ValidationError);
     expect(() => deriveState(log, { startingCapital: 1000, now: new Date('nope') })).toThrow(TypeError);
     expect(() => deriveState(log, { startingCapital: 1000, now: new Date(), drawdownLimits: { daily: 0.02 } })).toThrow(
       /drawdownLimits\.daily/,
     );
   });
 
-  it('treats a starting capital ≤ 0 as "no base": return and drawdowns 0', () => {
-    const s = deriveState(logOf(closed('T1', '2026-03-02T10:00:00Z', -5)), { startingCapital: 0, now: at('2026-03-03T00:00:00Z') });
-    expect([s.equity.total_return_pct, s.equity.drawdown_percent, s.equity.max_drawdown_pct]).toEqual([0, 0, 0]);
-    expect(s.risk_state.halted).toBe(false);
-    expect(s.equity.heat_per_position).toEqual([]);
+  it('refuses a starting capital ≤ 0, as the store and the reconciler do (one rule: domain/settings.ts)', () => {
+    for (const startingCapital of [0, -100]) {
+      expect(() => deriveState(logOf(closed('T1', '2026-03-02T10:00:00Z', -5)), { startingCapital, now: at('2026-03-03T00:00:00Z') })).toThrow(
+        /startingCapital/,
+      );
+    }
   });
 });

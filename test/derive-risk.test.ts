@@ -57,7 +57,7 @@ describe('halt', () => {
     );
     const none = deriveRiskState(log, { ...base, drawdownLimits: { daily: -0.5, weekly: -0.5, total: -0.5 } });
     expect([none.halted, none.halt_reason]).toEqual([false, null]);
-    expect(deriveRiskState(log, { ...base, drawdownLimits: { daily: -Infinity } }).halt_reason).toMatch(/^Weekly/);
+    expect(deriveRiskState(log, { ...base, drawdownLimits: { daily: -0.99 } }).halt_reason).toMatch(/^Weekly/);
   });
 
   it('haltState agrees with risk_state and returns the fractions', () => {

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { TradeStateError } from '../src/errors.js';
 import { verifyIntegrity } from '../src/domain/integrity.js';
 import { equityOf } from '../src/domain/formulas.js';
-import { checkOpenRisk, resolveRiskConfig, type RiskConfig } from '../src/domain/risk.js';
+import { checkOpenRisk, type RiskConfig } from '../src/domain/risk.js';
+import { resolveSettings } from '../src/domain/settings.js';
 import { pyRound, round6 } from '../src/domain/round.js';
 import {
   applyClose,
@@ -303,7 +304,7 @@ const configArb = fc
     maxCorrGroupRiskPct: fc.constantFrom(1, 4, 10, 100),
     assetConsecutiveLossCap: fc.constantFrom(0, 1, 1, 2, 3),
   })
-  .map((c) => resolveRiskConfig(c));
+  .map((c) => resolveSettings(c));
 
 describe('random operation sequences keep every invariant (property)', () => {
   it('integrity, unique ids, next_id, cap, one OPEN per symbol, group risk', () => {
@@ -333,7 +334,7 @@ describe('random operation sequences keep every invariant (property)', () => {
 
 describe('apply* never mutate their input (property)', () => {
   it('on deep-frozen logs built by random operations', () => {
-    const config = resolveRiskConfig({ maxPositions: 7, maxCorrGroupRiskPct: 100 });
+    const config = resolveSettings({ maxPositions: 7, maxCorrGroupRiskPct: 100 });
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 30, size: 'max' }), fc.array(opArb, { minLength: 1, maxLength: 10 }), (build, probe) => {
         let log = emptyLog();

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 
-import { ValidationError } from '../src/errors.js';
-import { checkOpenRisk, defaultRiskConfig, resolveRiskConfig, type RiskResult } from '../src/domain/risk.js';
+import { checkOpenRisk, type RiskResult } from '../src/domain/risk.js';
+import { resolveSettings } from '../src/domain/settings.js';
 import { applyClose, applyPartial, applyUpdate } from '../src/domain/trade-ops.js';
-import { DEFAULT_CORRELATION_GROUPS, type TradeLog } from '../src/domain/types.js';
+import type { TradeLog } from '../src/domain/types.js';
 import { validateOpenInput, type OpenInput } from '../src/domain/validate.js';
 import { closedTrade, emptyLog, NOW, open, rawTrade } from './domain-helpers.js';
 
-const config = resolveRiskConfig();
+const config = resolveSettings();
 const input = (over: Partial<OpenInput> & { symbol: string }): OpenInput =>
   validateOpenInput({ direction: 'LONG', entry_price: 100, stop_price: 95, target_price: 120, size: 1, ...over });
 
@@ -15,53 +15,6 @@ function refusal(r: RiskResult): Extract<RiskResult, { ok: false }> {
   if (r.ok) throw new Error('expected a refusal');
   return r;
 }
-
-describe('resolveRiskConfig', () => {
-  it('fills the SPEC defaults', () => {
-    expect(resolveRiskConfig()).toEqual({
-      maxPositions: 7,
-      correlationGroups: DEFAULT_CORRELATION_GROUPS,
-      maxCorrGroupRiskPct: 4,
-      assetConsecutiveLossCap: 3,
-    });
-    expect(defaultRiskConfig.maxPositions).toBe(7);
-  });
-
-  it('keeps given values and ignores other keys', () => {
-    const c = resolveRiskConfig({ maxPositions: 2, assetConsecutiveLossCap: 0, tradeLog: 'x' } as never);
-    expect(c.maxPositions).toBe(2);
-    expect(c.assetConsecutiveLossCap).toBe(0);
-    expect(c).not.toHaveProperty('tradeLog');
-  });
-
-  const bad: [string, unknown][] = [
-    ['maxPositions', 0],
-    ['maxPositions', 1.5],
-    ['maxPositions', '7'],
-    ['maxPositions', NaN],
-    ['maxCorrGroupRiskPct', 0],
-    ['maxCorrGroupRiskPct', -1],
-    ['maxCorrGroupRiskPct', Infinity],
-    ['assetConsecutiveLossCap', -1],
-    ['assetConsecutiveLossCap', 2.5],
-    ['correlationGroups', null],
-    ['correlationGroups', ['BTC']],
-  ];
-  for (const [field, value] of bad) {
-    it(`refuses ${field} = ${String(value)}`, () => {
-      expect(() => resolveRiskConfig({ [field]: value })).toThrow(ValidationError);
-      try {
-        resolveRiskConfig({ [field]: value });
-      } catch (e) {
-        expect((e as ValidationError).field).toBe(field);
-      }
-    });
-  }
-
-  it('refuses a group that is not a list of symbols, naming it', () => {
-    expect(() => resolveRiskConfig({ correlationGroups: { memes: ['DOGE', ''] } })).toThrow(/correlationGroups\.memes/);
-  });
-});
 
 describe('DUPLICATE_SYMBOL', () => {
   it('refuses a symbol already OPEN, naming the trade', () => {
@@ -101,7 +54,7 @@ describe('POSITION_CAP', () => {
   });
 
   it('follows the configured cap', () => {
-    const r = refusal(checkOpenRisk(full(2), input({ symbol: 'NEW' }), resolveRiskConfig({ maxPositions: 2 }), 5000));
+    const r = refusal(checkOpenRisk(full(2), input({ symbol: 'NEW' }), resolveSettings({ maxPositions: 2 }), 5000));
     expect(r.message).toBe('2 positions open, cap is 2');
   });
 
@@ -152,7 +105,7 @@ describe('CORRELATION_LIMIT', () => {
 
   it('scales with equity and percentage', () => {
     expect(checkOpenRisk(withBtc(), eth(2937.5), config, 6000).ok).toBe(true); // limit 240
-    const tight = resolveRiskConfig({ maxCorrGroupRiskPct: 1 });
+    const tight = resolveSettings({ maxCorrGroupRiskPct: 1 });
     const r = refusal(checkOpenRisk(emptyLog(), eth(2937.5), tight, 5000));
     expect(r.message).toBe('crypto_major risk would be 62.50 USD, limit is 50.00 USD (1% of equity 5000.00)');
   });
@@ -167,7 +120,7 @@ describe('CORRELATION_LIMIT', () => {
 
   it('checks every group the symbol belongs to', () => {
     const groups = { narrow: ['ETH', 'BTC'], wide: ['BTC', 'ETH', 'SOL'] }; // narrow passes, wide does not
-    const c = resolveRiskConfig({ correlationGroups: groups, maxCorrGroupRiskPct: 4 });
+    const c = resolveSettings({ correlationGroups: groups, maxCorrGroupRiskPct: 4 });
     const log = open(emptyLog(), { symbol: 'SOL', entry_price: 100, stop_price: 90, size: 10 }).log; // 100 USD
     const r = refusal(checkOpenRisk(log, eth(2890), c, 5000)); // 110 + 100 > 200 in "wide"
     expect(r.details.group).toBe('wide');
@@ -227,9 +180,9 @@ describe('ASSET_LOSS_CAP', () => {
 
   it('follows the configured cap, and 0 disables it', () => {
     const log = history([90, 95, 99]);
-    expect(refusal(checkOpenRisk(log, input({ symbol: 'DOGE' }), resolveRiskConfig({ assetConsecutiveLossCap: 1 }), 5000)).details.tradeIds).toEqual(['T003']);
-    expect(checkOpenRisk(log, input({ symbol: 'DOGE' }), resolveRiskConfig({ assetConsecutiveLossCap: 0 }), 5000).ok).toBe(true);
-    expect(checkOpenRisk(log, input({ symbol: 'DOGE' }), resolveRiskConfig({ assetConsecutiveLossCap: 4 }), 5000).ok).toBe(true);
+    expect(refusal(checkOpenRisk(log, input({ symbol: 'DOGE' }), resolveSettings({ assetConsecutiveLossCap: 1 }), 5000)).details.tradeIds).toEqual(['T003']);
+    expect(checkOpenRisk(log, input({ symbol: 'DOGE' }), resolveSettings({ assetConsecutiveLossCap: 0 }), 5000).ok).toBe(true);
+    expect(checkOpenRisk(log, input({ symbol: 'DOGE' }), resolveSettings({ assetConsecutiveLossCap: 4 }), 5000).ok).toBe(true);
   });
 
   it('comes last: the correlation limit is reported first', () => {

@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { deriveEquity, deriveSetupPerformance, type EquityPoint } from '../src/domain/derive/index.js';
 import { netPnl, rMultipleOf } from '../src/domain/formulas.js';
 import type { TradeLog } from '../src/domain/types.js';
-import { TradeLogCorruptError } from '../src/errors.js';
+import { TradeLogCorruptError, ValidationError } from '../src/errors.js';
 import { buildReport } from '../src/report/index.js';
 import { renderReport } from '../src/report/render.js';
 import {
@@ -412,9 +412,10 @@ describe('buildReport', () => {
 
   it('rejects bad options', async () => {
     await expect(buildReport({ tradeLog: '' })).rejects.toThrow(TypeError);
-    await expect(buildReport({ tradeLog: FIXTURE, startingCapital: Number.NaN })).rejects.toThrow(TypeError);
+    // the settings go through the one resolver (domain/settings.ts): the store's ValidationError
+    await expect(buildReport({ tradeLog: FIXTURE, startingCapital: Number.NaN })).rejects.toThrow(ValidationError);
     await expect(buildReport({ tradeLog: FIXTURE, maxPoints: 2 })).rejects.toThrow(TypeError);
-    await expect(buildReport({ tradeLog: FIXTURE, drawdownLimits: { total: 0.2 } })).rejects.toThrow(TypeError);
+    await expect(buildReport({ tradeLog: FIXTURE, drawdownLimits: { total: 0.2 } })).rejects.toThrow(/drawdownLimits\.total/);
   });
 });
 

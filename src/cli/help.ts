@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 
+import { DEFAULT_SETTINGS } from '../domain/settings.js';
 import type { Command } from './command.js';
 
 /** From dist/cli/ or src/cli/ alike, the package root is two levels up. */
@@ -12,8 +13,8 @@ const GLOBAL_HELP = `Global options (before or after the command):
   --log <path>          trade log (default ./trades/trade_log.json)
   --lock <path>         lock file (default trade.lock beside the log)
   --state <dir>         derived state directory (default ./state)
-  --capital <n>         starting capital in USD (default 5000)
-  --max-positions <n>   most open positions (default 7)
+  --capital <n>         starting capital in USD (default ${DEFAULT_SETTINGS.startingCapital})
+  --max-positions <n>   most open positions (default ${DEFAULT_SETTINGS.maxPositions})
   --json                one JSON document on stdout, errors included
   --debug               print stack traces of errors
   -h, --help            this help; trade-state <command> --help for a command

@@ -6,64 +6,18 @@
  * design): "btc" is neither a duplicate of "BTC" nor in the crypto_major
  * group. validateOpenInput already refuses surrounding whitespace.
  */
-import { ValidationError, type RiskCode } from '../errors.js';
+import type { RiskCode } from '../errors.js';
 import { initialRiskUsd, netPnl, stopDistance } from './formulas.js';
-import { DEFAULT_CORRELATION_GROUPS, type CorrelationGroups, type TradeLog } from './types.js';
-import { isPlainObject, type OpenInput } from './validate.js';
+import type { Settings } from './settings.js';
+import type { TradeLog } from './types.js';
+import type { OpenInput } from './validate.js';
 
-export interface RiskConfig {
-  /** Most OPEN trades at once. */
-  maxPositions: number;
-  correlationGroups: CorrelationGroups;
-  /** A group's summed initial risk may not exceed this % of equity. */
-  maxCorrGroupRiskPct: number;
-  /** Refuse a symbol whose last N closed trades all had net P&L <= 0; 0 disables. */
-  assetConsecutiveLossCap: number;
-}
+/** The four settings the open checks read (domain/settings.ts validates them and holds the defaults). */
+export type RiskConfig = Pick<Settings, 'maxPositions' | 'correlationGroups' | 'maxCorrGroupRiskPct' | 'assetConsecutiveLossCap'>;
 
 export type RiskResult =
   | { ok: true }
   | { ok: false; code: RiskCode; message: string; details: Record<string, unknown> };
-
-export const defaultRiskConfig: Readonly<RiskConfig> = Object.freeze({
-  maxPositions: 7,
-  correlationGroups: DEFAULT_CORRELATION_GROUPS,
-  maxCorrGroupRiskPct: 4.0,
-  assetConsecutiveLossCap: 3,
-});
-
-/**
- * Defaults filled in and every value checked. Keys other than the four are
- * ignored, so a caller may pass its whole options object.
- */
-export function resolveRiskConfig(partial: Partial<RiskConfig> = {}): RiskConfig {
-  const c = { ...defaultRiskConfig };
-  if (partial.maxPositions !== undefined) c.maxPositions = partial.maxPositions;
-  if (partial.correlationGroups !== undefined) c.correlationGroups = partial.correlationGroups;
-  if (partial.maxCorrGroupRiskPct !== undefined) c.maxCorrGroupRiskPct = partial.maxCorrGroupRiskPct;
-  if (partial.assetConsecutiveLossCap !== undefined) c.assetConsecutiveLossCap = partial.assetConsecutiveLossCap;
-
-  if (!Number.isSafeInteger(c.maxPositions) || c.maxPositions < 1) {
-    throw new ValidationError('maxPositions', c.maxPositions, 'must be a positive integer');
-  }
-  if (typeof c.maxCorrGroupRiskPct !== 'number' || !Number.isFinite(c.maxCorrGroupRiskPct) || c.maxCorrGroupRiskPct <= 0) {
-    throw new ValidationError('maxCorrGroupRiskPct', c.maxCorrGroupRiskPct, 'must be a finite number > 0');
-  }
-  if (!Number.isSafeInteger(c.assetConsecutiveLossCap) || c.assetConsecutiveLossCap < 0) {
-    throw new ValidationError('assetConsecutiveLossCap', c.assetConsecutiveLossCap, 'must be a non-negative integer (0 disables)');
-  }
-  checkGroups(c.correlationGroups);
-  return c;
-}
-
-function checkGroups(groups: unknown): void {
-  if (!isPlainObject(groups)) throw new ValidationError('correlationGroups', groups, 'must be an object of name -> symbols');
-  for (const [name, symbols] of Object.entries(groups)) {
-    if (!Array.isArray(symbols) || !symbols.every((s) => typeof s === 'string' && s !== '')) {
-      throw new ValidationError(`correlationGroups.${name}`, symbols, 'must be an array of non-empty strings');
-    }
-  }
-}
 
 const usd = (x: number): string => x.toFixed(2);
 

@@ -53,12 +53,6 @@ export interface TradeLog {
 /** Correlation groups: name -> symbols whose risk is summed. */
 export type CorrelationGroups = Readonly<Record<string, readonly string[]>>;
 
-export const DEFAULT_CORRELATION_GROUPS: CorrelationGroups = Object.freeze({
-  crypto_major: Object.freeze(['BTC', 'ETH']),
-  crypto_alt: Object.freeze(['SOL', 'XRP']),
-  tech_megacap: Object.freeze(['AAPL', 'MSFT', 'AMZN', 'META', 'NFLX']),
-  tech_semi: Object.freeze(['NVDA', 'AMD']),
-});
 
 /** Drawdown limits as negative fractions (-0.02 = -2 %). */
 export interface DrawdownLimits {
@@ -69,9 +63,3 @@ export interface DrawdownLimits {
   warning: number;
 }
 
-export const DEFAULT_DRAWDOWN_LIMITS: DrawdownLimits = Object.freeze({
-  daily: -0.02,
-  weekly: -0.1,
-  total: -0.2,
-  warning: -0.05,
-});

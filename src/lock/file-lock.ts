@@ -12,6 +12,7 @@ import {
 } from '../errors.js';
 import { addon, IDENTITY_HEADER } from '../native/addon.js';
 import * as registry from './registry.js';
+import { type Contender, LockRequest } from './wait-queue.js';
 
 const { LOCK_SH, LOCK_EX, LOCK_UN, LOCK_NB } = addon;
 
@@ -35,6 +36,13 @@ export interface AsyncLockOptions extends LockOptions {
 const heldInContext = new AsyncLocalStorage<ReadonlyMap<string, boolean>>();
 
 /**
+ * The identity of the file `lock` has open, for withLock's re-entry guard.
+ * Assigned in FileLock's static block: the identity is private to FileLock
+ * and to this module, not API.
+ */
+let fileIdOf: (lock: FileLock) => string | null;
+
+/**
  * A flock(2) lock on one file, through one descriptor of its own.
  *
  * The kernel's rules apply as they are: two FileLocks on one file exclude each
@@ -52,10 +60,16 @@ export class FileLock {
   #fd: number | null = null;
   /** "dev:ino" of #fd, the registry key. */
   #id: string | null = null;
-  #entry: registry.Entry | null = null;
+  /** The registry's record of #id, cached while #fd is open. */
+  #file: registry.FileRecord | null = null;
   #mode: 'shared' | 'exclusive' | null = null;
-  #waiter: Waiter | null = null;
+  /** The pending lock() call, if any. */
+  #request: LockRequest | null = null;
   #closed = false;
+
+  static {
+    fileIdOf = (lock) => lock.#id;
+  }
 
   constructor(file: string) {
     if (typeof file !== 'string' || file === '') throw new ValidationError('lockFile', file, 'must be a non-empty path');
@@ -106,34 +120,31 @@ export class FileLock {
     if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
     const id = this.#identity();
     this.#assertNotReentrant(id, shared);
-    const e = registry.entry(id);
     // Fast path: nobody of ours is waiting, so trying first cannot jump a queue.
-    if ((timeoutMs === 0 || (e.queue.length === 0 && !e.kernelBusy)) && this.#attempt(shared, true)) return;
+    if ((timeoutMs === 0 || (this.#file as registry.FileRecord).waits.idle) && this.#attempt(shared, true)) return;
     if (timeoutMs === 0) throw new LockTimeoutError(this.path, 0);
     return new Promise<void>((resolve, reject) => {
-      const w = new Waiter(this, shared, resolve, reject, timeoutMs, signal);
-      // It just tried and failed: if it is the head, park without a second try.
-      w.tried = true;
-      this.#waiter = w;
-      registry.entry(this.#id ?? id).queue.push(w);
-      FileLock.#pump(this.#id ?? id);
+      const request = new LockRequest(this.#contender(shared, resolve, reject), timeoutMs, signal);
+      this.#request = request;
+      // #file, not the record of `id`: a failed try may have followed a replaced lock file.
+      (this.#file as registry.FileRecord).waits.enqueue(request);
     });
   }
 
   /** Releases the lock. A no-op when not held. The lock file is never deleted. */
   unlock(): void {
     if (this.#mode === null || this.#fd === null || this.#id === null) return;
-    const e = this.#entry as registry.Entry;
-    e.holders.delete(this);
+    const file = this.#file as registry.FileRecord;
+    file.holders.delete(this);
     this.#mode = null;
     addon.flock(this.#fd, LOCK_UN);
-    if (e.queue.length > 0) FileLock.#pump(this.#id);
+    file.waits.released();
   }
 
   /** Releases the lock, ends a pending wait with ELOCKCLOSED and closes the descriptor. Idempotent. */
   close(): void {
     if (this.#closed) return;
-    this.#waiter?.abandon(new LockStateError('ELOCKCLOSED', `FileLock for ${this.path} was closed while waiting`));
+    this.#request?.abandon(new LockStateError('ELOCKCLOSED', `FileLock for ${this.path} was closed while waiting`));
     try {
       this.unlock();
     } finally {
@@ -142,19 +153,10 @@ export class FileLock {
     }
   }
 
-  /** @internal Runs `fn` with this lock's file recorded in the async context, for the re-entry guard. */
-  static runHolding<T>(lock: FileLock, fn: () => T): T {
-    const id = lock.#id;
-    if (id === null || lock.#mode === null) return fn();
-    const held = new Map(heldInContext.getStore() ?? []);
-    held.set(id, lock.#mode === 'shared');
-    return heldInContext.run(held, fn);
-  }
-
   #assertIdle(): void {
     if (this.#closed) throw new LockStateError('ELOCKCLOSED', `FileLock for ${this.path} is closed`);
     if (this.#mode !== null) throw new LockStateError('ELOCKHELD', `FileLock for ${this.path} already holds the lock`);
-    if (this.#waiter !== null) throw new LockStateError('ELOCKHELD', `FileLock for ${this.path} is already waiting for the lock`);
+    if (this.#request !== null) throw new LockStateError('ELOCKHELD', `FileLock for ${this.path} is already waiting for the lock`);
   }
 
   #assertNotReentrant(id: string, shared: boolean): void {
@@ -178,8 +180,8 @@ export class FileLock {
       this.#fd = fd;
       try {
         this.#id = addon.identity(fd, this.#identityBuf);
-        this.#entry = registry.entry(this.#id);
-        this.#entry.users++;
+        this.#file = registry.record(this.#id);
+        this.#file.users++;
       } catch (err) {
         this.#dropFd();
         throw err;
@@ -194,11 +196,11 @@ export class FileLock {
   }
 
   #forgetFd(): void {
-    if (this.#entry !== null) this.#entry.users--;
+    if (this.#file !== null) this.#file.users--;
     if (this.#id !== null) registry.prune(this.#id);
     this.#fd = null;
     this.#id = null;
-    this.#entry = null;
+    this.#file = null;
   }
 
   /** One acquisition attempt, following the path to a new file as often as it was replaced. */
@@ -224,7 +226,7 @@ export class FileLock {
 
   #granted(shared: boolean): void {
     this.#mode = shared ? 'shared' : 'exclusive';
-    (this.#entry as registry.Entry).holders.add(this);
+    (this.#file as registry.FileRecord).holders.add(this);
   }
 
   /**
@@ -247,145 +249,34 @@ export class FileLock {
     return err;
   }
 
-  /**
-   * Serves the queue of file `id`: the head tries without waiting; if that
-   * fails it parks in the kernel on a dedicated thread, and everyone behind it
-   * waits in JavaScript. Runs again whenever a kernel wait returns or a lock
-   * of ours on the file is released.
-   */
-  static #pump(id: string): void {
-    const e = registry.entry(id);
-    while (!e.kernelBusy && e.queue.length > 0) {
-      const w = e.queue[0] as Waiter;
-      if (w.state === 'done') {
-        e.queue.shift();
-        continue;
-      }
-      const lock = w.lock;
-      let got = false;
-      try {
-        if (!w.tried) got = lock.#attempt(w.shared, true);
-        w.tried = false;
-      } catch (err) {
-        e.queue.shift();
-        w.settle(err);
-        continue;
-      }
-      if (got) {
-        e.queue.shift();
-        w.settle(undefined);
-        continue;
-      }
-      if (lock.#id !== id) {
-        // The lock file was replaced: this waiter now queues for the new file.
-        e.queue.shift();
-        registry.entry(lock.#id as string).queue.push(w);
-        FileLock.#pump(lock.#id as string);
-        continue;
-      }
-      FileLock.#park(id, w);
-    }
-    registry.prune(id);
-  }
-
-  static #park(id: string, w: Waiter): void {
-    const e = registry.entry(id);
-    const lock = w.lock;
-    const fd = lock.#fd as number;
-    e.kernelBusy = true;
-    w.state = 'kernel';
-    const op = w.shared ? LOCK_SH : LOCK_EX;
-    w.unref = addon.waitLock(fd, op, lock.#identityBuf, (err, status) => {
-      e.kernelBusy = false;
-      if (w.state === 'kernel' && lock.#fd === fd) {
-        w.state = 'queued';
-        if (err) {
-          e.queue.shift();
-          w.settle(lock.#translate(err));
-        } else if (status === 0) {
-          e.queue.shift();
-          lock.#granted(w.shared);
-          w.settle(undefined);
-        } else {
-          // Granted a file the path no longer names: let go, and the next
-          // round of the queue locks what the path names now.
-          try {
-            lock.#releaseStale(0);
-          } catch (stale) {
-            e.queue.shift();
-            w.settle(stale);
-          }
+  /** This lock as the wait queue drives it through one wait. */
+  #contender(shared: boolean, resolve: () => void, reject: (err: unknown) => void): Contender {
+    return {
+      path: this.path,
+      tryNow: () => this.#attempt(shared, true),
+      queue: () => (this.#file as registry.FileRecord).waits,
+      park: (returned) => addon.waitLock(this.#fd as number, shared ? LOCK_SH : LOCK_EX, this.#identityBuf, returned),
+      accept: (err, status) => {
+        if (err) throw this.#translate(err);
+        if (status === 0) {
+          this.#granted(shared);
+          return true;
         }
-      } else {
-        // Abandoned (timeout, abort, close): the caller has gone, so a lock
-        // granted now must not outlive this moment.
-        try {
-          if (!err) addon.flock(fd, LOCK_UN);
-        } finally {
-          fs.closeSync(fd);
-        }
-      }
-      FileLock.#pump(id);
-    });
-  }
-
-  /** @internal Gives the descriptor of an abandoned kernel wait to that wait, which closes it when it returns. */
-  static disown(lock: FileLock): void {
-    lock.#forgetFd();
-  }
-
-  /** @internal */
-  static clearWaiter(lock: FileLock): void {
-    lock.#waiter = null;
-  }
-}
-
-class Waiter {
-  state: 'queued' | 'kernel' | 'done' = 'queued';
-  tried = false;
-  unref: (() => void) | null = null;
-  readonly #resolve: () => void;
-  readonly #reject: (err: unknown) => void;
-  readonly #timer: NodeJS.Timeout | null = null;
-  readonly #signal: AbortSignal | undefined;
-  readonly #onAbort: () => void;
-
-  constructor(
-    readonly lock: FileLock,
-    readonly shared: boolean,
-    resolve: () => void,
-    reject: (err: unknown) => void,
-    timeoutMs: number | undefined,
-    signal: AbortSignal | undefined,
-  ) {
-    this.#resolve = resolve;
-    this.#reject = reject;
-    this.#signal = signal;
-    this.#onAbort = () => this.abandon(new AbortError(undefined, { cause: signal?.reason }));
-    signal?.addEventListener('abort', this.#onAbort, { once: true });
-    if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
-      this.#timer = setTimeout(() => this.abandon(new LockTimeoutError(lock.path, timeoutMs)), timeoutMs);
-    }
-  }
-
-  settle(err: unknown): void {
-    if (this.state === 'done') return;
-    this.state = 'done';
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#signal?.removeEventListener('abort', this.#onAbort);
-    FileLock.clearWaiter(this.lock);
-    if (err === undefined) this.#resolve();
-    else this.#reject(err);
-  }
-
-  /** Ends the wait for the caller. A kernel wait still parked keeps the descriptor and releases on return. */
-  abandon(err: unknown): void {
-    if (this.state === 'done') return;
-    if (this.state === 'kernel') {
-      FileLock.disown(this.lock);
-      this.unref?.();
-    }
-    this.settle(err);
+        this.#releaseStale(0);
+        return false;
+      },
+      disown: () => {
+        const fd = this.#fd as number;
+        // The parked wait closes it when the kernel returns; the next attempt opens a fresh one.
+        this.#forgetFd();
+        return fd;
+      },
+      finished: (err) => {
+        this.#request = null;
+        if (err === undefined) resolve();
+        else reject(err);
+      },
+    };
   }
 }
 
@@ -398,8 +289,17 @@ export async function withLock<T>(file: string, fn: () => T | Promise<T>, option
   const lock = new FileLock(file);
   try {
     await lock.lock(options);
-    return await FileLock.runHolding(lock, fn);
+    return await runHolding(lock, fn);
   } finally {
     lock.close();
   }
+}
+
+/** Runs `fn` with the file `lock` holds recorded in the async context, for the re-entry guard. */
+function runHolding<T>(lock: FileLock, fn: () => T): T {
+  const id = fileIdOf(lock);
+  if (id === null || lock.mode === null) return fn();
+  const held = new Map(heldInContext.getStore() ?? []);
+  held.set(id, lock.mode === 'shared');
+  return heldInContext.run(held, fn);
 }

@@ -1,64 +1,55 @@
-import type { FileLock } from './file-lock.js';
+import { WaitQueue } from './wait-queue.js';
+
+/** A FileLock, as far as the self-deadlock guard looks at it (typed here so the registry does not import file-lock.ts). */
+export interface Holder {
+  readonly mode: 'shared' | 'exclusive' | null;
+}
 
 /**
- * Per-thread bookkeeping of lock files by identity (st_dev:st_ino), not by
- * path, so that two spellings of one file, or a hard link, are one file here
- * as they are for the kernel.
- *
- * - holders: which FileLocks of this thread hold the file, for the
- *   self-deadlock guard of lockSync();
- * - queue: async waiters in arrival order. Only the head ever waits in the
- *   kernel, so a process parks at most one thread per file however many
- *   tasks wait, and the others are served in FIFO order.
- * - kernelBusy: a kernel wait (the head's, or an abandoned one still parked)
- *   is outstanding; nobody starts a second one until it returns.
+ * This thread's record of one lock file. Files are known by identity
+ * (st_dev:st_ino), not by path, so that two spellings of one file, or a hard
+ * link, are one file here as they are for the kernel.
  *
  * Module state is per JS thread: each worker_thread has its own registry, so a
  * lockSync() in a worker that waits for the main thread (which can release)
  * is not mistaken for a deadlock.
  */
-export interface Waiter {
-  readonly lock: FileLock;
-  readonly shared: boolean;
-  state: 'queued' | 'kernel' | 'done';
-  tried: boolean;
-  settle(err: unknown): void;
-}
-
-export interface Entry {
-  readonly holders: Set<FileLock>;
-  readonly queue: Waiter[];
-  kernelBusy: boolean;
-  /** FileLocks with an open descriptor on this file; they cache this entry. */
+export interface FileRecord {
+  /** FileLocks of this thread holding the file, for the self-deadlock guard of lockSync(). */
+  readonly holders: Set<Holder>;
+  /** Async waits for the file. */
+  readonly waits: WaitQueue;
+  /** FileLocks with an open descriptor on this file; they cache this record. */
   users: number;
 }
 
-const entries = new Map<string, Entry>();
+const records = new Map<string, FileRecord>();
 
-export function entry(id: string): Entry {
-  let e = entries.get(id);
-  if (!e) {
-    e = { holders: new Set(), queue: [], kernelBusy: false, users: 0 };
-    entries.set(id, e);
+export function record(id: string): FileRecord {
+  let r = records.get(id);
+  if (!r) {
+    r = { holders: new Set(), waits: new WaitQueue(() => prune(id)), users: 0 };
+    records.set(id, r);
   }
-  return e;
+  return r;
 }
 
 /**
- * Drops an entry nobody uses, so a long-running process does not accumulate
- * them. Called when a descriptor is closed, not on every release: a FileLock
- * keeps its entry while its descriptor is open, off the hot path.
+ * Drops a record nobody uses, so a long-running process does not accumulate
+ * them. Called when a descriptor is closed and after each round of the wait
+ * queue, not on every release: a FileLock keeps its record while its
+ * descriptor is open, off the hot path.
  */
 export function prune(id: string): void {
-  const e = entries.get(id);
-  if (e && e.users === 0 && e.holders.size === 0 && e.queue.length === 0 && !e.kernelBusy) entries.delete(id);
+  const r = records.get(id);
+  if (r && r.users === 0 && r.holders.size === 0 && r.waits.idle) records.delete(id);
 }
 
 /** Another FileLock of this thread holds `id` in a mode that conflicts with the request. */
-export function conflictingHolder(id: string, self: FileLock, shared: boolean): FileLock | undefined {
-  const e = entries.get(id);
-  if (!e) return undefined;
-  for (const h of e.holders) {
+export function conflictingHolder(id: string, self: Holder, shared: boolean): Holder | undefined {
+  const r = records.get(id);
+  if (!r) return undefined;
+  for (const h of r.holders) {
     if (h !== self && (!shared || h.mode === 'exclusive')) return h;
   }
   return undefined;

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { checkDerivedInvariants, deriveState, type DerivedState } from '../domain/derive/index.js';
+import { resolveDrawdownLimits, resolveStartingCapital } from '../domain/settings.js';
 import type { DrawdownLimits, TradeLog } from '../domain/types.js';
 import { isPlainObject } from '../domain/validate.js';
 import { ReconcilerRunningError, TradeLogCorruptError, ValidationError } from '../errors.js';
@@ -42,9 +43,9 @@ export interface ReconcilerOptions {
   tradeLog: string;
   /** Where the derived files go. Default './state', resolved against the cwd at construction. */
   outputDir?: string;
-  /** Default 5000. */
+  /** Default and validation as TradeStore's (domain/settings.ts). */
   startingCapital?: number;
-  /** Negative fractions; default daily -0.02, weekly -0.10, total -0.20, warning -0.05. */
+  /** Negative fractions above -1; default daily -0.02, weekly -0.10, total -0.20, warning -0.05. */
   drawdownLimits?: Partial<DrawdownLimits>;
   /** The count guard refused a cycle. Default: a process warning. */
   onCorruption?: (previous: number, current: number) => void;
@@ -78,7 +79,7 @@ export class StateReconciler {
   readonly #tradeLog: string;
   readonly #historyFile: string;
   readonly #startingCapital: number;
-  readonly #drawdownLimits: Partial<DrawdownLimits> | undefined;
+  readonly #drawdownLimits: Readonly<DrawdownLimits>;
   readonly #onCorruption: (previous: number, current: number) => void;
   readonly #onHistoryViolation: (violation: HistoryViolation) => void;
   readonly #onInvariantViolation: (violations: string[]) => void;
@@ -106,11 +107,9 @@ export class StateReconciler {
     this.#tradeLog = path.resolve(options.tradeLog);
     this.outputDir = path.resolve(options.outputDir ?? './state');
     this.#historyFile = path.join(this.outputDir, HISTORY_FILE);
-    this.#startingCapital = options.startingCapital ?? 5000;
-    if (typeof this.#startingCapital !== 'number' || !Number.isFinite(this.#startingCapital) || this.#startingCapital <= 0) {
-      throw new ValidationError('startingCapital', options.startingCapital, 'must be a finite number > 0');
-    }
-    this.#drawdownLimits = checkLimits(options.drawdownLimits);
+    // the same defaults and rules as the store's (domain/settings.ts)
+    this.#startingCapital = resolveStartingCapital(options.startingCapital);
+    this.#drawdownLimits = resolveDrawdownLimits(options.drawdownLimits);
     for (const name of ['onCorruption', 'onHistoryViolation', 'onInvariantViolation', 'onError', 'now'] as const) {
       if (options[name] !== undefined && typeof options[name] !== 'function') throw new ValidationError(name, options[name], 'must be a function');
     }
@@ -299,20 +298,6 @@ export class StateReconciler {
     await this.#scheduler.stop();
     await this.#tail;
   }
-}
-
-function checkLimits(limits: Partial<DrawdownLimits> | undefined): Partial<DrawdownLimits> | undefined {
-  if (limits === undefined) return undefined;
-  if (!isPlainObject(limits)) throw new ValidationError('drawdownLimits', limits, 'must be an object');
-  for (const key of ['daily', 'weekly', 'total', 'warning'] as const) {
-    const v = limits[key];
-    if (v === undefined) continue;
-    // deriveState's rule: -Infinity disables a limit; 0 or more would halt on a flat day
-    if (typeof v !== 'number' || Number.isNaN(v) || v >= 0) {
-      throw new ValidationError(`drawdownLimits.${key}`, v, 'must be a negative fraction, e.g. -0.02 for -2 % (-Infinity disables it)');
-    }
-  }
-  return { ...limits };
 }
 
 function warnCorruption(previous: number, current: number): void {

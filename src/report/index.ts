@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { resolveDrawdownLimits, resolveStartingCapital } from '../domain/settings.js';
 import type { DrawdownLimits } from '../domain/types.js';
 import { writeFileDurable } from '../io/durable-write.js';
 import { readLog } from '../io/read-log.js';
@@ -15,7 +16,6 @@ import { DEFAULT_MAX_POINTS, shapeReportData } from './shape.js';
 export { shapeReportData, DEFAULT_MAX_POINTS, type ReportData } from './shape.js';
 export { renderReport, MARK_SELECTORS, type MarkName } from './render.js';
 
-export const DEFAULT_STARTING_CAPITAL = 5000;
 export const DEFAULT_REPORT_TITLE = 'Trading performance report';
 
 export interface BuildReportOptions {
@@ -23,6 +23,7 @@ export interface BuildReportOptions {
   tradeLog: string;
   /** Where to write the page (atomically and durably); nothing is written when absent. */
   out?: string;
+  /** Default and validation as TradeStore's (domain/settings.ts). */
   startingCapital?: number;
   drawdownLimits?: Partial<DrawdownLimits>;
   now?: Date;
@@ -55,8 +56,8 @@ export async function buildReport(options: BuildReportOptions): Promise<BuildRep
   }
   const { log, bytes: logBytes } = readLog(options.tradeLog);
   const data = shapeReportData(log, {
-    startingCapital: options.startingCapital ?? DEFAULT_STARTING_CAPITAL,
-    drawdownLimits: options.drawdownLimits,
+    startingCapital: resolveStartingCapital(options.startingCapital),
+    drawdownLimits: resolveDrawdownLimits(options.drawdownLimits),
     now: options.now ?? new Date(),
     maxPoints: options.maxPoints ?? DEFAULT_MAX_POINTS,
   });

@@ -8,7 +8,8 @@
 import { deriveState, haltState, type DrawdownStatus, type EquityPoint } from '../domain/derive/index.js';
 import { netPnl, partialPnl, riskPerUnit, rMultipleOf } from '../domain/formulas.js';
 import { round2 } from '../domain/round.js';
-import { DEFAULT_DRAWDOWN_LIMITS, type DrawdownLimits, type Trade, type TradeLog } from '../domain/types.js';
+import { resolveDrawdownLimits } from '../domain/settings.js';
+import type { DrawdownLimits, Trade, TradeLog } from '../domain/types.js';
 
 export const DEFAULT_MAX_POINTS = 2000;
 /** Fewer points than this cannot hold first, last, the pinned extremes and one bucket. */
@@ -366,15 +367,6 @@ function isTrade(t: unknown): t is Trade {
   return typeof t === 'object' && t !== null && !Array.isArray(t);
 }
 
-function limitsOf(partial: Partial<DrawdownLimits> | undefined): DrawdownLimits {
-  const limits: DrawdownLimits = { ...DEFAULT_DRAWDOWN_LIMITS };
-  for (const key of ['daily', 'weekly', 'total', 'warning'] as const) {
-    const v = partial?.[key];
-    if (v !== undefined) limits[key] = v; // deriveState has validated it by the time this runs
-  }
-  return limits;
-}
-
 /** Everything the report shows, from the log alone; see docs/report.md. */
 export function shapeReportData(log: TradeLog, options: ShapeOptions): ReportData {
   const { startingCapital, drawdownLimits, now } = options;
@@ -427,7 +419,7 @@ export function shapeReportData(log: TradeLog, options: ShapeOptions): ReportDat
   const breakeven = eq.total_trades - eq.winning_trades - eq.losing_trades;
   return {
     generatedAt: now.toISOString(),
-    limits: limitsOf(drawdownLimits),
+    limits: resolveDrawdownLimits(drawdownLimits),
     header: {
       equity: eq.current_equity,
       startingCapital,

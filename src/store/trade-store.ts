@@ -4,7 +4,8 @@ import path from 'node:path';
 import { haltState } from '../domain/derive/index.js';
 import { verifyIntegrity, type Violation } from '../domain/integrity.js';
 import { equityOf } from '../domain/formulas.js';
-import { checkOpenRisk, resolveRiskConfig, type RiskConfig, type RiskResult } from '../domain/risk.js';
+import { checkOpenRisk, type RiskConfig, type RiskResult } from '../domain/risk.js';
+import { resolveSettings, type Settings, type SettingsInput } from '../domain/settings.js';
 import {
   applyClose,
   applyOpen,
@@ -17,7 +18,7 @@ import {
   nextTradeNumber,
   type PartialResult,
 } from '../domain/trade-ops.js';
-import { DEFAULT_DRAWDOWN_LIMITS, type CorrelationGroups, type DrawdownLimits, type Trade, type TradeLog } from '../domain/types.js';
+import type { DrawdownLimits, Trade, TradeLog } from '../domain/types.js';
 import {
   validateCloseInput,
   validateLogShape,
@@ -35,24 +36,16 @@ export interface IntegrityContext {
   tradeLog: string;
 }
 
-export interface TradeStoreOptions {
+/**
+ * The risk settings (startingCapital, maxPositions, correlationGroups, maxCorrGroupRiskPct,
+ * assetConsecutiveLossCap, drawdownLimits, haltOnDrawdown) are domain/settings.ts's: their
+ * defaults and validation live there, shared with the reconciler, the report and the CLI.
+ */
+export interface TradeStoreOptions extends SettingsInput {
   /** Path of trade_log.json, the single source of truth. */
   tradeLog: string;
   /** Lock file every writer of the log locks (Python writers too). Default: trade.lock beside the log. */
   lockFile?: string;
-  /** Most OPEN trades at once. Default 7. */
-  maxPositions?: number;
-  /** Equity = starting capital + realized P&L; sizes the correlation limit and drawdown halt. Default 5000. */
-  startingCapital?: number;
-  correlationGroups?: CorrelationGroups;
-  /** A correlation group's summed risk may not exceed this % of equity. Default 4.0. */
-  maxCorrGroupRiskPct?: number;
-  /** Refuse a symbol whose last N closed trades all lost; 0 disables. Default 3. */
-  assetConsecutiveLossCap?: number;
-  /** Drawdown limits for the halt at open, as negative fractions. Default daily -0.02, weekly -0.10, total -0.20. */
-  drawdownLimits?: Partial<DrawdownLimits>;
-  /** Refuse new opens with HALTED while a drawdown limit is breached. Default true. */
-  haltOnDrawdown?: boolean;
   /** Longest wait for the lock before LockTimeoutError. Default 30000 ms. */
   lockTimeoutMs?: number;
   /** Called after a write whose result breaks an invariant. Reported, never blocking. Default: a process warning. */
@@ -74,10 +67,13 @@ export type CheckResult = { ok: true } | { ok: false; code: RiskResult extends {
 export class TradeStore {
   readonly tradeLog: string;
   readonly lockFile: string;
+  /** Every risk setting in force, defaults filled in. */
+  readonly settings: Readonly<Settings>;
+  /** settings.startingCapital, kept as its own field for existing callers. */
   readonly startingCapital: number;
+  /** The four settings the open checks read. */
   readonly risk: Readonly<RiskConfig>;
   readonly drawdownLimits: Readonly<DrawdownLimits>;
-  readonly #haltOnDrawdown: boolean;
   readonly #lockTimeoutMs: number;
   readonly #onViolation: (violations: Violation[], context: IntegrityContext) => void;
   readonly #now: () => Date;
@@ -96,13 +92,11 @@ export class TradeStore {
     }
     this.tradeLog = path.resolve(options.tradeLog);
     this.lockFile = path.resolve(options.lockFile ?? path.join(path.dirname(this.tradeLog), 'trade.lock'));
-    this.startingCapital = options.startingCapital ?? 5000;
-    if (typeof this.startingCapital !== 'number' || !Number.isFinite(this.startingCapital) || this.startingCapital <= 0) {
-      throw new ValidationError('startingCapital', options.startingCapital, 'must be a finite number > 0');
-    }
-    this.risk = Object.freeze(resolveRiskConfig(options));
-    this.drawdownLimits = Object.freeze(resolveDrawdownLimits(options.drawdownLimits));
-    this.#haltOnDrawdown = options.haltOnDrawdown ?? true;
+    this.settings = resolveSettings(options);
+    this.startingCapital = this.settings.startingCapital;
+    const { maxPositions, correlationGroups, maxCorrGroupRiskPct, assetConsecutiveLossCap } = this.settings;
+    this.risk = Object.freeze({ maxPositions, correlationGroups, maxCorrGroupRiskPct, assetConsecutiveLossCap });
+    this.drawdownLimits = this.settings.drawdownLimits;
     this.#lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
     if (typeof this.#lockTimeoutMs !== 'number' || Number.isNaN(this.#lockTimeoutMs) || this.#lockTimeoutMs < 0) {
       throw new ValidationError('lockTimeoutMs', options.lockTimeoutMs, 'must be a number >= 0');
@@ -260,7 +254,7 @@ export class TradeStore {
 
   #check(log: TradeLog, input: OpenInput): RiskResult {
     const now = this.#now();
-    if (this.#haltOnDrawdown) {
+    if (this.settings.haltOnDrawdown) {
       const h = haltState(log, { startingCapital: this.startingCapital, drawdownLimits: this.drawdownLimits, now });
       if (h.halted) {
         return {
@@ -334,17 +328,6 @@ export class TradeStore {
     await fs.promises.mkdir(path.dirname(this.lockFile), { recursive: true });
     this.#dirsReady = true;
   }
-}
-
-function resolveDrawdownLimits(partial: Partial<DrawdownLimits> | undefined): DrawdownLimits {
-  const limits = { ...DEFAULT_DRAWDOWN_LIMITS, ...(partial ?? {}) };
-  for (const key of ['daily', 'weekly', 'total', 'warning'] as const) {
-    const v = limits[key];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v >= 0 || v <= -1) {
-      throw new ValidationError(`drawdownLimits.${key}`, v, 'must be a negative fraction, e.g. -0.02 for -2 %');
-    }
-  }
-  return limits;
 }
 
 function defaultViolationHandler(violations: Violation[], context: IntegrityContext): void {

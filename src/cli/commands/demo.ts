@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 
 import { RACERS } from '../../demo/config.js';
 import { runDemo } from '../../demo/run-demo.js';
+import { resolveStartingCapital } from '../../domain/settings.js';
 import { ValidationError } from '../../errors.js';
 import { optionalNumber, str } from '../args.js';
 import { UsageError } from '../cli-errors.js';
@@ -43,8 +44,7 @@ With --json the progress goes to stderr and one JSON document to stdout.`,
     if (!(seconds >= 2 && seconds <= 600)) throw new ValidationError('--seconds', seconds, 'must be between 2 and 600');
     const seed = optionalNumber(values, 'seed') ?? 42;
     if (!Number.isSafeInteger(seed)) throw new ValidationError('--seed', seed, 'must be an integer');
-    const capital = globals.capital ?? 5000;
-    if (!(capital > 0)) throw new ValidationError('--capital', capital, 'must be a finite number > 0');
+    const capital = resolveStartingCapital(globals.capital); // checked before any child starts
     const dir = str(values, 'dir');
     const print = (line: string): void => (globals.json ? io.stderr(`${line}\n`) : io.stdout(`${line}\n`));
     const r = await runDemo({

@@ -7,7 +7,8 @@
 import { amount, isRecord, isTrade, partialExitsOf } from '../formulas.js';
 import { r2 } from '../round.js';
 import { dateToDay, isoMonday, microsToDay, parseInstantMicros, stateTimestamp } from '../time.js';
-import { DEFAULT_DRAWDOWN_LIMITS, type DrawdownLimits } from '../types.js';
+import { resolveDrawdownLimits, resolveStartingCapital } from '../settings.js';
+import type { DrawdownLimits } from '../types.js';
 
 /** Options checked once, with the clock turned into day numbers. */
 export interface Context {
@@ -24,22 +25,12 @@ export function context(options: {
   drawdownLimits?: Partial<DrawdownLimits> | undefined;
   now: Date;
 }): Context {
-  const { startingCapital: start, now } = options;
-  if (typeof start !== 'number' || !Number.isFinite(start)) {
-    throw new TypeError(`Expected "startingCapital" to be a finite number, got ${String(start)}`);
-  }
+  const { now } = options;
+  // the same rules, and the same ValidationError, as every other door to these settings
+  const start = resolveStartingCapital(options.startingCapital);
+  const limits = resolveDrawdownLimits(options.drawdownLimits);
   if (!(now instanceof Date) || Number.isNaN(now.getTime())) {
     throw new TypeError('Expected "now" to be a valid Date');
-  }
-  const limits: DrawdownLimits = { ...DEFAULT_DRAWDOWN_LIMITS };
-  for (const key of ['daily', 'weekly', 'total', 'warning'] as const) {
-    const v = options.drawdownLimits?.[key];
-    if (v === undefined) continue;
-    // -Infinity disables a limit; 0 or positive would halt on a flat day.
-    if (typeof v !== 'number' || Number.isNaN(v) || v >= 0) {
-      throw new TypeError(`Expected "drawdownLimits.${key}" to be a negative fraction, got ${String(v)}`);
-    }
-    limits[key] = v;
   }
   const today = dateToDay(now);
   return { start, limits, today, monday: isoMonday(today), stamp: stateTimestamp(now) };
