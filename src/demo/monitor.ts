@@ -4,7 +4,7 @@
  * the stop to breakeven), and trails the stop behind the price after that.
  */
 import { plain } from '../format.js';
-import type { Trade } from '../index.js';
+import { netPnl, riskPerUnit, type Trade } from '../index.js';
 import { TICK_MS, roundTo, specOf } from './config.js';
 import { childArgs, reportUnexpected, sayAs, sleep, stopFlag, storeFor, type ChildArgs } from './child.js';
 import { Market } from './market.js';
@@ -22,7 +22,7 @@ async function manage(t: Trade): Promise<void> {
   const spec = specOf(t.symbol);
   const p = market.price(t.symbol);
   const long = t.direction === 'LONG';
-  const r = Math.abs(t.entry_price - (t.original_stop ?? t.stop_price));
+  const r = riskPerUnit(t); // from the original stop: trailing does not shrink the unit of R
   const gain = long ? p - t.entry_price : t.entry_price - p; // per unit, in the trade's favour
   const stopHit = long ? p <= t.stop_price : p >= t.stop_price;
   const targetHit = t.target_price !== null && (long ? p >= t.target_price : p <= t.target_price);
@@ -31,8 +31,7 @@ async function manage(t: Trade): Promise<void> {
     const why = targetHit ? 'target' : t.stop_price === t.original_stop ? 'stop' : 'trailing stop';
     const c = await store.closeTrade(t.id, { exit_price: p, exit_reason: why });
     emit('ACK', { op: 'close', id: c.id, symbol: c.symbol });
-    const net = (c.pnl_usd ?? 0) + (c.partial_exits ?? []).reduce((s, x) => s + x.pnl_usd, 0);
-    say(`closed ${c.id} ${c.symbol} @ ${p.toFixed(spec.decimals)} ${signedUsd(net)} (${why})`);
+    say(`closed ${c.id} ${c.symbol} @ ${p.toFixed(spec.decimals)} ${signedUsd(netPnl(c))} (${why})`);
     return;
   }
   if ((t.partial_exits ?? []).length === 0 && gain >= 0.6 * r) {

@@ -76,6 +76,11 @@ export function dayToDate(day: number): string {
   return `${String(y).padStart(4, '0')}-${m < 10 ? '0' : ''}${m}-${d < 10 ? '0' : ''}${d}`;
 }
 
+/** The calendar date `days` after a "YYYY-MM-DD" date (negative: before). */
+export function addDays(date: string, days: number): string {
+  return dayToDate(daysFromCivil(Number(date.slice(0, 4)), Number(date.slice(5, 7)), Number(date.slice(8, 10))) + days);
+}
+
 /** UTC day number of an instant. */
 export function dateToDay(now: Date): number {
   return Math.floor(now.getTime() / MS_PER_DAY);

@@ -6,15 +6,15 @@
  * here: this module is cheap to import and easy to test.
  */
 import { deriveState, haltState, type DrawdownStatus, type EquityPoint } from '../domain/derive/index.js';
-import { netPnl, partialPnl, riskPerUnit, rMultipleOf } from '../domain/formulas.js';
-import { round2 } from '../domain/round.js';
+import { isTrade, netPnl, partialPnl, riskPerUnit, rMultipleOf } from '../domain/formulas.js';
+import { r2, round2 } from '../domain/round.js';
 import { resolveDrawdownLimits } from '../domain/settings.js';
+import { addDays } from '../domain/time.js';
 import type { DrawdownLimits, Trade, TradeLog } from '../domain/types.js';
 
 export const DEFAULT_MAX_POINTS = 2000;
 /** Fewer points than this cannot hold first, last, the pinned extremes and one bucket. */
 export const MIN_MAX_POINTS = 16;
-const MS_PER_DAY = 86_400_000;
 
 export interface ShapeOptions {
   startingCapital: number;
@@ -152,9 +152,6 @@ export interface ReportData {
 
 // ------------------------------------------------------------------ curve
 
-function addDays(date: string, days: number): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) + days * MS_PER_DAY).toISOString().slice(0, 10);
-}
 
 /**
  * The daily curve with an origin point in front (the day before the first
@@ -164,7 +161,7 @@ function addDays(date: string, days: number): string {
 export function withOrigin(curve: readonly EquityPoint[], startingCapital: number): EquityPoint[] {
   const first = curve[0];
   if (first === undefined) return [];
-  return [{ date: addDays(first.date, -1), equity: round2(startingCapital) + 0 }, ...curve];
+  return [{ date: addDays(first.date, -1), equity: r2(startingCapital) }, ...curve];
 }
 
 export interface UnderwaterResult {
@@ -181,7 +178,7 @@ export interface UnderwaterResult {
  */
 export function underwater(curve: readonly EquityPoint[], startingCapital: number): UnderwaterResult {
   const points: CurvePoint[] = [];
-  let runPeak = round2(startingCapital) + 0;
+  let runPeak = r2(startingCapital);
   let peakIdx = -1;
   let best: { peakIdx: number; peakEquity: number; troughIdx: number; depth: number; recoveryIdx: number } | null = null;
   let highIdx = -1;
@@ -194,7 +191,7 @@ export function underwater(curve: readonly EquityPoint[], startingCapital: numbe
       runPeak = eq;
       peakIdx = i;
     } else if (runPeak > 0) {
-      dd = round2(((eq - runPeak) / runPeak) * 100) + 0;
+      dd = r2(((eq - runPeak) / runPeak) * 100);
       if (dd < (best?.depth ?? 0)) best = { peakIdx, peakEquity: runPeak, troughIdx: i, depth: dd, recoveryIdx: -1 };
     }
     points.push({ date: (curve[i] as EquityPoint).date, equity: eq, drawdownPct: dd });
@@ -316,8 +313,8 @@ export function histogramR(rs: readonly number[]): { bins: HistogramBin[]; binWi
   const first = index(lo, w);
   const n = Math.max(1, index(hi, w) - first + 1);
   const bins: HistogramBin[] = Array.from({ length: n }, (_, k) => ({
-    x0: round2((first + k) * w) + 0,
-    x1: round2((first + k + 1) * w) + 0,
+    x0: r2((first + k) * w),
+    x1: r2((first + k + 1) * w),
     count: 0,
   }));
   for (const r of rs) {
@@ -355,17 +352,14 @@ function rHistogramOf(closed: readonly Trade[]): RHistogram {
     binWidth,
     count: rs.length,
     withoutR: closed.length - rs.length,
-    meanR: round2(mean(rs)) + 0,
-    expectancyR: rs.length > 0 ? round2(wr * round2(avgWin) + (1 - wr) * round2(avgLoss)) + 0 : 0,
-    expectancyUsd: closed.length > 0 ? round2(netSum / closed.length) + 0 : 0,
+    meanR: r2(mean(rs)),
+    expectancyR: rs.length > 0 ? r2(wr * round2(avgWin) + (1 - wr) * round2(avgLoss)) : 0,
+    expectancyUsd: closed.length > 0 ? r2(netSum / closed.length) : 0,
   };
 }
 
 // -------------------------------------------------------------------- all
 
-function isTrade(t: unknown): t is Trade {
-  return typeof t === 'object' && t !== null && !Array.isArray(t);
-}
 
 /** Everything the report shows, from the log alone; see docs/report.md. */
 export function shapeReportData(log: TradeLog, options: ShapeOptions): ReportData {
@@ -410,8 +404,8 @@ export function shapeReportData(log: TradeLog, options: ShapeOptions): ReportDat
       entryPrice: t.entry_price,
       stopPrice: t.stop_price,
       size: t.size,
-      realizedUsd: round2(partialPnl(t)) + 0,
-      riskUsd: Number.isFinite(risk) ? round2(risk) + 0 : null,
+      realizedUsd: r2(partialPnl(t)),
+      riskUsd: Number.isFinite(risk) ? r2(risk) : null,
       riskPct: heat.get(t.id) ?? null,
     };
   });
@@ -449,9 +443,9 @@ export function shapeReportData(log: TradeLog, options: ShapeOptions): ReportDat
     halt: {
       halted: halt.halted,
       reason: halt.halt_reason,
-      dailyPct: round2(halt.daily * 100) + 0,
-      weeklyPct: round2(halt.weekly * 100) + 0,
-      totalPct: round2(halt.total * 100) + 0,
+      dailyPct: r2(halt.daily * 100),
+      weeklyPct: r2(halt.weekly * 100),
+      totalPct: r2(halt.total * 100),
     },
   };
 }
