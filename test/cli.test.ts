@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { ROOT, runNode, sleep, spawnNode, tempDir } from './helpers.js';
+import { tradeRecord, type TradeFields } from './trades.js';
 
 // The built CLI, as a user runs it (npm test builds dist/ first).
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -26,12 +27,12 @@ const json = async (...args: string[]) => {
   return { code: r.code, doc: JSON.parse(r.stdout) as Record<string, any>, stderr: r.stderr };
 };
 const BTC = ['--symbol', 'BTC', '--direction', 'LONG', '--entry', '65000', '--stop', '63500', '--target', '68000', '--size', '0.02'];
-const trade = (over: Record<string, unknown>) => ({
-  id: 'T001', symbol: 'BTC', direction: 'LONG', entry_price: 65000, stop_price: 63500, original_stop: 63500,
-  target_price: 68000, size: 0.02, original_size: 0.02, entry_time: '2026-03-14T11:28:53.123456+00:00',
-  exit_price: null, exit_time: null, exit_reason: null, pnl_usd: null, pnl_pct: null, r_multiple: null,
-  status: 'OPEN', setup_type: null, grade: null, notes: null, ...over,
-});
+/** The BTC trade above as a hand-written record, entered at a Python-spelled time. */
+const trade = (over: TradeFields) =>
+  tradeRecord('T001', {
+    entry_price: 65000, stop_price: 63500, original_stop: 63500, target_price: 68000, size: 0.02, original_size: 0.02,
+    entry_time: '2026-03-14T11:28:53.123456+00:00', ...over,
+  });
 const writeLog = (data: unknown) => {
   fs.mkdirSync(path.dirname(log), { recursive: true });
   fs.writeFileSync(log, typeof data === 'string' ? data : `${JSON.stringify(data, null, 2)}\n`);

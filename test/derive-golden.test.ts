@@ -6,17 +6,17 @@ import { describe, expect, it } from 'vitest';
 
 import { deriveEquity, derivePortfolio, deriveRiskState, deriveSetupPerformance, deriveState } from '../src/domain/derive/index.js';
 import { ValidationError } from '../src/errors.js';
-import { at, closed, logOf, open, partial, trade } from './derive-fixtures.js';
+import { at, goldenClosed, goldenOpen, goldenRecord, logOf, partialExit } from './trades.js';
 
 describe('wins only', () => {
   // start 10 000, now Tuesday 2026-03-10 15:00 UTC (ISO week starts Monday 03-09)
   // T001 LONG 100 -> 110, risk 5, size 2: pnl 20, r_multiple 2, closed Monday 03-09
   // T002 SHORT 50 -> 40, stop 55 (risk 5), size 4: pnl 40, r_multiple missing -> fallback 40 / (5 × 4) = 2
   const log = logOf(
-    closed('T001', '2026-03-09T10:00:00.000000+00:00', 20, {
+    goldenClosed('T001', '2026-03-09T10:00:00.000000+00:00', 20, {
       entry_price: 100, stop_price: 95, original_stop: 95, size: 2, original_size: 2, r_multiple: 2, setup_type: 'RSI_Div',
     }),
-    closed('T002', '2026-03-10T09:30:00Z', 40, {
+    goldenClosed('T002', '2026-03-10T09:30:00Z', 40, {
       symbol: 'ETH', direction: 'SHORT', entry_price: 50, stop_price: 55, original_stop: 55, size: 4, original_size: 4,
       r_multiple: null, setup_type: 'RSI_Div',
     }),
@@ -92,8 +92,8 @@ describe('losses only', () => {
   // T001 LONG 100 -> 90, size 1.5: pnl -15, r -1 ("Breakout")
   // T002 SHORT 20 -> 22, stop 22, size 2.5: pnl -5, r -1 (setup_type "" and no `setup` key -> "Unknown")
   const log = logOf(
-    closed('T001', '2026-03-03T10:00:00+00:00', -15, { size: 1.5, original_size: 1.5, r_multiple: -1, setup_type: 'Breakout' }),
-    closed('T002', '2026-03-03T16:00:00+00:00', -5, {
+    goldenClosed('T001', '2026-03-03T10:00:00+00:00', -15, { size: 1.5, original_size: 1.5, r_multiple: -1, setup_type: 'Breakout' }),
+    goldenClosed('T002', '2026-03-03T16:00:00+00:00', -5, {
       direction: 'SHORT', entry_price: 20, stop_price: 22, original_stop: 22, size: 2.5, original_size: 2.5, r_multiple: -1, setup_type: '',
     }),
   );
@@ -143,9 +143,9 @@ describe('breakevens', () => {
   // start 5000. T001 BE with r_multiple 0 (risk 10 > 0 -> fallback r2(0 / 10) = 0, kept);
   // T002 BE with entry == stop (risk 0 -> no R at all); T003 win 30, r 1.5.
   const log = logOf(
-    closed('T001', '2026-03-10T10:00:00+00:00', 0, { r_multiple: 0, setup_type: 'Scalp' }),
-    closed('T002', '2026-03-10T11:00:00+00:00', 0, { r_multiple: 0, stop_price: 100, original_stop: 100, setup_type: 'Scalp' }),
-    closed('T003', '2026-03-11T11:00:00+00:00', 30, { r_multiple: 1.5, setup_type: 'Scalp' }),
+    goldenClosed('T001', '2026-03-10T10:00:00+00:00', 0, { r_multiple: 0, setup_type: 'Scalp' }),
+    goldenClosed('T002', '2026-03-10T11:00:00+00:00', 0, { r_multiple: 0, stop_price: 100, original_stop: 100, setup_type: 'Scalp' }),
+    goldenClosed('T003', '2026-03-11T11:00:00+00:00', 30, { r_multiple: 1.5, setup_type: 'Scalp' }),
   );
   const options = { startingCapital: 5000, now: at('2026-03-12T08:00:00Z') };
 
@@ -177,15 +177,15 @@ describe('partial exits on open and closed trades, SHORT heat', () => {
   //   of 10 after a partial +16 on 03-19.
   // T003 SOL SHORT open, entry 20, stop 22 (risk 2), size 50.
   const log = logOf(
-    closed('T001', '2026-03-18T10:00:00+00:00', 10, {
+    goldenClosed('T001', '2026-03-18T10:00:00+00:00', 10, {
       size: 2, original_size: 4, setup_type: null, setup: 'Pullback',
-      partial_exits: [partial('2026-03-17T10:00:00+00:00', 20, 2)],
+      partial_exits: [partialExit('2026-03-17T10:00:00+00:00', 20, 2)],
     }),
-    open('T002', {
+    goldenOpen('T002', {
       symbol: 'ETH', entry_price: 50, stop_price: 45, original_stop: 40, size: 6, original_size: 10,
-      partial_exits: [partial('2026-03-19T09:00:00.250000+00:00', 16, 4)],
+      partial_exits: [partialExit('2026-03-19T09:00:00.250000+00:00', 16, 4)],
     }),
-    open('T003', { symbol: 'SOL', direction: 'SHORT', entry_price: 20, stop_price: 22, original_stop: 22, size: 50, original_size: 50 }),
+    goldenOpen('T003', { symbol: 'SOL', direction: 'SHORT', entry_price: 20, stop_price: 22, original_stop: 22, size: 50, original_size: 50 }),
   );
   const options = { startingCapital: 10_000, now: at('2026-03-20T12:00:00Z') };
 
@@ -258,13 +258,13 @@ describe('multi-day curve with two drawdown episodes', () => {
   // 04-08  -23 -> 1104 (2)  -4 %
   // 04-09 +11.5 -> 1115.5 (3)  -3 %
   const log = logOf(
-    closed('T001', '2026-04-01T12:00:00+00:00', 100),
-    closed('T002', '2026-04-02T12:00:00+00:00', -110),
-    closed('T003', '2026-04-04T12:00:00+00:00', 55),
-    closed('T004', '2026-04-06T12:00:00+00:00', 105),
-    closed('T005', '2026-04-07T12:00:00+00:00', -23),
-    closed('T006', '2026-04-08T12:00:00+00:00', -23),
-    closed('T007', '2026-04-09T12:00:00+00:00', 11.5),
+    goldenClosed('T001', '2026-04-01T12:00:00+00:00', 100),
+    goldenClosed('T002', '2026-04-02T12:00:00+00:00', -110),
+    goldenClosed('T003', '2026-04-04T12:00:00+00:00', 55),
+    goldenClosed('T004', '2026-04-06T12:00:00+00:00', 105),
+    goldenClosed('T005', '2026-04-07T12:00:00+00:00', -23),
+    goldenClosed('T006', '2026-04-08T12:00:00+00:00', -23),
+    goldenClosed('T007', '2026-04-09T12:00:00+00:00', 11.5),
   );
   const options = { startingCapital: 1000, now: at('2026-04-09T18:00:00Z') };
 
@@ -299,7 +299,7 @@ describe('multi-day curve with two drawdown episodes', () => {
 describe('recovering exactly to the peak', () => {
   it('a point equal to the running peak ends the episode', () => {
     // start 1000: 03-02 -10 -> 990 (1 day, -1 %); 03-03 +10 -> 1000 = peak (0); 03-04 -> 1000 (0)
-    const e = deriveEquity(logOf(closed('T1', '2026-03-02T10:00:00Z', -10), closed('T2', '2026-03-03T10:00:00Z', 10)), {
+    const e = deriveEquity(logOf(goldenClosed('T1', '2026-03-02T10:00:00Z', -10), goldenClosed('T2', '2026-03-03T10:00:00Z', 10)), {
       startingCapital: 1000, now: at('2026-03-04T10:00:00Z'),
     });
     expect(e.equity_curve.map((p) => p.equity)).toEqual([990, 1000, 1000]);
@@ -336,7 +336,7 @@ describe('empty log', () => {
   });
 
   it('open trades without partials make no curve point', () => {
-    const e = deriveEquity(logOf(open('T001')), options);
+    const e = deriveEquity(logOf(goldenOpen('T001')), options);
     expect(e.equity_curve).toEqual([]);
     expect(e.inception_date).toBe('2026-03-14');
     expect(e.portfolio_heat).toBe(0.1); // risk 10 × size 1 / 10 000 × 100
@@ -347,14 +347,14 @@ describe('streaks', () => {
   // Exit order by instant: T2 L, T3 L, T4 BE, T5 L, T1 W, T7 W (12:00+02:00 = 10:00Z), T6 W (11:00Z), T8 BE.
   // Walk, skipping BE: -1 -2 (BE) -3 +1 +2 +3 (BE) -> current 3, max win 3, max loss 3.
   const log = logOf(
-    closed('T1', '2026-03-05T10:00:00+00:00', 10),
-    closed('T2', '2026-03-01T10:00:00+00:00', -10),
-    closed('T3', '2026-03-02T10:00:00+00:00', -10),
-    closed('T4', '2026-03-03T10:00:00+00:00', 0),
-    closed('T5', '2026-03-04T10:00:00+00:00', -10),
-    closed('T6', '2026-03-06T11:00:00Z', 10),
-    closed('T7', '2026-03-06T12:00:00+02:00', 10),
-    closed('T8', '2026-03-07T10:00:00+00:00', 0),
+    goldenClosed('T1', '2026-03-05T10:00:00+00:00', 10),
+    goldenClosed('T2', '2026-03-01T10:00:00+00:00', -10),
+    goldenClosed('T3', '2026-03-02T10:00:00+00:00', -10),
+    goldenClosed('T4', '2026-03-03T10:00:00+00:00', 0),
+    goldenClosed('T5', '2026-03-04T10:00:00+00:00', -10),
+    goldenClosed('T6', '2026-03-06T11:00:00Z', 10),
+    goldenClosed('T7', '2026-03-06T12:00:00+02:00', 10),
+    goldenClosed('T8', '2026-03-07T10:00:00+00:00', 0),
   );
 
   it('sorts by exit instant, BE does not break a streak, last 5 keep BE', () => {
@@ -373,13 +373,13 @@ describe('streaks', () => {
 
 describe('setup grouping and sort', () => {
   const log = logOf(
-    closed('T1', '2026-03-02T10:00:00Z', 20, { setup_type: 'Breakout', r_multiple: 2 }),
-    closed('T2', '2026-03-02T11:00:00Z', -10, { setup_type: null, setup: 'VWAP', r_multiple: -1 }),
-    closed('T3', '2026-03-02T12:00:00Z', 10, { setup_type: '', r_multiple: 1 }), // no `setup` key -> Unknown
-    closed('T4', '2026-03-02T13:00:00Z', 30, { setup_type: null, setup: null, r_multiple: 3 }), // key exists -> "null"
-    closed('T5', '2026-03-02T14:00:00Z', -10, { setup_type: 'Breakout', r_multiple: null }), // -10 / (10 × 1) = -1
-    closed('T6', '2026-03-02T15:00:00Z', 5, { setup_type: 'VWAP', r_multiple: 0.5 }),
-    closed('T7', '2026-03-02T16:00:00Z', 10, { setup_type: 'Alpha', r_multiple: 1 }),
+    goldenClosed('T1', '2026-03-02T10:00:00Z', 20, { setup_type: 'Breakout', r_multiple: 2 }),
+    goldenClosed('T2', '2026-03-02T11:00:00Z', -10, { setup_type: null, setup: 'VWAP', r_multiple: -1 }),
+    goldenClosed('T3', '2026-03-02T12:00:00Z', 10, { setup_type: '', r_multiple: 1 }), // no `setup` key -> Unknown
+    goldenClosed('T4', '2026-03-02T13:00:00Z', 30, { setup_type: null, setup: null, r_multiple: 3 }), // key exists -> "null"
+    goldenClosed('T5', '2026-03-02T14:00:00Z', -10, { setup_type: 'Breakout', r_multiple: null }), // -10 / (10 × 1) = -1
+    goldenClosed('T6', '2026-03-02T15:00:00Z', 5, { setup_type: 'VWAP', r_multiple: 0.5 }),
+    goldenClosed('T7', '2026-03-02T16:00:00Z', 10, { setup_type: 'Alpha', r_multiple: 1 }),
   );
 
   it('groups by setup_type, falls back to `setup`, sorts by expectancy with ties in first-appearance order', () => {
@@ -403,9 +403,9 @@ describe('setup grouping and sort', () => {
     // 1 win R 30, 2 BE: wr = 1/3 -> 1/3 × 30 = 10 (with win_rate 33.3 % it would be 9.99)
     const s = deriveSetupPerformance(
       logOf(
-        closed('T1', '2026-03-02T10:00:00Z', 300, { r_multiple: 30 }),
-        closed('T2', '2026-03-02T11:00:00Z', 0, { r_multiple: 0 }),
-        closed('T3', '2026-03-02T12:00:00Z', 0, { r_multiple: 0 }),
+        goldenClosed('T1', '2026-03-02T10:00:00Z', 300, { r_multiple: 30 }),
+        goldenClosed('T2', '2026-03-02T11:00:00Z', 0, { r_multiple: 0 }),
+        goldenClosed('T3', '2026-03-02T12:00:00Z', 0, { r_multiple: 0 }),
       ),
       { startingCapital: 1000, now: at('2026-03-03T00:00:00Z') },
     );
@@ -415,7 +415,7 @@ describe('setup grouping and sort', () => {
   });
 
   it('a setup named __proto__ is an ordinary key', () => {
-    const s = deriveSetupPerformance(logOf(closed('T1', '2026-03-02T10:00:00Z', 5, { setup_type: '__proto__' })), {
+    const s = deriveSetupPerformance(logOf(goldenClosed('T1', '2026-03-02T10:00:00Z', 5, { setup_type: '__proto__' })), {
       startingCapital: 1000, now: at('2026-03-03T00:00:00Z'),
     });
     expect(Object.keys(s.setups)).toEqual(['__proto__']);
@@ -426,7 +426,7 @@ describe('setup grouping and sort', () => {
 describe('drawdown_status bands', () => {
   // start 1000, one loss; no point above the start, so peak = 1000 and drawdown = loss / 10 %
   const status = (loss: number, limits = {}): string =>
-    deriveEquity(logOf(closed('T1', '2026-03-02T10:00:00Z', -loss)), {
+    deriveEquity(logOf(goldenClosed('T1', '2026-03-02T10:00:00Z', -loss)), {
       startingCapital: 1000, now: at('2026-03-02T12:00:00Z'), drawdownLimits: limits,
     }).drawdown_status;
 
@@ -450,7 +450,7 @@ describe('drawdown_status bands', () => {
 
 describe('output shape', () => {
   it('keys follow FORMULAS.md listing order', () => {
-    const s = deriveState(logOf(closed('T1', '2026-03-02T10:00:00Z', 5), open('T2', { symbol: 'ETH' })), {
+    const s = deriveState(logOf(goldenClosed('T1', '2026-03-02T10:00:00Z', 5), goldenOpen('T2', { symbol: 'ETH' })), {
       startingCapital: 1000, now: at('2026-03-03T00:00:00Z'),
     });
     expect(Object.keys(s)).toEqual(['portfolio', 'equity', 'risk_state', 'setup_performance']);
@@ -482,10 +482,10 @@ describe('output shape', () => {
   it('same input twice gives identical JSON except last_updated', () => {
     const make = () =>
       logOf(
-        closed('T1', '2026-03-02T10:00:00Z', 12.34, { setup_type: 'A', partial_exits: [partial('2026-03-01T10:00:00Z', 1.11)] }),
-        closed('T2', 'garbage', -5.55, { setup_type: 'B' }),
-        open('T3', { symbol: 'ETH', partial_exits: [partial('2026-03-02T23:59:59.999999+00:00', 2.22)] }),
-        trade('T4', { status: 'WEIRD', pnl_usd: 1000 }),
+        goldenClosed('T1', '2026-03-02T10:00:00Z', 12.34, { setup_type: 'A', partial_exits: [partialExit('2026-03-01T10:00:00Z', 1.11)] }),
+        goldenClosed('T2', 'garbage', -5.55, { setup_type: 'B' }),
+        goldenOpen('T3', { symbol: 'ETH', partial_exits: [partialExit('2026-03-02T23:59:59.999999+00:00', 2.22)] }),
+        goldenRecord('T4', { status: 'WEIRD', pnl_usd: 1000 }),
       );
     const strip = (x: unknown): string => JSON.stringify(x).replace(/"last_updated":"[^"]*"/g, '');
     const a = deriveState(make(), { startingCapital: 1000, now: at('2026-03-03T01:00:00Z') });
@@ -495,7 +495,7 @@ describe('output shape', () => {
   });
 
   it('does not modify the log', () => {
-    const log = logOf(closed('T1', '2026-03-02T10:00:00Z', 5), open('T2', { partial_exits: [partial('2026-03-02T10:00:00Z', 1)] }));
+    const log = logOf(goldenClosed('T1', '2026-03-02T10:00:00Z', 5), goldenOpen('T2', { partial_exits: [partialExit('2026-03-02T10:00:00Z', 1)] }));
     const before = JSON.stringify(log);
     deriveState(log, { startingCapital: 1000, now: at('2026-03-03T00:00:00Z') });
     expect(JSON.stringify(log)).toBe(before);
@@ -514,7 +514,7 @@ describe('bad options', () => {
 
   it('refuses a starting capital ≤ 0, as the store and the reconciler do (one rule: domain/settings.ts)', () => {
     for (const startingCapital of [0, -100]) {
-      expect(() => deriveState(logOf(closed('T1', '2026-03-02T10:00:00Z', -5)), { startingCapital, now: at('2026-03-03T00:00:00Z') })).toThrow(
+      expect(() => deriveState(logOf(goldenClosed('T1', '2026-03-02T10:00:00Z', -5)), { startingCapital, now: at('2026-03-03T00:00:00Z') })).toThrow(
         /startingCapital/,
       );
     }

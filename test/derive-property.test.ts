@@ -16,7 +16,7 @@ import {
   haltState,
 } from '../src/domain/derive/index.js';
 import type { Trade, TradeLog } from '../src/domain/types.js';
-import { partial, trade } from './derive-fixtures.js';
+import { goldenRecord, logOf, partialExit } from './trades.js';
 
 const T0 = Date.UTC(2025, 0, 1);
 const T1 = Date.UTC(2026, 5, 1);
@@ -54,7 +54,7 @@ function build(raws: Raw[]): { log: TradeLog; cents: number } {
     cents += r.status === 'CLOSED' ? pnlCents + partialCents : partialCents;
     const stop = r.direction === 'LONG' ? r.entry - r.riskCents / 100 : r.entry + r.riskCents / 100;
     const closed = r.status === 'CLOSED';
-    return trade(`T${String(i + 1).padStart(3, '0')}`, {
+    return goldenRecord(`T${String(i + 1).padStart(3, '0')}`, {
       symbol: `S${i % 7}`,
       direction: r.direction,
       status: r.status,
@@ -69,10 +69,10 @@ function build(raws: Raw[]): { log: TradeLog; cents: number } {
       r_multiple: closed ? r.rMultiple : null,
       setup_type: r.setupType,
       ...(r.setup === undefined ? {} : { setup: r.setup }),
-      ...(r.partials.length > 0 ? { partial_exits: r.partials.map((p) => partial(p.ts, p.cents / 100)) } : {}),
+      ...(r.partials.length > 0 ? { partial_exits: r.partials.map((p) => partialExit(p.ts, p.cents / 100)) } : {}),
     });
   });
-  return { log: { trades, next_id: trades.length + 1 }, cents };
+  return { log: logOf(...trades), cents };
 }
 
 const scenario = fc.record({
@@ -125,13 +125,10 @@ describe('derived state over random logs', () => {
 });
 
 describe('checkDerivedInvariants can fail', () => {
-  const log: TradeLog = {
-    trades: [
-      trade('T001', { status: 'CLOSED', exit_time: '2026-03-02T10:00:00Z', pnl_usd: 10 }),
-      trade('T002', { status: 'OPEN', symbol: 'ETH' }),
-    ],
-    next_id: 3,
-  };
+  const log = logOf(
+    goldenRecord('T001', { status: 'CLOSED', exit_time: '2026-03-02T10:00:00Z', pnl_usd: 10 }),
+    goldenRecord('T002', { status: 'OPEN', symbol: 'ETH' }),
+  );
   const fresh = () => deriveState(log, { startingCapital: 1000, now: new Date('2026-03-03T00:00:00Z') });
 
   it('is clean on the real state', () => {

@@ -5,15 +5,15 @@
 import { describe, expect, it } from 'vitest';
 
 import { deriveEquity, deriveRiskState, deriveState, equityCurve, haltState } from '../src/domain/derive/index.js';
-import { at, closed, logOf, open, partial } from './derive-fixtures.js';
+import { at, goldenClosed, goldenOpen, logOf, partialExit } from './trades.js';
 
 describe('ISO week boundary for weekly_start_value', () => {
   // start 1000. Sun 03-08 +100, Mon 03-09 +50, Sat 03-14 -30, Sun 03-15 +25
   const log = logOf(
-    closed('T1', '2026-03-08T20:00:00+00:00', 100),
-    closed('T2', '2026-03-09T00:00:00+00:00', 50), // exactly Monday 00:00: belongs to the new week
-    closed('T3', '2026-03-14T12:00:00+00:00', -30),
-    closed('T4', '2026-03-15T23:59:59.999999+00:00', 25),
+    goldenClosed('T1', '2026-03-08T20:00:00+00:00', 100),
+    goldenClosed('T2', '2026-03-09T00:00:00+00:00', 50), // exactly Monday 00:00: belongs to the new week
+    goldenClosed('T3', '2026-03-14T12:00:00+00:00', -30),
+    goldenClosed('T4', '2026-03-15T23:59:59.999999+00:00', 25),
   );
 
   it('on the last instant of Sunday the week started on the previous Monday', () => {
@@ -44,7 +44,7 @@ describe('ISO week boundary for weekly_start_value', () => {
 describe('halt', () => {
   // start 1000. Tue 03-10 -100 (900), Wed 03-11 -150 (750); now Wed 03-11 (Monday 03-09).
   // daily (750 - 900) / 900 = -16.67 %, weekly (750 - 1000) / 1000 = -25 %, total -25 %.
-  const log = logOf(closed('T1', '2026-03-10T10:00:00Z', -100), closed('T2', '2026-03-11T10:00:00Z', -150));
+  const log = logOf(goldenClosed('T1', '2026-03-10T10:00:00Z', -100), goldenClosed('T2', '2026-03-11T10:00:00Z', -150));
   const base = { startingCapital: 1000, now: at('2026-03-11T12:00:00Z') };
 
   it('checks daily, then weekly, then total, and names the first breach', () => {
@@ -72,15 +72,15 @@ describe('halt', () => {
   it('a drawdown of exactly the limit is a breach; one cent less is not', () => {
     // start 1000, nothing before today; today -20 -> 980: (980 - 1000) / 1000 = -2.0 %
     const now = { startingCapital: 1000, now: at('2026-03-11T12:00:00Z') };
-    const exact = haltState(logOf(closed('T1', '2026-03-11T10:00:00Z', -20)), now);
+    const exact = haltState(logOf(goldenClosed('T1', '2026-03-11T10:00:00Z', -20)), now);
     expect(exact).toMatchObject({ halted: true, halt_reason: 'Daily drawdown -2.0% exceeds -2.0% limit' });
-    const above = haltState(logOf(closed('T1', '2026-03-11T10:00:00Z', -19.99)), now);
+    const above = haltState(logOf(goldenClosed('T1', '2026-03-11T10:00:00Z', -19.99)), now);
     expect([above.halted, above.halt_reason]).toEqual([false, null]);
   });
 
   it('yesterday\'s losses do not count against today', () => {
     // -100 on Tue, nothing Wed: daily start 900, current 900 -> daily 0; weekly -10 % breaches at -10 %
-    const h = haltState(logOf(closed('T1', '2026-03-10T10:00:00Z', -100)), base);
+    const h = haltState(logOf(goldenClosed('T1', '2026-03-10T10:00:00Z', -100)), base);
     expect(h.daily).toBe(0);
     expect(h.halt_reason).toBe('Weekly drawdown -10.0% exceeds -10.0% limit');
   });
@@ -88,7 +88,7 @@ describe('halt', () => {
   it('counts partial exits of open trades', () => {
     // +10 yesterday, -25 today on an open trade: daily (985 - 1010) / 1010 = -2.475 % -> "-2.5"
     const h = haltState(
-      logOf(closed('T1', '2026-03-10T10:00:00Z', 10), open('T2', { partial_exits: [partial('2026-03-11T09:00:00Z', -25)] })),
+      logOf(goldenClosed('T1', '2026-03-10T10:00:00Z', 10), goldenOpen('T2', { partial_exits: [partialExit('2026-03-11T09:00:00Z', -25)] })),
       base,
     );
     expect(h.halt_reason).toBe('Daily drawdown -2.5% exceeds -2.0% limit');
@@ -100,11 +100,11 @@ describe('timestamps', () => {
 
   it('reads Python, Z, naive and offset forms, dating each by its UTC day', () => {
     const log = logOf(
-      closed('T1', '2026-03-14T11:28:53.123456+00:00', 1),
-      closed('T2', '2026-03-14T23:59:59Z', 2),
-      closed('T3', '2026-03-15 00:00:00', 4), // naive = UTC, space separator
-      closed('T4', '2026-03-15T02:00:00+05:30', 8), // = 03-14 20:30 UTC
-      closed('T5', '2026-03-14T21:00:00-05:00', 16), // = 03-15 02:00 UTC
+      goldenClosed('T1', '2026-03-14T11:28:53.123456+00:00', 1),
+      goldenClosed('T2', '2026-03-14T23:59:59Z', 2),
+      goldenClosed('T3', '2026-03-15 00:00:00', 4), // naive = UTC, space separator
+      goldenClosed('T4', '2026-03-15T02:00:00+05:30', 8), // = 03-14 20:30 UTC
+      goldenClosed('T5', '2026-03-14T21:00:00-05:00', 16), // = 03-15 02:00 UTC
     );
     expect(equityCurve(log.trades, 1000, at('2026-03-15T12:00:00Z'))).toEqual([
       { date: '2026-03-14', equity: 1011 }, // 1 + 2 + 8
@@ -114,10 +114,10 @@ describe('timestamps', () => {
 
   it('an unparseable or missing exit_time counts on the first day of the curve, and sorts first for streaks', () => {
     const log = logOf(
-      closed('T1', '2026-03-12T10:00:00Z', 10),
-      closed('T2', 'yesterday', -5),
-      closed('T3', '2026-03-13T10:00:00Z', 20),
-      closed('T4', null as unknown as string, -1),
+      goldenClosed('T1', '2026-03-12T10:00:00Z', 10),
+      goldenClosed('T2', 'yesterday', -5),
+      goldenClosed('T3', '2026-03-13T10:00:00Z', 20),
+      goldenClosed('T4', null as unknown as string, -1),
     );
     const e = deriveEquity(log, { ...start, now: at('2026-03-14T00:00:00Z') });
     expect(e.equity_curve).toEqual([
@@ -131,7 +131,7 @@ describe('timestamps', () => {
   });
 
   it('a timestamp before 1970 is treated as unparseable, so the curve does not span centuries', () => {
-    const log = logOf(closed('T1', '2026-03-12T10:00:00Z', 10), closed('T2', '1026-03-12T10:00:00Z', -5));
+    const log = logOf(goldenClosed('T1', '2026-03-12T10:00:00Z', 10), goldenClosed('T2', '1026-03-12T10:00:00Z', -5));
     const e = deriveEquity(log, { ...start, now: at('2026-03-13T00:00:00Z') });
     expect(e.equity_curve).toEqual([
       { date: '2026-03-12', equity: 1005 },
@@ -140,13 +140,13 @@ describe('timestamps', () => {
   });
 
   it('with only unparseable timestamps the curve is today alone', () => {
-    const e = deriveEquity(logOf(closed('T1', 'bad', 7)), { ...start, now: at('2026-03-14T09:00:00Z') });
+    const e = deriveEquity(logOf(goldenClosed('T1', 'bad', 7)), { ...start, now: at('2026-03-14T09:00:00Z') });
     expect(e.equity_curve).toEqual([{ date: '2026-03-14', equity: 1007 }]);
     expect(e.inception_date).toBe('2026-03-14');
   });
 
   it('future-dated events (clock skew) count on today', () => {
-    const log = logOf(closed('T1', '2026-03-10T10:00:00Z', 10), closed('T2', '2026-03-20T10:00:00Z', 5));
+    const log = logOf(goldenClosed('T1', '2026-03-10T10:00:00Z', 10), goldenClosed('T2', '2026-03-20T10:00:00Z', 5));
     const s = deriveState(log, { ...start, now: at('2026-03-11T10:00:00Z') });
     expect(s.equity.equity_curve).toEqual([
       { date: '2026-03-10', equity: 1010 },
@@ -163,7 +163,7 @@ describe('timestamps', () => {
   });
 
   it('a curve spanning month, leap-day and year ends has one point per calendar day', () => {
-    const c = equityCurve(logOf(closed('T1', '2027-12-30T10:00:00Z', 1)).trades, 1000, at('2028-03-01T00:00:00Z'));
+    const c = equityCurve(logOf(goldenClosed('T1', '2027-12-30T10:00:00Z', 1)).trades, 1000, at('2028-03-01T00:00:00Z'));
     expect(c.length).toBe(2 + 31 + 29 + 1); // Dec 30-31, January, February 2028 (leap), March 1
     expect(c.map((p) => p.date)).toContain('2028-02-29');
     expect(c[2]?.date).toBe('2028-01-01');

@@ -18,7 +18,7 @@ import {
 } from '../src/domain/trade-ops.js';
 import type { Trade, TradeLog } from '../src/domain/types.js';
 import { validateOpenInput } from '../src/domain/validate.js';
-import { deepFreeze, emptyLog, NOW } from './domain-helpers.js';
+import { deepFreeze, emptyLog, NOW } from './trades.js';
 
 // ---------------------------------------------------------------- (2) rounding
 

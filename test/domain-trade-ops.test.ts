@@ -17,7 +17,7 @@ import {
   tradeIdNumber,
 } from '../src/domain/trade-ops.js';
 import type { TradeLog } from '../src/domain/types.js';
-import { deepFreeze, emptyLog, NOW, open, rawTrade } from './domain-helpers.js';
+import { deepFreeze, emptyLog, logOf, NOW, openTrade, tradeRecord } from './trades.js';
 
 function thrown(fn: () => unknown): unknown {
   try {
@@ -92,6 +92,7 @@ describe('applyOpen', () => {
       'original_size', 'entry_time', 'exit_price', 'exit_time', 'exit_reason', 'pnl_usd', 'pnl_pct',
       'r_multiple', 'status', 'setup_type', 'grade', 'notes',
     ]);
+    // Written out, not built with tradeRecord(): what the Python writer makes of this input, an oracle independent of the builder.
     expect(trade).toEqual({
       id: 'T001',
       symbol: 'BTC',
@@ -135,7 +136,7 @@ describe('applyOpen', () => {
 
   it('skips past ids a hand-edited log already holds', () => {
     const start: TradeLog = {
-      trades: [rawTrade({ id: 'T007', status: 'CLOSED' }), rawTrade({ id: 'manual-1', status: 'CLOSED' })],
+      trades: [tradeRecord('T007', { status: 'CLOSED' }), tradeRecord('manual-1', { status: 'CLOSED' })],
       next_id: 3,
     };
     expect(nextTradeNumber(start)).toBe(8);
@@ -156,7 +157,7 @@ describe('applyOpen', () => {
 
 describe('closePnl and applyClose (worked by hand)', () => {
   it('LONG BTC 65000, stop 63500, exit 68000, size 0.02 -> 60 USD, 4.62 %, 2 R', () => {
-    const { log, trade } = open(emptyLog(), { symbol: 'BTC', entry_price: 65000, stop_price: 63500, target_price: 68000, size: 0.02 });
+    const { log, trade } = openTrade(emptyLog(), { symbol: 'BTC', entry_price: 65000, stop_price: 63500, target_price: 68000, size: 0.02 });
     const closed = applyClose(log, trade.id, { exit_price: 68000, exit_reason: 'target', lessons: 'patience' }, new Date('2026-03-15T00:00:00.5Z'));
     expect(closed.trade).toMatchObject({
       status: 'CLOSED',
@@ -173,14 +174,14 @@ describe('closePnl and applyClose (worked by hand)', () => {
 
   it('SHORT ETH 3000, stop 3100: exit 2850 wins, exit 3100 loses 1 R', () => {
     const base = { symbol: 'ETH', direction: 'SHORT', entry_price: 3000, stop_price: 3100, target_price: 2700, size: 1.5 } as const;
-    const { log, trade } = open(emptyLog(), base);
+    const { log, trade } = openTrade(emptyLog(), base);
     expect(closePnl(trade, 2850)).toEqual({ pnl_usd: 225, pnl_pct: 5, r_multiple: 1.5 });
     expect(closePnl(trade, 3100)).toEqual({ pnl_usd: -150, pnl_pct: -3.33, r_multiple: -1 });
     expect(applyClose(log, trade.id, { exit_price: 3100 }, NOW).trade.pnl_usd).toBe(-150);
   });
 
   it('rounds like Python on ties: a 0.125 move is 0.12, a -0.125 move -0.12', () => {
-    const t = rawTrade({ id: 'T001', entry_price: 1, stop_price: 0.5, original_stop: 0.5, size: 1 });
+    const t = tradeRecord('T001', { entry_price: 1, stop_price: 0.5, original_stop: 0.5, size: 1 });
     expect(closePnl(t, 1.125)).toEqual({ pnl_usd: 0.12, pnl_pct: 12.5, r_multiple: 0.25 });
     expect(closePnl({ ...t, direction: 'SHORT', stop_price: 1.5, original_stop: 1.5 }, 1.125).pnl_usd).toBe(-0.12);
     // 12.675 − 10 is 2.6750000000000007 in binary, so Python writes 2.68 here.
@@ -192,31 +193,31 @@ describe('closePnl and applyClose (worked by hand)', () => {
   });
 
   it('measures R from original_stop after the stop was trailed', () => {
-    const { log, trade } = open(emptyLog(), { symbol: 'SOL', entry_price: 100, stop_price: 95, size: 1 });
+    const { log, trade } = openTrade(emptyLog(), { symbol: 'SOL', entry_price: 100, stop_price: 95, size: 1 });
     const trailed = applyUpdate(log, trade.id, { stop_price: 102 });
     const closed = applyClose(trailed.log, trade.id, { exit_price: 110 }, NOW).trade;
     expect(closed.r_multiple).toBe(2); // 10 / |100 − 95|, not 10 / |100 − 102|
   });
 
   it('falls back to stop_price when original_stop is null, missing or 0 (Python `or`)', () => {
-    const t = rawTrade({ id: 'T001', entry_price: 100, stop_price: 90 });
+    const t = tradeRecord('T001', { entry_price: 100, stop_price: 90 });
     for (const original_stop of [null, 0, undefined]) {
       expect(closePnl({ ...t, original_stop } as never, 120).r_multiple).toBe(2);
     }
   });
 
   it('gives R 0 when the risk is 0', () => {
-    const t = rawTrade({ id: 'T001', entry_price: 100, stop_price: 100, original_stop: 100 });
+    const t = tradeRecord('T001', { entry_price: 100, stop_price: 100, original_stop: 100 });
     expect(closePnl(t, 110)).toEqual({ pnl_usd: 10, pnl_pct: 10, r_multiple: 0 });
   });
 
   it('refuses a trade whose direction is unknown rather than guess', () => {
-    const t = rawTrade({ id: 'T001', direction: 'long' as never });
+    const t = tradeRecord('T001', { direction: 'long' as never });
     expect(thrown(() => closePnl(t, 110))).toBeInstanceOf(ValidationError);
   });
 
   it('defaults exit_reason to null and keeps lessons written before the close', () => {
-    const { log, trade } = open(emptyLog(), { symbol: 'BTC' });
+    const { log, trade } = openTrade(emptyLog(), { symbol: 'BTC' });
     const noted = applyUpdate(log, trade.id, { lessons: 'entered late', mfe: 3 }).log;
     const closed = applyClose(noted, trade.id, { exit_price: 101 }, NOW).trade;
     expect(closed.exit_reason).toBeNull();
@@ -226,13 +227,13 @@ describe('closePnl and applyClose (worked by hand)', () => {
   });
 
   it('keeps the field order and appends lessons at the end, as a Python dict does', () => {
-    const { log, trade } = open(emptyLog(), { symbol: 'BTC' });
+    const { log, trade } = openTrade(emptyLog(), { symbol: 'BTC' });
     const closed = applyClose(log, trade.id, { exit_price: 101 }, NOW).trade;
     expect(Object.keys(closed)).toEqual([...Object.keys(trade), 'lessons']);
   });
 
   it('names the id of an unknown trade and refuses closing twice', () => {
-    const { log, trade } = open(emptyLog(), { symbol: 'BTC' });
+    const { log, trade } = openTrade(emptyLog(), { symbol: 'BTC' });
     const missing = thrown(() => applyClose(log, 'T999', { exit_price: 1 }, NOW));
     expect(missing).toBeInstanceOf(TradeNotFoundError);
     expect((missing as TradeNotFoundError).code).toBe('ETRADENOTFOUND');
@@ -249,7 +250,7 @@ describe('closePnl and applyClose (worked by hand)', () => {
 
 describe('applyPartial', () => {
   it('partial then close: SOL 100, stop 95, size 10; half at 110, rest at 90 -> net 0', () => {
-    const { log, trade } = open(emptyLog(), { symbol: 'SOL', entry_price: 100, stop_price: 95, size: 10 });
+    const { log, trade } = openTrade(emptyLog(), { symbol: 'SOL', entry_price: 100, stop_price: 95, size: 10 });
     const later = new Date('2026-03-14T12:00:00.250Z');
     const part = applyPartial(log, trade.id, { fraction: 0.5, exit_price: 110, reason: 'tp1' }, later);
     expect(part.result).toEqual({
@@ -277,7 +278,7 @@ describe('applyPartial', () => {
   });
 
   it('rounds sizes to 6 decimals and appends later partials', () => {
-    const { log, trade } = open(emptyLog(), { symbol: 'BTC', entry_price: 100, stop_price: 95, size: 0.3 });
+    const { log, trade } = openTrade(emptyLog(), { symbol: 'BTC', entry_price: 100, stop_price: 95, size: 0.3 });
     const first = applyPartial(log, trade.id, { fraction: 1 / 3, exit_price: 105 }, NOW);
     expect(first.result.size_closed).toBe(0.1);
     expect(first.result.remaining_size).toBe(0.2);
@@ -291,12 +292,12 @@ describe('applyPartial', () => {
   });
 
   it('computes SHORT partial P&L with the direction', () => {
-    const { log, trade } = open(emptyLog(), { symbol: 'ETH', direction: 'SHORT', entry_price: 3000, stop_price: 3100, target_price: 2700, size: 2 });
+    const { log, trade } = openTrade(emptyLog(), { symbol: 'ETH', direction: 'SHORT', entry_price: 3000, stop_price: 3100, target_price: 2700, size: 2 });
     expect(applyPartial(log, trade.id, { fraction: 0.25, exit_price: 2900 }, NOW).result.partial_pnl).toBe(50);
   });
 
   it('refuses a fraction that closes nothing or leaves nothing once rounded', () => {
-    const { log, trade } = open(emptyLog(), { symbol: 'BTC', size: 0.000001 });
+    const { log, trade } = openTrade(emptyLog(), { symbol: 'BTC', size: 0.000001 });
     const nothingClosed = thrown(() => applyPartial(log, trade.id, { fraction: 0.4, exit_price: 101 }, NOW));
     expect(nothingClosed).toBeInstanceOf(ValidationError);
     expect((nothingClosed as ValidationError).field).toBe('fraction');
@@ -308,7 +309,7 @@ describe('applyPartial', () => {
   });
 
   it('refuses unknown and closed trades', () => {
-    const { log, trade } = open(emptyLog(), { symbol: 'BTC' });
+    const { log, trade } = openTrade(emptyLog(), { symbol: 'BTC' });
     expect(thrown(() => applyPartial(log, 'T404', { fraction: 0.5, exit_price: 1 }, NOW))).toBeInstanceOf(TradeNotFoundError);
     const closed = applyClose(log, trade.id, { exit_price: 101 }, NOW).log;
     expect(thrown(() => applyPartial(closed, trade.id, { fraction: 0.5, exit_price: 1 }, NOW))).toBeInstanceOf(
@@ -317,7 +318,7 @@ describe('applyPartial', () => {
   });
 
   it('treats partial_exits: null in a hand-edited file as none', () => {
-    const log: TradeLog = { trades: [rawTrade({ id: 'T001', partial_exits: null as never })], next_id: 2 };
+    const log = logOf(tradeRecord('T001', { partial_exits: null as never }));
     const t = findTrade(applyPartial(log, 'T001', { fraction: 0.5, exit_price: 110 }, NOW).log, 'T001')!;
     expect(t.partial_exits).toHaveLength(1);
   });
@@ -325,7 +326,7 @@ describe('applyPartial', () => {
 
 describe('applyUpdate', () => {
   it('moves a stop to and past entry, sets text and extension fields', () => {
-    const { log, trade } = open(emptyLog(), { symbol: 'BTC', entry_price: 100, stop_price: 95 });
+    const { log, trade } = openTrade(emptyLog(), { symbol: 'BTC', entry_price: 100, stop_price: 95 });
     const atEntry = applyUpdate(log, trade.id, { stop_price: 100 }).trade;
     expect(atEntry.stop_price).toBe(100);
     const { trade: t } = applyUpdate(log, trade.id, { stop_price: 105, target_price: 130, notes: 'trail', custom: { mfe: 4 } });
@@ -334,7 +335,7 @@ describe('applyUpdate', () => {
   });
 
   it('allows a post-mortem on a CLOSED trade but no stop or target change', () => {
-    const { log, trade } = open(emptyLog(), { symbol: 'BTC' });
+    const { log, trade } = openTrade(emptyLog(), { symbol: 'BTC' });
     const closed = applyClose(log, trade.id, { exit_price: 101 }, NOW).log;
     expect(applyUpdate(closed, trade.id, { lessons: 'ok', grade: 'B', setup_type: 'X', tag: 1 }).trade).toMatchObject({
       lessons: 'ok',
@@ -349,7 +350,7 @@ describe('applyUpdate', () => {
   });
 
   it('refuses owned fields, bad values and unknown ids', () => {
-    const { log, trade } = open(emptyLog(), { symbol: 'BTC' });
+    const { log, trade } = openTrade(emptyLog(), { symbol: 'BTC' });
     const err = thrown(() => applyUpdate(log, trade.id, { size: 5 }));
     expect(err).toBeInstanceOf(ImmutableFieldError);
     expect((err as ImmutableFieldError).field).toBe('size');
@@ -360,8 +361,8 @@ describe('applyUpdate', () => {
 
 describe('applyUpdatesBatch', () => {
   const twoOpen = (): TradeLog => {
-    const a = open(emptyLog(), { symbol: 'BTC' });
-    return open(a.log, { symbol: 'ETH' }).log;
+    const a = openTrade(emptyLog(), { symbol: 'BTC' });
+    return openTrade(a.log, { symbol: 'ETH' }).log;
   };
 
   it('applies every pair in order, the same id twice included', () => {

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { StateReconciler, TradeLogCorruptError, TradeStore, type ReconcilerOptions } from '../src/index.js';
 import { ROOT, sleep, tempDir } from './helpers.js';
+import { logOf, tradeRecord } from './trades.js';
 
 let dir: string;
 let logFile: string;
@@ -38,14 +39,14 @@ async function until(fn: () => boolean, what: string, timeoutMs = 10_000): Promi
   }
 }
 
-const closedTrade = (id: string, pnl: number) => ({
-  id, symbol: 'BTC', direction: 'LONG', entry_price: 100, stop_price: 90, original_stop: 90, target_price: 120, size: 1,
-  original_size: 1, entry_time: '2026-03-01T09:00:00.000000+00:00', exit_price: 110, exit_time: '2026-03-02T10:00:00.000000+00:00',
-  exit_reason: 'target', pnl_usd: pnl, pnl_pct: 10, r_multiple: 1, status: 'CLOSED', setup_type: null, grade: null, notes: null,
-});
+const closedTrade = (id: string, pnl: number) =>
+  tradeRecord(id, {
+    stop_price: 90, original_stop: 90, entry_time: '2026-03-01T09:00:00.000000+00:00', exit_price: 110,
+    exit_time: '2026-03-02T10:00:00.000000+00:00', exit_reason: 'target', pnl_usd: pnl, pnl_pct: 10, r_multiple: 1, status: 'CLOSED',
+  });
 // Sums past the largest double: every cycle reports invariant violations, which lets a test hook a slow callback in.
 const writeOverflowingLog = () =>
-  fs.writeFileSync(logFile, `${JSON.stringify({ trades: [closedTrade('T001', 1.5e308), closedTrade('T002', 1.5e308)], next_id: 3 }, null, 2)}\n`);
+  fs.writeFileSync(logFile, `${JSON.stringify(logOf(closedTrade('T001', 1.5e308), closedTrade('T002', 1.5e308)), null, 2)}\n`);
 
 /** A reconciler whose cycles take ~`slowMs` (an async invariant callback), counting cycles and overlap. */
 function instrumented(slowMs: number, extra: Partial<ReconcilerOptions> = {}) {

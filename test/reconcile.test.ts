@@ -12,8 +12,10 @@ import {
   type HistoryViolation,
   type ReconcileResult,
   type ReconcilerOptions,
+  type Trade,
 } from '../src/index.js';
 import { tempDir } from './helpers.js';
+import { logOf, tradeRecord, type TradeFields } from './trades.js';
 
 type Json = Record<string, unknown>;
 
@@ -40,15 +42,14 @@ const expectOk = (r: ReconcileResult) => {
   return r;
 };
 
-function closed(id: string, o: Json = {}): Json {
-  return {
-    id, symbol: 'BTC', direction: 'LONG', entry_price: 100, stop_price: 90, original_stop: 90, target_price: 130,
-    size: 1, original_size: 1, entry_time: '2026-03-01T09:00:00.000000+00:00', exit_price: 110,
+function closed(id: string, o: TradeFields = {}): Trade {
+  return tradeRecord(id, {
+    stop_price: 90, original_stop: 90, target_price: 130, entry_time: '2026-03-01T09:00:00.000000+00:00', exit_price: 110,
     exit_time: '2026-03-02T10:00:00.000000+00:00', exit_reason: 'target', pnl_usd: 10, pnl_pct: 10, r_multiple: 1,
-    status: 'CLOSED', setup_type: 'breakout', grade: 'A', notes: null, ...o,
-  };
+    status: 'CLOSED', setup_type: 'breakout', grade: 'A', ...o,
+  });
 }
-const manyClosed = (n: number) => ({ trades: Array.from({ length: n }, (_, i) => closed(`T${String(i + 1).padStart(3, '0')}`)), next_id: n + 1 });
+const manyClosed = (n: number) => logOf(...Array.from({ length: n }, (_, i) => closed(`T${String(i + 1).padStart(3, '0')}`)));
 
 /**
  * Hand-checked golden log, starting capital 10,000, now 2026-03-12T12:00Z:
@@ -288,7 +289,7 @@ describe('count guard (FORMULAS.md)', () => {
 });
 
 describe('history guard', () => {
-  const five = () => ({ trades: ['T001', 'T002', 'T003', 'T004', 'T005'].map((id) => closed(id)), next_id: 6 });
+  const five = () => logOf(...['T001', 'T002', 'T003', 'T004', 'T005'].map((id) => closed(id)));
 
   async function baseline(log: unknown = five()) {
     writeLog(log);
@@ -354,7 +355,7 @@ describe('history guard', () => {
     const { rec, violations } = await baseline();
     const log = five();
     const t = log.trades[0] as Json;
-    log.trades[0] = Object.fromEntries(Object.entries({ ...t, partial_exits: [] }).reverse());
+    log.trades[0] = Object.fromEntries(Object.entries({ ...t, partial_exits: [] }).reverse()) as Trade;
     fs.writeFileSync(logFile, `${JSON.stringify(log, null, 2).replace(/"entry_price": 100,/g, '"entry_price": 100.0,')}\n`);
     expect(fs.readFileSync(logFile, 'utf8')).toContain('100.0');
     expectOk(await rec.reconcile());

@@ -26,7 +26,7 @@ import {
   withOrigin,
   type ReportData,
 } from '../src/report/shape.js';
-import { closed, logOf, open, partial } from './derive-fixtures.js';
+import { emptyLog, goldenClosed, goldenOpen, logOf, partialExit } from './trades.js';
 import { ROOT, tempDir } from './helpers.js';
 
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'report-log.json');
@@ -223,8 +223,8 @@ describe('histogramR', () => {
 
   it('leaves out, and counts, closed trades without an initial risk', () => {
     const log = logOf(
-      closed('T1', '2026-04-01T10:00:00Z', 10, { r_multiple: 1 }),
-      closed('T2', '2026-04-01T11:00:00Z', 5, { r_multiple: null, stop_price: 100, original_stop: 100 }),
+      goldenClosed('T1', '2026-04-01T10:00:00Z', 10, { r_multiple: 1 }),
+      goldenClosed('T2', '2026-04-01T11:00:00Z', 5, { r_multiple: null, stop_price: 100, original_stop: 100 }),
     );
     expect(rMultipleOf(log.trades[1] as never, netPnl(log.trades[1] as never))).toBeNull();
     const h = shapeReportData(log, { startingCapital: START, now: NOW }).rHistogram;
@@ -261,7 +261,7 @@ describe('shapeReportData', () => {
   });
 
   it('shapes an empty log into empty series, not broken ones', () => {
-    const data = shapeReportData({ trades: [], next_id: 1 }, { startingCapital: START, now: NOW });
+    const data = shapeReportData(emptyLog(), { startingCapital: START, now: NOW });
     expect(data.curve).toEqual({ points: [], totalPoints: 0, thinned: false, peak: null });
     expect(data.episode).toBeNull();
     expect(data.rHistogram).toMatchObject({ bins: [], count: 0, withoutR: 0, meanR: 0, expectancyR: 0, expectancyUsd: 0 });
@@ -272,7 +272,7 @@ describe('shapeReportData', () => {
   });
 
   it('gives a one-trade log a two-point curve (origin + today)', () => {
-    const data = shapeReportData(logOf(closed('T1', '2026-04-06T09:00:00Z', 25, { r_multiple: 2.5 })), { startingCapital: START, now: NOW });
+    const data = shapeReportData(logOf(goldenClosed('T1', '2026-04-06T09:00:00Z', 25, { r_multiple: 2.5 })), { startingCapital: START, now: NOW });
     expect(data.curve.points.map((p) => [p.date, p.equity])).toEqual([
       ['2026-04-05', 5000],
       ['2026-04-06', 5025],
@@ -283,8 +283,8 @@ describe('shapeReportData', () => {
 
   it('reports open positions with their risk, partial P&L and the halt state', () => {
     const log = logOf(
-      closed('T1', '2026-04-06T09:00:00Z', -150, { r_multiple: -1.5 }),
-      open('T2', { symbol: 'ETH', direction: 'SHORT', entry_price: 100, stop_price: 104, original_stop: 105, size: 2, original_size: 4, partial_exits: [partial('2026-04-06T10:00:00Z', 12, 2)] }),
+      goldenClosed('T1', '2026-04-06T09:00:00Z', -150, { r_multiple: -1.5 }),
+      goldenOpen('T2', { symbol: 'ETH', direction: 'SHORT', entry_price: 100, stop_price: 104, original_stop: 105, size: 2, original_size: 4, partial_exits: [partialExit('2026-04-06T10:00:00Z', 12, 2)] }),
     );
     const data = shapeReportData(log, { startingCapital: START, now: NOW });
     expect(data.open).toEqual([
@@ -298,7 +298,7 @@ describe('shapeReportData', () => {
 
 describe('the page', () => {
   it('says "No closed trades yet" for an empty log and draws no chart', async () => {
-    const data = shapeReportData({ trades: [], next_id: 1 }, { startingCapital: START, now: NOW });
+    const data = shapeReportData(emptyLog(), { startingCapital: START, now: NOW });
     const { html, marks } = await renderReport(data, { title: 'Empty' });
     expect(html).toContain('No closed trades yet');
     expect(html).toContain('No realized P&amp;L yet');
@@ -309,8 +309,8 @@ describe('the page', () => {
   it('escapes names from the log and stays self-contained', async () => {
     const evil = '<script>alert(1)</script>&"\'';
     const log = logOf(
-      closed('T1', '2026-04-05T09:00:00Z', 25, { r_multiple: 2.5, setup_type: evil, symbol: '<img src=x>' }),
-      open('T2', { symbol: '<img src=x onerror=alert(2)>', setup_type: evil }),
+      goldenClosed('T1', '2026-04-05T09:00:00Z', 25, { r_multiple: 2.5, setup_type: evil, symbol: '<img src=x>' }),
+      goldenOpen('T2', { symbol: '<img src=x onerror=alert(2)>', setup_type: evil }),
     );
     const { html } = await renderReport(shapeReportData(log, { startingCapital: START, now: NOW }), { title: '<b>T</b>' });
     expect(html).not.toContain('<script>alert');
@@ -400,7 +400,7 @@ describe('buildReport', () => {
     for (let i = 0; i < 20_000; i++) {
       const day = new Date(Date.UTC(1971, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
       const pnl = Math.round((rnd() - 0.48) * 4000) / 100;
-      trades.push(closed(`T${i + 1}`, `${day}T15:00:00+00:00`, pnl, { r_multiple: Math.round(pnl) / 10 || 0.1, setup_type: `S${i % 7}` }));
+      trades.push(goldenClosed(`T${i + 1}`, `${day}T15:00:00+00:00`, pnl, { r_multiple: Math.round(pnl) / 10 || 0.1, setup_type: `S${i % 7}` }));
     }
     const log = path.join(dir, 'trade_log.json');
     fs.writeFileSync(log, JSON.stringify(logOf(...trades)));
