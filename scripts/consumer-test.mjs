@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The package as a user gets it: `npm pack`, then into an empty folder with --ignore-scripts (npm 12
 // runs no unapproved install script) and no compiler on PATH, so only a prebuilt binary can work.
-// From there: import and write a trade (ESM), require() it (CJS), type-check a TypeScript consumer
+// From there: import and write a trade (ESM), build a report through the trade-state-engine/report
+// subpath, require() it (CJS), type-check a TypeScript consumer
 // under `module: nodenext` and `moduleResolution: bundler`, run both bin names, and check that an
 // install without a usable binary explains itself. publint and are-the-types-wrong judge the tarball.
 //
@@ -66,7 +67,7 @@ step('npm pack', () => {
   const files = info.files.map((f) => f.path);
   const host = `prebuilds/${process.platform}-${process.arch}/`;
   check(files.some((f) => f.startsWith(host) && f.endsWith('.node')), `no ${host}*.node in the tarball`);
-  for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'binding.gyp', 'native/binding.cc', 'README.md'])
+  for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/report/index.js', 'dist/report/index.d.ts', 'dist/cli/main.js', 'binding.gyp', 'native/binding.cc', 'README.md'])
     check(files.includes(f), `${f} missing from the tarball`);
   const stray = files.filter((f) => /\.map$|\.png$|^(src|test|bench|scripts|tools)\//.test(f));
   check(stray.length === 0, `the tarball ships what it should not: ${stray.join(', ')}`);
@@ -126,6 +127,20 @@ console.log(JSON.stringify({ id: t.id, status: t.status }));
   return out;
 });
 
+step('ESM: trade-state-engine/report builds a report of that log', () => {
+  // the subpath export: a bot that wants the page imports it, one that only trades never loads the charts
+  fs.writeFileSync(path.join(app, 'report.mjs'), `
+import { buildReport } from 'trade-state-engine/report';
+const r = await buildReport({ tradeLog: 'trades/trade_log.json', out: 'report.html', startingCapital: 5000 });
+console.log(JSON.stringify({ bytes: r.bytes }));
+`);
+  const { bytes } = JSON.parse(ok(run('node', ['report.mjs'], inApp), 'node report.mjs').trim());
+  const html = fs.readFileSync(path.join(app, 'report.html'), 'utf8');
+  check(bytes === Buffer.byteLength(html, 'utf8'), `report.html is not the page buildReport returned (${bytes} bytes reported)`);
+  check(html.includes('T001') && html.includes('<svg'), 'the report does not show the open trade T001 in its charts and tables');
+  return `${(bytes / 1024).toFixed(0)} KiB, T001 shown`;
+});
+
 step('CJS: require()', () => {
   fs.writeFileSync(path.join(app, 'cjs.cjs'), `
 const { TradeStore, TradeStateError } = require('trade-state-engine');
@@ -143,6 +158,7 @@ store.getOpenTrades().then((open) => {
 step('TypeScript: nodenext and bundler', () => {
   fs.writeFileSync(path.join(app, 'consumer.ts'), `
 import { TradeStore, RiskRejectedError, StateReconciler, type Trade, type TradeStoreOptions } from 'trade-state-engine';
+import type { BuildReportOptions } from 'trade-state-engine/report';
 const options: TradeStoreOptions = { tradeLog: 'trades/trade_log.json', maxPositions: 3 };
 const store = new TradeStore(options);
 export async function firstOpen(): Promise<Trade | undefined> {
@@ -154,6 +170,11 @@ export async function firstOpen(): Promise<Trade | undefined> {
   }
 }
 export const rec = new StateReconciler({ tradeLog: 'trades/trade_log.json', outputDir: 'state' });
+export async function page(): Promise<string> {
+  const { buildReport } = await import('trade-state-engine/report');
+  const options: BuildReportOptions = { tradeLog: 'trades/trade_log.json', startingCapital: 5000 };
+  return (await buildReport(options)).html;
+}
 `);
   fs.writeFileSync(path.join(app, 'consumer-cjs.cts'), `
 import tse = require('trade-state-engine');

@@ -81,14 +81,58 @@ export class TradeLogCorruptError extends TradeStateError {
   }
 }
 
-/** An input was refused before anything was written. `field` and `value` name the culprit. */
+/**
+ * An input was refused before anything was written. `field` and `value` name the culprit; `file`
+ * names the settings file (trade-state.json) the value was read from, when it came from one, so
+ * that nobody looks for it among the options.
+ */
 export class ValidationError extends TradeStateError {
   readonly field: string;
   readonly value: unknown;
-  constructor(field: string, value: unknown, problem: string) {
-    super('EVALIDATION', `Invalid ${field}: ${describe(value)} ${problem}`);
+  readonly file: string | undefined;
+  constructor(field: string, value: unknown, problem: string, source?: { file: string }) {
+    super('EVALIDATION', `Invalid ${field}: ${describe(value)} ${problem}${source ? ` (in the settings file ${source.file})` : ''}`);
     this.field = field;
     this.value = value;
+    this.file = source?.file;
+  }
+}
+
+/**
+ * The log's settings file (trade-state.json) cannot be used: unparseable JSON, not an object, or a
+ * key that is not a setting (a typo such as maxPosition would otherwise loosen the budget silently).
+ */
+export class SettingsFileError extends TradeStateError {
+  readonly file: string;
+  readonly reason: string;
+  constructor(file: string, reason: string, options?: { cause?: unknown }) {
+    super('ESETTINGSFILE', `Settings file ${file} is unusable: ${reason}`, options);
+    this.file = file;
+    this.reason = reason;
+  }
+}
+
+/**
+ * A process's option is looser than the log's settings file, or contradicts it. The file is the
+ * rulebook of every process on the log: an option may be stricter or equal, never looser.
+ */
+export class SettingsConflictError extends TradeStateError {
+  /** The setting, e.g. "maxPositions" or "drawdownLimits.daily". */
+  readonly field: string;
+  /** The option's value. */
+  readonly value: unknown;
+  readonly fileValue: unknown;
+  readonly file: string;
+  constructor(field: string, value: unknown, fileValue: unknown, file: string, why: string) {
+    super(
+      'ESETTINGSCONFLICT',
+      `Option ${field} ${describe(value)} conflicts with the log's settings file ${file}, which says ${describe(fileValue)}: ${why}. ` +
+        'An option may be stricter than the settings file, never looser: drop the option or edit the file',
+    );
+    this.field = field;
+    this.value = value;
+    this.fileValue = fileValue;
+    this.file = file;
   }
 }
 

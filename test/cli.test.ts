@@ -14,10 +14,15 @@ let dir: string;
 let log: string;
 let state: string;
 
+// Every test starts from an existing, empty log (what trade-state init creates): commands refuse
+// a missing one (test/cli-missing-log.test.ts).
+const EMPTY_LOG = '{\n  "trades": [],\n  "next_id": 1\n}\n';
 beforeEach(() => {
   dir = tempDir('tse-cli-');
   log = path.join(dir, 'trades', 'trade_log.json');
   state = path.join(dir, 'state');
+  fs.mkdirSync(path.dirname(log), { recursive: true });
+  fs.writeFileSync(log, EMPTY_LOG);
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -105,7 +110,8 @@ describe('trade-state CLI: open, close, partial, update', () => {
   });
 
   it('--json open returns the trade as written; a repeated --client-id returns it again without writing', async () => {
-    const { code, doc } = await json('open', ...BTC, '--client-id', 'k1', '--direction', 'long');
+    // --direction in lower case (any case is accepted); given once, as a repeated option is a usage error
+    const { code, doc } = await json('open', ...BTC.map((a) => (a === 'LONG' ? 'long' : a)), '--client-id', 'k1');
     expect(code).toBe(0);
     expect(doc).toMatchObject({
       ok: true, command: 'open', existing: false,
@@ -125,7 +131,7 @@ describe('trade-state CLI: open, close, partial, update', () => {
       const r = await run('open', ...args);
       expect(r.code).toBe(1);
       expect(r.stderr).toBe(`trade-state: invalid input (EVALIDATION): Invalid --entry: ${JSON.stringify(bad)} is not a number\n`);
-      expect(fs.existsSync(log)).toBe(false);
+      expect(fs.readFileSync(log, 'utf8')).toBe(EMPTY_LOG);
     },
   );
 
@@ -176,6 +182,8 @@ describe('trade-state CLI: open, close, partial, update', () => {
 
   it('uses ./trades/trade_log.json, trade.lock beside it and ./state by default', () => {
     const inDir = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8' });
+    fs.rmSync(path.join(dir, 'trades'), { recursive: true });
+    expect(inDir('init').status).toBe(0);
     expect(inDir('open', ...BTC).status).toBe(0);
     expect(fs.existsSync(path.join(dir, 'trades', 'trade_log.json'))).toBe(true);
     expect(fs.existsSync(path.join(dir, 'trades', 'trade.lock'))).toBe(true);
@@ -210,7 +218,7 @@ describe('trade-state CLI: status, verify, damaged logs, --debug', () => {
     ]);
   });
 
-  it('status on an empty or missing log', async () => {
+  it('status on an empty log', async () => {
     const r = await run('status');
     expect([r.code, r.stdout.split('\n')[0]]).toEqual([0, 'No open positions.']);
   });

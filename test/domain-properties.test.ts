@@ -257,12 +257,25 @@ function step(log: TradeLog, op: Op, config: RiskConfig): TradeLog {
     got = codeOf(() => (next = applyPartial(log, id, { fraction: op.fraction, exit_price }, now).log));
   } else {
     const touchesPrice = 'stop_price' in op.patch || 'target_price' in op.patch;
-    expected = !t ? 'ETRADENOTFOUND' : !isOpen && touchesPrice ? 'ETRADESTATE' : null;
+    expected = !t ? 'ETRADENOTFOUND' : !isOpen && touchesPrice ? 'ETRADESTATE' : touchesPrice && breaksSides(t, op.patch) ? 'EVALIDATION' : null;
     got = codeOf(() => (next = applyUpdate(log, id, op.patch).log));
   }
   expect(got).toBe(expected);
   count(`${op.kind}:${got ?? 'ok'}`);
   return next;
+}
+
+/**
+ * The side rule of a stop or target update, restated apart from validate.ts: LONG target above
+ * entry and stop below the target, SHORT mirrored; the target's side of entry only when it moves.
+ */
+function breaksSides(t: Trade, patch: Record<string, unknown>): boolean {
+  const stop = (patch.stop_price as number | undefined) ?? t.stop_price;
+  const target = (patch.target_price as number | undefined) ?? t.target_price;
+  if (target === null) return false;
+  const long = t.direction === 'LONG';
+  if ('target_price' in patch && (long ? target <= t.entry_price : target >= t.entry_price)) return true;
+  return long ? stop >= target : stop <= target;
 }
 
 /** Independent of risk.ts: the opened symbol's groups stay within the limit computed before the open. */
@@ -323,7 +336,7 @@ describe('random operation sequences keep every invariant (property)', () => {
     for (const key of [
       'open:ok', 'open:DUPLICATE_SYMBOL', 'open:POSITION_CAP', 'open:CORRELATION_LIMIT', 'open:ASSET_LOSS_CAP',
       'close:ok', 'close:ETRADESTATE', 'close:ETRADENOTFOUND', 'partial:ok', 'partial:EVALIDATION',
-      'partial:ETRADESTATE', 'update:ok', 'update:ETRADESTATE',
+      'partial:ETRADESTATE', 'update:ok', 'update:ETRADESTATE', 'update:EVALIDATION',
     ]) {
       expect(outcomes.get(key) ?? 0, key).toBeGreaterThan(10);
     }

@@ -17,7 +17,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { deriveSetupPerformance } from '../src/domain/derive/index.js';
-import { netPnl, rMultipleOf } from '../src/domain/formulas.js';
+import { netPnl, netR } from '../src/domain/formulas.js';
 import type { TradeLog } from '../src/domain/types.js';
 import { buildReport, type BuildReportResult } from '../src/report/index.js';
 import { MARK_SELECTORS } from '../src/report/render.js';
@@ -27,6 +27,8 @@ import { ROOT } from './helpers.js';
 const BROWSER = await findBrowser();
 const SKIP = BROWSER === null && process.env.TSE_SKIP_BROWSER === '1';
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'report-log.json');
+const CASES = path.join(ROOT, 'test', 'fixtures', 'report-cases.json');
+const CASES_NOW = new Date('2026-03-27T20:00:00Z');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 const NOW = new Date('2026-04-06T12:00:00Z');
 
@@ -74,20 +76,24 @@ describe.skipIf(SKIP)('report in headless chromium', () => {
   it('renders every chart as a visible SVG with the expected marks', async () => {
     const log = JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as TradeLog;
     const closed = log.trades.filter((t) => t.status === 'CLOSED');
-    // computed here from the log, not taken from the report: the bins are 0.5R wide
-    const nonEmptyBins = new Set(closed.map((t) => Math.floor((rMultipleOf(t, netPnl(t)) as number) / 0.5 + 1e-9))).size;
+    // computed here from the log, not taken from the report: the bins are 0.5R wide, of net R, and a
+    // bar is stacked from one rect per outcome (win, loss, breakeven by net P&L) present in its bin
+    const barSegments = new Set(closed.map((t) => `${Math.floor((netR(t) as number) / 0.5 + 1e-9)} ${Math.sign(netPnl(t))}`)).size;
     const setups = Object.keys(deriveSetupPerformance(log, { startingCapital: 5000, now: NOW }).setups).length;
     const open = log.trades.filter((t) => t.status === 'OPEN').length;
     const expected = {
       equityLine: 1,
       equityPeak: 1,
       drawdownArea: 1,
+      // the axis is scaled to the −9.85 % episode: DAILY HALT, WARNING and REDUCE inside, STOP below
       drawdownLimits: 3,
       drawdownEpisode: 1,
-      rHistogramBars: nonEmptyBins,
+      drawdownTrough: 0,
+      rHistogramBars: barSegments,
       setupExpectancyBars: setups,
       setupWinRateBars: setups,
       heatBars: open,
+      heatInitialBars: open,
     };
     expect(setups).toBeGreaterThanOrEqual(4);
     expect(open).toBe(2);
@@ -167,6 +173,50 @@ describe.skipIf(SKIP)('report in headless chromium', () => {
     await page.emulateMedia({ media: 'screen' });
     expect(colors.bg).toBe('rgb(255, 255, 255)');
     expect(colors.fg).toBe('rgb(26, 26, 26)');
+  });
+
+  it('draws the planted cases of test/fixtures/report-cases.json where they belong', async () => {
+    if (!context) throw new Error('no browser context');
+    const out = path.join(dir, 'cases.html');
+    await buildReport({ tradeLog: CASES, out, now: CASES_NOW, title: 'Cases' });
+    const cases = await context.newPage();
+    const problems: string[] = [];
+    cases.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+    });
+    try {
+      await cases.goto(pathToFileURL(out).href, { waitUntil: 'load' });
+      const boxes = await cases.evaluate(() => {
+        const box = (e: Element | null | undefined) => {
+          const b = e?.getBoundingClientRect();
+          return b ? { top: b.top, bottom: b.bottom, left: b.left, right: b.right, width: b.width } : null;
+        };
+        const heat = (desc: string) => [...document.querySelectorAll(`#chart-heat g[aria-description="${desc}"] > rect`)].map((r) => box(r)?.width ?? -1);
+        return {
+          svg: box(document.querySelector('#chart-drawdown svg')),
+          zero: box(document.querySelector('#chart-drawdown g[aria-label="rule"] > line')),
+          daily: box(document.querySelector('#chart-drawdown g[aria-description^="Drawdown limit: daily halt"] > line')),
+          trough: box(document.querySelector('#chart-drawdown g[aria-label="dot"] > circle')),
+          toStop: heat('Risk to stop'),
+          initial: heat('Initial risk'),
+        };
+      });
+      expect(problems).toEqual([]);
+      const { svg, zero, daily, trough } = boxes;
+      if (!svg || !zero || !daily || !trough) throw new Error(`missing drawdown marks: ${JSON.stringify(boxes)}`);
+      // the daily halt line and the intraday trough are drawn inside the plot, below the 0 % line, the trough lower
+      expect(daily.top).toBeGreaterThan(zero.top + 20);
+      expect(trough.top).toBeGreaterThan(daily.top);
+      expect(trough.bottom).toBeLessThan(svg.bottom);
+      // on a scaled axis the 2 % line sits well down the chart, not in a sliver at the top
+      expect(daily.top - svg.top).toBeGreaterThan((svg.bottom - svg.top) * 0.4);
+      // T021 and T023 are locked in: no bar to the stop, a full initial-risk bar
+      expect(boxes.toStop.slice(0, 2).every((w) => w < 1)).toBe(true);
+      expect(boxes.initial.every((w) => w > 100)).toBe(true);
+      expect(boxes.toStop[2]).toBeCloseTo(boxes.initial[2] as number, 0); // T025's stop never moved
+    } finally {
+      await cases.close();
+    }
   });
 
   it('saves a screenshot as a test artifact', async () => {

@@ -11,7 +11,8 @@ import { parseHTML } from 'linkedom';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { deriveEquity, deriveSetupPerformance, type EquityPoint } from '../src/domain/derive/index.js';
-import { netPnl, rMultipleOf } from '../src/domain/formulas.js';
+import { netPnl, netR, rMultipleOf } from '../src/domain/formulas.js';
+import { r2 } from '../src/domain/round.js';
 import type { TradeLog } from '../src/domain/types.js';
 import { TradeLogCorruptError, ValidationError } from '../src/errors.js';
 import { buildReport } from '../src/report/index.js';
@@ -218,7 +219,10 @@ describe('histogramR', () => {
     expect(h.bins.reduce((s, b) => s + b.count, 0) + h.withoutR).toBe(closedCount);
     expect(h.withoutR).toBe(0);
     expect(h.count).toBe(closedCount);
-    expect(h.meanR).toBe(deriveEquity(log, { startingCapital: START, now: NOW }).avg_r);
+    // net R, not equity.json's avg_r (which averages the stored r_multiple and ignores partial exits)
+    const rs = log.trades.filter((t) => t.status === 'CLOSED').map((t) => netR(t) as number);
+    expect(h.meanR).toBe(r2(rs.reduce((a, b) => a + b, 0) / rs.length));
+    expect(h.segments.reduce((s, g) => s + g.count, 0)).toBe(closedCount);
   });
 
   it('leaves out, and counts, closed trades without an initial risk', () => {
@@ -247,13 +251,30 @@ describe('shapeReportData', () => {
       profitFactor: eq.profit_factor,
       maxDrawdownPct: eq.max_drawdown_pct,
       maxDrawdownDays: eq.max_drawdown_days,
-      portfolioHeat: eq.portfolio_heat,
       closedTrades: 60,
       openTrades: 2,
     });
-    expect(data.setups.map((s) => s.name)).toEqual(Object.keys(sp.setups));
-    expect(data.setups.map((s) => s.expectancy)).toEqual(Object.values(sp.setups).map((s) => s.expectancy));
-    expect(data.open.map((o) => o.riskPct)).toEqual(eq.heat_per_position.map((h) => h.risk_pct));
+    // no event of this fixture falls below its day's close, so the per-event max drawdown is the daily one
+    expect(data.header.dailyMaxDrawdownPct).toBe(eq.max_drawdown_pct);
+    // setups: the file's names, counts and P&L; expectancy (and so the order) in net R
+    expect(data.setups.map((s) => s.name).sort()).toEqual(Object.keys(sp.setups).sort());
+    for (const row of data.setups) {
+      const f = sp.setups[row.name];
+      expect([row.trades, row.wins, row.losses, row.breakeven, row.winRate, row.totalPnl]).toEqual([
+        f?.total_trades,
+        f?.wins,
+        f?.losses,
+        f?.breakeven,
+        f?.win_rate,
+        f?.total_pnl,
+      ]);
+      const rs = log.trades.filter((t) => t.status === 'CLOSED' && t.setup_type === row.name).map((t) => netR(t) as number);
+      expect(row.expectancy).toBe(r2(rs.reduce((a, b) => a + b, 0) / rs.length));
+    }
+    expect(data.setups.map((s) => s.expectancy)).toEqual(data.setups.map((s) => s.expectancy).sort((a, b) => b - a));
+    // no stop of this fixture has moved, so the risk to each stop is equity.json's heat
+    expect(data.open.map((o) => o.riskToStopPct)).toEqual(eq.heat_per_position.map((h) => h.risk_pct));
+    expect(data.header.openRiskPct).toBe(eq.portfolio_heat);
     expect(data.curve.points.length).toBe(eq.equity_curve.length + 1); // + the origin point
     expect(data.curve.points[0]).toEqual({ date: '2026-01-05', equity: START, drawdownPct: 0 });
     expect(data.curve.thinned).toBe(false);
@@ -287,8 +308,20 @@ describe('shapeReportData', () => {
       goldenOpen('T2', { symbol: 'ETH', direction: 'SHORT', entry_price: 100, stop_price: 104, original_stop: 105, size: 2, original_size: 4, partial_exits: [partialExit('2026-04-06T10:00:00Z', 12, 2)] }),
     );
     const data = shapeReportData(log, { startingCapital: START, now: NOW });
+    // equity 5,000 − 150 + 12 = 4,862: to the stop (104 − 100) × 2 left = 8; initially (105 − 100) × 4 = 20
     expect(data.open).toEqual([
-      expect.objectContaining({ tradeId: 'T2', symbol: 'ETH', direction: 'SHORT', size: 2, realizedUsd: 12, riskUsd: 10, riskPct: 0.21 }),
+      expect.objectContaining({
+        tradeId: 'T2',
+        symbol: 'ETH',
+        direction: 'SHORT',
+        size: 2,
+        realizedUsd: 12,
+        riskToStopUsd: 8,
+        riskToStopPct: 0.16,
+        lockedIn: false,
+        initialRiskUsd: 20,
+        initialRiskPct: 0.41,
+      }),
     ]);
     // −150 + 12 on the day against a 5,000 start: −2.76 % breaches the −2 % daily limit
     expect(data.halt).toMatchObject({ halted: true, dailyPct: -2.76 });
@@ -337,7 +370,7 @@ describe('the page', () => {
     expect(html.match(/<figure /g)?.length).toBe(6);
     expect(html.match(/<figcaption>/g)?.length).toBe(6);
     expect(html.match(/<svg [^>]*aria-label="[^"]+"/g)?.length).toBe(6);
-    for (const unit of ['Equity (USD)', 'Drawdown (%)', 'Date (UTC)', 'R-multiple (profit ÷ initial risk, R)', 'Closed trades (count)', 'Win rate (%)', 'Expectancy (R per trade)', 'Risk to stop (% of equity)']) {
+    for (const unit of ['Equity (USD)', 'Drawdown (%)', 'Date (UTC)', 'Net R (net profit ÷ initial risk, R)', 'Closed trades (count)', 'Win rate (%)', 'Expectancy (R per trade)', 'Risk (% of equity)']) {
       expect(html).toContain(unit);
     }
     expect(html.match(/<table>/g)?.length).toBe(5);
@@ -359,12 +392,15 @@ describe('buildReport', () => {
       equityLine: 1,
       equityPeak: 1,
       drawdownArea: 1,
+      // the axis ends near −11.8 %: DAILY HALT, WARNING and REDUCE are inside it, STOP −20 % is not
       drawdownLimits: 3,
       drawdownEpisode: 1,
-      rHistogramBars: data.rHistogram.bins.filter((b) => b.count > 0).length,
+      drawdownTrough: 0,
+      rHistogramBars: data.rHistogram.segments.length,
       setupExpectancyBars: data.setups.length,
       setupWinRateBars: data.setups.length,
       heatBars: 2,
+      heatInitialBars: 2,
     });
     expect(r.bytes).toBeLessThan(200_000);
   });

@@ -12,6 +12,7 @@ export const GLOBAL_OPTIONS = {
   state: { type: 'string' },
   capital: { type: 'string' },
   'max-positions': { type: 'string' },
+  'allow-missing': { type: 'boolean' },
   json: { type: 'boolean' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -28,6 +29,8 @@ export interface GlobalOptions {
   state: string;
   capital: number | undefined;
   maxPositions: number | undefined;
+  /** A missing log is an empty one (the library's rule) instead of an error naming the path. */
+  allowMissing: boolean;
   json: boolean;
   debug: boolean;
   help: boolean;
@@ -54,18 +57,43 @@ export function peek(argv: readonly string[]): { command: string | undefined; js
 
 /** Second, strict pass with the command's own options; parseArgs errors become usage errors. */
 export function parseStrict(argv: readonly string[], options: OptionSpec, command: string | null): ParsedArgs {
+  const all: OptionSpec = { ...GLOBAL_OPTIONS, ...options };
+  let parsed: { values: unknown; positionals: string[]; tokens: Token[] };
   try {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      options: { ...GLOBAL_OPTIONS, ...options },
-      strict: true,
-      allowPositionals: true,
-    });
-    return { values: values as Values, positionals };
+    parsed = parseArgs({ args: [...argv], options: all, strict: true, allowPositionals: true, tokens: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     if (code.startsWith('ERR_PARSE_ARGS')) throw new UsageError(tidy((err as Error).message), command);
     throw err;
+  }
+  rejectRepeats(parsed.tokens, all, command);
+  return { values: parsed.values as Values, positionals: parsed.positionals };
+}
+
+/** The part of parseArgs' tokens this check reads. */
+interface Token {
+  kind: string;
+  name?: string;
+  value?: string | undefined;
+}
+
+/**
+ * parseArgs keeps the last value of a repeated option, so `open --stop 95 --stop 99` would
+ * silently pick one of two stops. Only options declared `multiple` (update's --set) may repeat;
+ * a repeated switch (--json --json) is harmless and allowed.
+ */
+function rejectRepeats(tokens: readonly Token[], options: OptionSpec, command: string | null): void {
+  const given = new Map<string, string[]>();
+  for (const t of tokens) {
+    if (t.kind !== 'option' || t.name === undefined) continue;
+    const spec = options[t.name];
+    if (spec === undefined || spec.type !== 'string' || spec.multiple === true) continue;
+    given.set(t.name, [...(given.get(t.name) ?? []), t.value ?? '']);
+  }
+  for (const [name, values] of given) {
+    if (values.length < 2) continue;
+    const shown = values.map((v) => JSON.stringify(v)).join(', ');
+    throw new UsageError(`${command === null ? '' : `${command}: `}--${name} is given ${values.length} times (${shown}); give it once`, command);
   }
 }
 
@@ -86,6 +114,7 @@ export function globalsOf(values: Values): GlobalOptions {
     state: str(values, 'state') ?? DEFAULT_STATE,
     capital: capital === undefined ? undefined : parseNumber('--capital', capital),
     maxPositions: maxPositions === undefined ? undefined : parseNumber('--max-positions', maxPositions),
+    allowMissing: values['allow-missing'] === true,
     json: values.json === true,
     debug: values.debug === true,
     help: values.help === true,

@@ -35,6 +35,12 @@ export interface Command {
   required?: readonly string[];
   /** Names of required positionals, in order. */
   positionals?: readonly string[];
+  /**
+   * true: the command does not use an existing log (init creates one, demo makes its own).
+   * Every other command needs the log named by --log to exist, unless --allow-missing is given:
+   * a mistyped path must not read as an empty account, nor grow a second log beside the real one.
+   */
+  noLog?: true;
   /** null: the command streamed its own output (long-running commands). */
   run(ctx: Context): Promise<CommandResult | null>;
 }

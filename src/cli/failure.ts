@@ -1,6 +1,8 @@
 import {
   ImmutableFieldError,
   RiskRejectedError,
+  SettingsConflictError,
+  SettingsFileError,
   TradeLogCorruptError,
   TradeNotFoundError,
   TradeStateConflictError,
@@ -53,9 +55,22 @@ export function classify(err: unknown): Failure {
     return { exitCode: 1, label: 'rejected', code: err.code, message: err.message, fields: { ...err.details } };
   }
   if (err instanceof ValidationError) {
+    if (err.file !== undefined) {
+      // A value of the log's settings file, not of a flag: the message names the file.
+      return { exitCode: 1, label: 'invalid input', code: err.code, message: err.message, fields: { field: err.field, value: err.value, option: null, file: err.file } };
+    }
     const option = err.field.startsWith('--') ? err.field : FLAG_OF[err.field];
     const message = option && option !== err.field ? `${err.message} (${option})` : err.message;
     return { exitCode: 1, label: 'invalid input', code: err.code, message, fields: { field: err.field, value: err.value, option: option ?? null } };
+  }
+  if (err instanceof SettingsConflictError) {
+    const option = FLAG_OF[err.field] ?? null;
+    const message = option ? `${err.message} (${option})` : err.message;
+    const fields = { field: err.field, value: err.value, fileValue: err.fileValue, file: err.file, option };
+    return { exitCode: 1, label: 'invalid input', code: err.code, message, fields };
+  }
+  if (err instanceof SettingsFileError) {
+    return { exitCode: 1, label: 'error', code: err.code, message: err.message, fields: { file: err.file, reason: err.reason } };
   }
   if (err instanceof TradeNotFoundError) return invalid(err, { id: err.id });
   if (err instanceof TradeStateConflictError) return invalid(err, { id: err.id, status: err.status });

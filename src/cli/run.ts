@@ -6,6 +6,7 @@ import type { Command, Io } from './command.js';
 import { COMMANDS } from './commands/index.js';
 import { classify, failureJson, failureLine } from './failure.js';
 import { commandHelp, globalHelp, version } from './help.js';
+import { requireLog } from './store.js';
 
 /** The process's streams; a reader that went away (`trade-state status | head`) ends the output, not the command. */
 function processIo(): Io {
@@ -43,6 +44,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     if (globals.help) return help(io, command.name);
     const args = positionals.slice(1);
     checkArgs(command, values, args);
+    if (command.noLog !== true && !globals.allowMissing) await requireLog(globals);
     const result = await command.run({ command: command.name, values, args, globals, io });
     if (result === null) return 0;
     const exitCode = result.exitCode ?? 0;

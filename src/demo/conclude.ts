@@ -24,6 +24,8 @@ export interface Conclusion {
   writeReport: ReportWriter | undefined;
   /** The CLI's entry script, for the command printed at the end to look at the log. */
   cli: string;
+  /** Whether the folder stays after the run (--dir or --keep). */
+  keep: boolean;
   print(line: string): void;
   say(line: string): void;
 }
@@ -50,13 +52,16 @@ export async function conclude(c: Conclusion): Promise<{ ok: boolean; json: Reco
   const json = summaryJson(input);
   for (const line of summaryText(input)) c.print(line);
 
-  const report = await writeReportIfAvailable(c.writeReport, c.dir, c.log, c.capital);
-  const cli = path.relative(process.cwd(), c.cli);
-  c.print('');
-  c.print('Files');
-  c.print(`  trade log   ${c.log}`);
-  c.print(`  state       ${c.stateDir}/ (${DERIVED_FILES.join(', ')})`);
-  if (report !== null) c.print(`  report      ${report}`);
-  c.print(`  look        node ${cli} status --log ${c.log} --capital ${c.capital} --max-positions ${MAX_POSITIONS}`);
-  return { ok: json.verdict === 'PASS', json: { dir: c.dir, log: c.log, state_dir: c.stateDir, ...json, report } };
+  // A temp folder about to be removed gets no report and no file list: runDemo says it is gone.
+  const report = c.keep ? await writeReportIfAvailable(c.writeReport, c.dir, c.log, c.capital) : null;
+  if (c.keep) {
+    const cli = path.relative(process.cwd(), c.cli);
+    c.print('');
+    c.print('Files');
+    c.print(`  trade log   ${c.log}`);
+    c.print(`  state       ${c.stateDir}/ (${DERIVED_FILES.join(', ')})`);
+    if (report !== null) c.print(`  report      ${report}`);
+    c.print(`  look        node ${cli} status --log ${c.log} --capital ${c.capital} --max-positions ${MAX_POSITIONS}`);
+  }
+  return { ok: json.verdict === 'PASS', json: { dir: c.dir, log: c.log, state_dir: c.stateDir, ...json, report, kept: c.keep } };
 }

@@ -28,8 +28,10 @@ import { startChild, type DemoChild } from './spawn.js';
 import { readDerivedState } from './state-files.js';
 
 export interface DemoOptions {
-  /** A new or empty folder; default: a new temp folder. */
+  /** A new or empty folder, kept at the end; default: a new temp folder, removed at the end. */
   dir?: string;
+  /** Keep the temp folder (with the log, the state files and the report) instead of removing it. */
+  keep?: boolean;
   seconds: number;
   seed: number;
   capital: number;
@@ -66,8 +68,41 @@ function prepareDir(dir: string | undefined): string {
   return abs;
 }
 
+/**
+ * Removes the demo's own temp folder. Synchronous, so that it also runs on the way out of a
+ * second Ctrl-C; retried because a child killed a moment ago may still be finishing a rename.
+ */
+function removeDir(dir: string, print: (line: string) => void): void {
+  try {
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    print(`  removed     ${dir} (the demo's temp folder; --keep or --dir <folder> keeps it, with the log, the state files and an HTML report)`);
+  } catch (err) {
+    print(`  not removed ${dir}: ${(err as Error).message}`);
+  }
+}
+
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const dir = prepareDir(o.dir);
+  // A temp folder nobody asked for must not pile up in the temp dir: it goes at the end, whatever
+  // the end (a verdict, an error, Ctrl-C). A folder the user named, or --keep, stays to be looked at.
+  const keep = o.dir !== undefined || o.keep === true;
+  let removed = false;
+  const remove = (): void => {
+    if (keep || removed) return;
+    removed = true;
+    o.print('');
+    o.print('Files');
+    removeDir(dir, o.print);
+  };
+  try {
+    return await trade(o, dir, keep, remove);
+  } finally {
+    remove();
+  }
+}
+
+/** The run itself; `remove` is runDemo's cleanup, for a hard stop that never returns. */
+async function trade(o: DemoOptions, dir: string, keep: boolean, remove: () => void): Promise<DemoResult> {
   const log = path.join(dir, 'trades', 'trade_log.json');
   const lock = path.join(dir, 'trades', 'trade.lock');
   const stateDir = path.join(dir, 'state');
@@ -87,14 +122,33 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const sinks = { message: ledger.record.bind(ledger), print: say };
   const base = { log, lock, capital: o.capital, seed: o.seed, t0 };
   const killed = new Set<DemoChild>();
+  /** Every child ever started, restarted scanner included: all must be gone before their folder is. */
+  const started: DemoChild[] = [];
+  const launch = (...args: Parameters<typeof startChild>): DemoChild => {
+    const c = startChild(...args);
+    started.push(c);
+    return c;
+  };
+  const alive = (): DemoChild[] => started.filter((c) => c.proc.exitCode === null && c.proc.signalCode === null);
 
-  // Ctrl-C ends the run early, still with a summary; a second one kills as usual.
+  // Ctrl-C ends the run early, still with a summary; a second one (or SIGTERM) stops at once:
+  // the children are killed, the temp folder removed, and the signal raised again to end us as usual.
   const interrupt = new AbortController();
   const onSigint = (): void => {
-    say('[demo] interrupted: finishing early');
+    if (interrupt.signal.aborted) return hardStop('SIGINT');
+    say('[demo] interrupted: finishing early (Ctrl-C again stops at once)');
     interrupt.abort();
   };
-  process.once('SIGINT', onSigint);
+  const onSigterm = (): void => hardStop('SIGTERM');
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+  function hardStop(signal: NodeJS.Signals): void {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
+    for (const c of alive()) c.proc.kill('SIGKILL');
+    remove();
+    process.kill(process.pid, signal);
+  }
 
   const stopReconciler = new AbortController();
   const rec = new StateReconciler({
@@ -111,9 +165,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   say(`[demo] reconciler watching ${path.relative(dir, log)} -> ${path.relative(dir, stateDir)}/`);
 
   const raceAt = t0 + 1500;
-  const monitor = startChild('monitor', { ...base, name: 'monitor' }, sinks);
-  let scanner = startChild('scanner', { ...base, name: 'scanner', generation: 1, startAt: raceAt + 300 }, sinks);
-  const racers = Array.from({ length: RACERS }, (_, i) => startChild('racer', { ...base, name: `racer-${i + 1}`, releaseAt: raceAt }, sinks));
+  const monitor = launch('monitor', { ...base, name: 'monitor' }, sinks);
+  let scanner = launch('scanner', { ...base, name: 'scanner', generation: 1, startAt: raceAt + 300 }, sinks);
+  const racers = Array.from({ length: RACERS }, (_, i) => launch('racer', { ...base, name: `racer-${i + 1}`, releaseAt: raceAt }, sinks));
   say(
     `[demo] started monitor (pid ${monitor.proc.pid}), scanner (pid ${scanner.proc.pid}) and ${RACERS} racing scanners ` +
       `(pids ${racers.map((r) => r.proc.pid).join(', ')}) released together at +1.5 s, all opening ${RACE_SYMBOL}`,
@@ -134,13 +188,18 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
     const { ok, json } = await conclude({
       dir, log, lock, stateDir, capital: o.capital, ledger, reconciled: await rec.reconcile(),
-      badExits: bad.filter((x): x is string => x !== null), print: o.print, say, writeReport: o.writeReport, cli: o.cli,
+      badExits: bad.filter((x): x is string => x !== null), print: o.print, say, writeReport: o.writeReport, cli: o.cli, keep,
     });
     return { ok, json: { ...json, seconds: o.seconds, seed: o.seed } };
   } finally {
     process.off('SIGINT', onSigint);
-    for (const c of [scanner, monitor, ...racers]) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+    process.off('SIGTERM', onSigterm);
+    const running = alive();
+    for (const c of running) c.proc.kill('SIGKILL');
+    // Dead before the folder they write in is removed.
+    await Promise.all(running.map((c) => c.done));
     stopReconciler.abort();
+    await rec.stop();
   }
 
   /**
@@ -176,7 +235,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         ? `[demo] it died after announcing an open of ${pending.input.symbol} (client_id ${pending.client_id}) and before reporting its outcome`
         : '[demo] it died between two operations',
     );
-    const next = startChild(
+    const next = launch(
       'scanner',
       { ...base, name: victim.name, generation: 2, startAt: Date.now() + 200, ...(pending && { resume: pending }) },
       sinks,

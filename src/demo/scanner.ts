@@ -4,7 +4,7 @@
  * client_id, announced first (INTENT), so that a restarted scanner can retry
  * the attempt a SIGKILL interrupted without risking a second trade.
  */
-import { RiskRejectedError, type OpenInput } from '../index.js';
+import { RiskRejectedError, type OpenInput, type Trade } from '../index.js';
 import { GRADES, RISK_USD, SETUPS, STOP_PCT, SYMBOLS, TARGET_R, roundTo, specOf } from './config.js';
 import { childArgs, reportUnexpected, sayAs, sleep, stopFlag, storeFor, until, type ChildArgs } from './child.js';
 import { Market, rng, seedOf } from './market.js';
@@ -41,13 +41,18 @@ function idea(symbol: string): OpenInput {
   return { symbol, direction, entry_price: entry, stop_price: stop, target_price: target, size, setup_type: pick(SETUPS), grade: pick(GRADES) };
 }
 
-async function attempt(intent: Intent): Promise<void> {
+/** `landed`: the trade this client_id already has in the log (a retry), whose return is not an open. */
+async function attempt(intent: Intent, landed?: Trade): Promise<void> {
   const input = { ...intent.input, client_id: intent.client_id };
   const tags = `${input.setup_type ?? '-'} ${input.grade ?? '-'}`;
   try {
     const t = await store.openTrade(input);
     emit('ACK', { op: 'open', id: t.id, symbol: t.symbol, client_id: intent.client_id });
-    say(`opened ${t.id} ${t.symbol} ${t.direction} @ ${t.entry_price.toFixed(specOf(t.symbol).decimals)} (${tags})`);
+    if (landed !== undefined && t.id === landed.id) {
+      say(`retry of ${intent.client_id} returned the existing ${t.id} ${t.symbol} (same id, nothing written)`);
+    } else {
+      say(`opened ${t.id} ${t.symbol} ${t.direction} @ ${t.entry_price.toFixed(specOf(t.symbol).decimals)} (${tags})`);
+    }
   } catch (err) {
     if (err instanceof RiskRejectedError) {
       emit('REJECT', { code: err.code, symbol: input.symbol, message: err.message });
@@ -64,10 +69,10 @@ if (a.resume !== undefined) {
   const landed = (await store.getAllTrades()).find((t) => t.client_id === r.client_id);
   say(
     landed
-      ? `restarted: the interrupted open ${r.client_id} had reached the log as ${landed.id}; retrying it returns that trade`
+      ? `restarted: the interrupted open ${r.client_id} had reached the log as ${landed.id}; retrying it with the same client_id`
       : `restarted: the interrupted open ${r.client_id} never reached the log; retrying it`,
   );
-  await attempt(r);
+  await attempt(r, landed);
 }
 await until(a.startAt);
 const symbols = Object.keys(SYMBOLS);

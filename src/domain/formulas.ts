@@ -147,6 +147,20 @@ export function initialRiskUsd(trade: Trade): number {
 }
 
 /**
+ * Net R: net(t) ÷ initial risk (risk(t) × osize(t)), r2; null unless the
+ * initial risk is a finite number > 0. Unlike the stored r_multiple, which the
+ * original computes from the last close's price move alone, it counts every
+ * partial exit: a win never gets a negative R nor a loss a positive one. The
+ * report uses it; the derived files keep the original's R (rMultipleOf), as
+ * FORMULAS.md defines their fields.
+ */
+export function netR(trade: Trade): number | null {
+  const risk = initialRiskUsd(trade);
+  if (!(risk > 0 && Number.isFinite(risk))) return null;
+  return r2(netPnl(trade) / risk);
+}
+
+/**
  * The R of a trade: its `r_multiple` when that is a non-zero number, else
  * r2(pnl ÷ (risk(t) × osize(t))) when both are > 0, else null (no R). Callers
  * choose the P&L: equity.json and the report use net(t), setup_performance.json

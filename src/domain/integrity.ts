@@ -16,8 +16,12 @@
  * |                        |                 | direction (a zero move needs pnl_usd 0); partials not counted  |
  * | UNKNOWN_STATUS         | the trade       | status is neither OPEN nor CLOSED                              |
  * | UNKNOWN_DIRECTION      | the trade       | direction present but neither LONG nor SHORT                   |
+ * | STOP_TARGET_INCONSISTENT | the trade     | OPEN with a target on the losing side of entry, or a stop at   |
+ * |                        |                 | or beyond the target (validate.ts stopTargetProblem, the rule  |
+ * |                        |                 | updateTrade enforces); a null target is not checked            |
  */
 import type { Trade, TradeLog } from './types.js';
+import { stopTargetProblem } from './validate.js';
 
 export interface Violation {
   code: string;
@@ -83,6 +87,10 @@ function checkOpen(t: Trade, name: string, add: Add): void {
   if (t.exit_price !== null && t.exit_price !== undefined) {
     add('OPEN_HAS_EXIT', `${name} is OPEN but has exit_price ${show(t.exit_price)}`);
   }
+  // Written by hand, by another writer, or before updates enforced the rule.
+  const { direction, entry_price, stop_price, target_price } = t; // without the id, which the message names already
+  const sides = stopTargetProblem({ direction, entry_price, stop_price, target_price });
+  if (sides !== null) add('STOP_TARGET_INCONSISTENT', `${name} is OPEN but its ${sides.field} ${sides.value} ${sides.problem}`);
 }
 
 function checkClosed(t: Trade, name: string, add: Add): void {

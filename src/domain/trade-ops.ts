@@ -8,7 +8,14 @@ import { partialExitsOf, riskPerUnit } from './formulas.js';
 import { round2, round6 } from './round.js';
 import { tradeTimestamp } from './time.js';
 import type { PartialExit, Trade, TradeLog } from './types.js';
-import { validatePatch, type CloseInput, type OpenInput, type PartialInput } from './validate.js';
+import {
+  stopTargetProblem,
+  validatePatch,
+  type CloseInput,
+  type OpenInput,
+  type PartialInput,
+  type PriceField,
+} from './validate.js';
 
 export interface PartialResult {
   trade_id: string;
@@ -183,17 +190,25 @@ export function applyPartial(
   return { log: replaceAt(log, i, trade), result };
 }
 
+const PRICE_FIELDS: readonly PriceField[] = ['stop_price', 'target_price'];
+
 /**
  * Merges a validated patch. Notes, grade, setup type, lessons and extension
  * fields may change on any trade (a post-mortem on a closed trade is normal);
- * a stop or target only on an OPEN trade, since it means nothing afterwards.
+ * a stop or target only on an OPEN trade, since it means nothing afterwards,
+ * and only to where it keeps its side (stopTargetProblem: the rule openTrade's
+ * validation implies, minus the stop-below-entry part that trailing lifts).
  */
 function patched(trade: Trade, rawPatch: unknown): Trade {
   const patch = validatePatch(rawPatch);
-  if (trade.status !== 'OPEN' && ('stop_price' in patch || 'target_price' in patch)) {
+  const moved = PRICE_FIELDS.filter((f) => f in patch);
+  if (trade.status !== 'OPEN' && moved.length > 0) {
     throw new TradeStateConflictError(trade.id, trade.status, 'change the stop or target of');
   }
-  return { ...trade, ...patch };
+  const next: Trade = { ...trade, ...patch };
+  const bad = stopTargetProblem(next, moved);
+  if (bad !== null) throw new ValidationError(bad.field, bad.value, bad.problem);
+  return next;
 }
 
 export function applyUpdate(log: TradeLog, id: string, patch: unknown): { log: TradeLog; trade: Trade } {
@@ -207,7 +222,9 @@ export function applyUpdate(log: TradeLog, id: string, patch: unknown): { log: T
 /**
  * Applies every [id, patch] in order, all or nothing: the first refusal
  * throws and, the input being untouched, nothing of the batch takes effect.
- * The same id may appear twice; its patches apply in order.
+ * The same id may appear twice; its patches apply in order, each checked as
+ * it applies, as the same updateTrade calls in a row would be: to move a stop
+ * and the target it must stay below together, put both in one patch.
  */
 export function applyUpdatesBatch(
   log: TradeLog,

@@ -168,7 +168,8 @@ export function validatePatch(patch: unknown): Record<string, unknown> {
   for (const [key, value] of Object.entries(o)) {
     if (IMMUTABLE_FIELDS.includes(key)) throw new ImmutableFieldError(key);
     if (key === 'stop_price' || key === 'target_price') {
-      out[key] = positiveNumber(key, value); // no side check: trailing a stop past entry is normal
+      // Sides are checked against the trade once the patch is merged (stopTargetProblem).
+      out[key] = positiveNumber(key, value);
     } else if (key === 'notes' || key === 'grade' || key === 'setup_type' || key === 'lessons') {
       if (value !== null && typeof value !== 'string') throw new ValidationError(key, value, 'must be a string or null');
       out[key] = value;
@@ -177,6 +178,66 @@ export function validatePatch(patch: unknown): Record<string, unknown> {
     }
   }
   return out;
+}
+
+export type PriceField = 'stop_price' | 'target_price';
+
+/** What a stop/target rule refused: completes "Invalid <field>: <value> <problem>". */
+export interface SideProblem {
+  field: PriceField;
+  value: number;
+  problem: string;
+}
+
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * The sides an OPEN trade's stop and target keep for its direction, the one
+ * rule for updates (trade-ops) and for the integrity check:
+ *   LONG:  target > entry, stop < target;
+ *   SHORT: target < entry, stop > target.
+ * The stop may sit on either side of entry: a trailed stop at or past entry
+ * locks in a profit. A stop at or beyond the target cannot (the position
+ * would be stopped out above where it takes profit), and a target on the
+ * losing side of entry is not a target. openTrade asks more (the stop on the
+ * losing side of entry too), so every trade it opens passes here. A null
+ * target, which the format allows (Python writers), has no side to keep.
+ *
+ * `changed` names the fields just moved: only the rules involving one of them
+ * apply, so a protective stop update is never refused for a target that was
+ * already wrong in the log (the integrity check reports that one), and the
+ * stop-versus-target rule names the field that moved (the stop when both did).
+ * Without `changed`, every rule applies. null when nothing is wrong.
+ */
+export function stopTargetProblem(
+  t: { id?: unknown; direction?: unknown; entry_price?: unknown; stop_price?: unknown; target_price?: unknown },
+  changed?: readonly PriceField[],
+): SideProblem | null {
+  const { direction, entry_price: entry, stop_price: stop, target_price: target } = t;
+  if ((direction !== 'LONG' && direction !== 'SHORT') || !isFiniteNumber(target)) return null;
+  if (changed !== undefined && changed.length === 0) return null;
+  const long = direction === 'LONG';
+  const trade = typeof t.id === 'string' ? `${direction} trade ${t.id}` : `a ${direction} trade`;
+  if (changed === undefined || changed.includes('target_price')) {
+    if (target <= 0) return { field: 'target_price', value: target, problem: 'must be a finite number > 0' };
+    if (isFiniteNumber(entry) && (long ? target <= entry : target >= entry)) {
+      const side = long ? 'above' : 'below';
+      return { field: 'target_price', value: target, problem: `must be ${side} entry_price ${entry} for ${trade}` };
+    }
+  }
+  if (isFiniteNumber(stop) && (long ? stop >= target : stop <= target)) {
+    if (changed === undefined || changed.includes('stop_price')) {
+      const side = long ? 'below' : 'above';
+      return {
+        field: 'stop_price',
+        value: stop,
+        problem: `must be ${side} target_price ${target} for ${trade} (a stop may pass entry, not the target)`,
+      };
+    }
+    const side = long ? 'above' : 'below';
+    return { field: 'target_price', value: target, problem: `must be ${side} stop_price ${stop} for ${trade}` };
+  }
+  return null;
 }
 
 /** Deep copy of a JSON value; refuses what JSON.stringify would drop, change or choke on. */

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import type { FileAccess } from './read-log.js';
 import { tempNameFor } from './temp-files.js';
 
 // Looked up on `fs` at each call (not bound once), so tests can inject faults.
@@ -17,22 +18,31 @@ const SYNC_WRITE_LIMIT = 256 * 1024;
  * Replaces `file` with `data` so that a crash at any moment leaves either the
  * old or the new content, and resolves only once the new content is durable:
  *
- *   open a new temp file beside the target (O_EXCL) -> write every byte,
- *   checking the count -> fsync -> close -> rename over the target ->
- *   fsync the directory, so that the rename itself survives a power cut.
+ *   open a new temp file beside the target (O_EXCL) -> give it the access of
+ *   the file it replaces (`keep`) -> write every byte, checking the count ->
+ *   fsync -> close -> rename over the target -> fsync the directory, so that
+ *   the rename itself survives a power cut.
  *
  * Any failure before the rename removes the temp file and leaves the target
  * untouched; the call rejects with the system error (ENOSPC, EFBIG, EIO…).
  *
- * Why not write-file-atomic: it issues a single write(2) and never checks the
- * byte count, so under a full disk or a file-size limit it renames a torn file
- * over the target; it never fsyncs the directory; and its chain of ~13
- * threadpool round trips per write cost more than the fsyncs on our machines.
- * Here only the two fsyncs (and large writes) leave the calling thread: the
- * other steps are page-cache operations that take microseconds.
+ * `keep` is the mode, owner and group of the file being replaced (null when
+ * there is none): a log shared by a group (0660, another group) must not turn
+ * into 0644 root:root because one writer rewrote it. The caller passes what it
+ * already knows from its last stat (LogCache), so this costs one fstat of the
+ * new temp file, plus fchown/fchmod only when something differs.
+ *
+ * Why the log does not go through write-file-atomic (the derived files do,
+ * atomic-file.ts): it issues a single write(2) and never checks the byte
+ * count, so under a full disk or a file-size limit it renames a torn file over
+ * the target unless a hook writes the bytes first; it never fsyncs the
+ * directory; and its chain of ~13 threadpool round trips per write cost more
+ * than the fsyncs on our machines. Here only the two fsyncs (and large writes)
+ * leave the calling thread: the other steps are page-cache operations that
+ * take microseconds.
  */
-export async function writeFileDurable(file: string, data: string | Buffer): Promise<void> {
-  const fd = await replaceDurably(file, data, false);
+export async function writeFileDurable(file: string, data: string | Buffer, keep: FileAccess | null = null): Promise<void> {
+  const fd = await replaceDurably(file, data, false, keep);
   void fd;
 }
 
@@ -42,26 +52,18 @@ export async function writeFileDurable(file: string, data: string | Buffer): Pro
  * while we hold it, which is what lets the store trust (dev, ino, size, mtime,
  * ctime) to mean "still the file we wrote". The caller must close it.
  */
-export async function writeFileDurablePinned(file: string, data: string | Buffer): Promise<number> {
-  return (await replaceDurably(file, data, true)) as number;
+export async function writeFileDurablePinned(file: string, data: string | Buffer, keep: FileAccess | null = null): Promise<number> {
+  return (await replaceDurably(file, data, true, keep)) as number;
 }
 
-async function replaceDurably(file: string, data: string | Buffer, keepOpen: boolean): Promise<number | null> {
+async function replaceDurably(file: string, data: string | Buffer, keepOpen: boolean, keep: FileAccess | null): Promise<number | null> {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const tmp = tempNameFor(file);
   let fd: number | null = fs.openSync(tmp, 'wx', 0o644);
   try {
-    let off = 0;
-    while (off < bytes.length) {
-      // A short count is not an error by itself: loop, and the next write
-      // reports why the disk refused (libuv returns the partial count first).
-      const n =
-        bytes.length - off > SYNC_WRITE_LIMIT
-          ? await writeAsync(fd, bytes, off, bytes.length - off, off)
-          : fs.writeSync(fd, bytes, off, bytes.length - off, off);
-      if (n <= 0) throw Object.assign(new Error(`EIO: write made no progress, ${tmp}`), { code: 'EIO', syscall: 'write', path: tmp });
-      off += n;
-    }
+    // Before the first byte: the content is never readable under a wider mode than the log's.
+    if (keep !== null) keepAccess(fd, keep);
+    await writeAll(fd, bytes, tmp);
     await fsyncAsync(fd);
     if (!keepOpen) {
       fs.closeSync(fd);
@@ -85,8 +87,63 @@ async function replaceDurably(file: string, data: string | Buffer, keepOpen: boo
   return fd;
 }
 
+/**
+ * Writes all of `bytes` at offset 0 of `fd`, or rejects. A short count is not
+ * an error by itself: loop, and the next write reports why the disk refused
+ * (libuv returns the partial count first), so a full disk or a file-size limit
+ * fails the call instead of leaving a truncated file. `name` is for the error.
+ */
+export async function writeAll(fd: number, bytes: Buffer, name: string): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) {
+    const n =
+      bytes.length - off > SYNC_WRITE_LIMIT
+        ? await writeAsync(fd, bytes, off, bytes.length - off, off)
+        : fs.writeSync(fd, bytes, off, bytes.length - off, off);
+    if (n <= 0) throw Object.assign(new Error(`EIO: write made no progress, ${name}`), { code: 'EIO', syscall: 'write', path: name });
+    off += n;
+  }
+}
+
+/**
+ * Gives the new temp file `want`'s owner, group and mode. One fstat tells
+ * what open(2) made of it: umask, a setgid directory, BSD group rules or a
+ * default ACL all decide that, so it is read, not predicted. When nothing
+ * differs (one writer user, the log created by it) that fstat is the whole
+ * cost. A process that may not give the file away (EPERM: not root; EINVAL:
+ * an owner this user namespace cannot name) keeps the group when it belongs to
+ * it and otherwise writes the file as its own: refusing the write over it
+ * would be worse. Extended attributes and ACLs are not carried over.
+ */
+function keepAccess(fd: number, want: FileAccess): void {
+  const st = fs.fstatSync(fd);
+  let chowned = false;
+  if (st.uid !== want.uid || st.gid !== want.gid) {
+    chowned = true;
+    try {
+      fs.fchownSync(fd, want.uid, want.gid);
+    } catch (err) {
+      if (!notPermitted(err)) throw err;
+      if (st.gid !== want.gid) {
+        try {
+          fs.fchownSync(fd, -1, want.gid);
+        } catch (err2) {
+          if (!notPermitted(err2)) throw err2;
+        }
+      }
+    }
+  }
+  // After the chown, which clears set-id bits: the mode is the last word.
+  if (chowned || (st.mode & 0o7777) !== want.mode) fs.fchmodSync(fd, want.mode);
+}
+
+function notPermitted(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EPERM' || code === 'EINVAL';
+}
+
 /** Makes a rename in `dir` durable. POSIX asks for this; ext4 mostly does it anyway, others do not. */
-async function fsyncDirectory(dir: string): Promise<void> {
+export async function fsyncDirectory(dir: string): Promise<void> {
   const fd = fs.openSync(dir, 'r');
   try {
     await fsyncAsync(fd);

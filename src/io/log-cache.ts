@@ -115,12 +115,18 @@ export class LogCache {
   /**
    * Replaces the file with `log` durably (io/durable-write.ts), serialized by
    * copying the unchanged trades' bytes of the cached version, and caches it:
-   * the next read() is a stat while nobody else writes.
+   * the next read() is a stat while nobody else writes. The new version keeps
+   * the replaced one's mode, owner and group, known from the cached version's
+   * stat: a writer reads (at least stats) right before it writes, so that is
+   * the file on disk now, and a chmod or chown since would have changed its
+   * ctime and made that read a fresh one. Only without a cached version
+   * (no file, or none read yet) does this stat the file itself.
    */
   async write(log: TradeLog): Promise<void> {
     const { buf, layout } = serializeLog(log, this.#entry?.layout ?? null);
+    const keep = this.#entry?.version ?? statVersionSync(this.file);
     this.#set(null); // whatever happens next, the old version no longer describes the file for sure
-    const fd = await writeFileDurablePinned(this.file, buf);
+    const fd = await writeFileDurablePinned(this.file, buf, keep);
     this.#set({ version: fdVersion(fd), fd, bytes: buf, log, layout });
   }
 

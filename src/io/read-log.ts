@@ -4,8 +4,21 @@ import { validateLogShape } from '../domain/validate.js';
 import type { TradeLog } from '../domain/types.js';
 import { TradeLogCorruptError } from '../errors.js';
 
-/** What identifies one version of the file on disk. */
-export interface FileVersion {
+/** Who may use a file: what a rewrite carries over to the new version (durable-write.ts). */
+export interface FileAccess {
+  /** Permission bits (st_mode & 0o7777). */
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+/**
+ * What identifies one version of the file on disk, plus its access, which is
+ * not part of the identity (sameVersion ignores it: a chmod or chown changes
+ * ctime) but rides along so that a writer knows the file it replaces without
+ * a stat of its own.
+ */
+export interface FileVersion extends FileAccess {
   dev: bigint;
   ino: bigint;
   size: bigint;
@@ -23,7 +36,16 @@ export interface LogSnapshot {
 export const emptyLog = (): TradeLog => ({ trades: [], next_id: 1 });
 
 export function versionOf(st: fs.BigIntStats): FileVersion {
-  return { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+  return {
+    dev: st.dev,
+    ino: st.ino,
+    size: st.size,
+    mtimeNs: st.mtimeNs,
+    ctimeNs: st.ctimeNs,
+    mode: Number(st.mode & 0o7777n),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+  };
 }
 
 export function sameVersion(a: FileVersion | null, b: FileVersion | null): boolean {
@@ -37,6 +59,21 @@ export function statVersionSync(file: string): FileVersion | null {
     return versionOf(fs.statSync(file, { bigint: true }));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/**
+ * Whether `file` exists. Only ENOENT means "no": anything else (EACCES, ENOTDIR…) is thrown,
+ * since a path we cannot look at is not known to be missing. The one test of "the log is
+ * missing", for TradeStore#exists() and the CLI's refusal of a missing log.
+ */
+export async function fileExists(file: string): Promise<boolean> {
+  try {
+    await fs.promises.stat(file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;
   }
 }

@@ -1,8 +1,11 @@
 /**
  * Our temp files: how durable writes name them, and the one sweep that
- * removes those a killed writer left behind. Every writer of this library
- * (the store on the log, the reconciler on its outputs) goes through
- * writeFileDurable, so one name format and one sweep cover them all.
+ * removes those a killed writer left behind. The log's writers go through
+ * writeFileDurable, so one name format and one sweep cover them. The derived
+ * files go through write-file-atomic (atomic-file.ts), whose temp names
+ * (`<file>.<number>`) carry no pid: the reconciler's sweep still removes the
+ * temp files earlier versions wrote there, and leaves those alone, since a
+ * name like `equity.json.1` may as well be a user's copy.
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -175,7 +175,14 @@ export class FileLock {
       } catch (err) {
         // A lock file we may read but not write still locks (flock needs no write access locally).
         if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
-        fd = fs.openSync(this.path, fs.constants.O_RDONLY);
+        try {
+          fd = fs.openSync(this.path, fs.constants.O_RDONLY);
+        } catch (err2) {
+          // No lock file, and a directory we may not create one in: the EACCES is the
+          // answer (naming the lock file), not the ENOENT of the read-only retry.
+          if ((err2 as NodeJS.ErrnoException).code === 'ENOENT') throw err;
+          throw err2;
+        }
       }
       this.#fd = fd;
       try {

@@ -7,6 +7,9 @@
  *   files in a fixed order, each atomically and durably -> remember what this
  *   good cycle saw (.reconciler-history.json, last) -> check invariants.
  *
+ * The starting capital and drawdown limits come from the log's settings file
+ * (trade-state.json), read again at each cycle, under this reconciler's options.
+ *
  * Any refusal (damaged log, count guard, history guard) leaves every derived
  * file exactly as it was: stale but right beats fresh but wrong for a bot
  * deciding whether it is halted. docs/reconciler.md is the user's guide.
@@ -16,13 +19,14 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { checkDerivedInvariants, deriveState, type DerivedState } from '../domain/derive/index.js';
-import { resolveDrawdownLimits, resolveStartingCapital } from '../domain/settings.js';
+import { resolveDrawdownLimits, resolveRules, resolveStartingCapital, type SettingsFile, type SettingsInput } from '../domain/settings.js';
 import type { DrawdownLimits, TradeLog } from '../domain/types.js';
 import { isPlainObject } from '../domain/validate.js';
 import { ReconcilerRunningError, TradeLogCorruptError, ValidationError } from '../errors.js';
-import { writeFileDurable } from '../io/durable-write.js';
+import { writeAtomicFile } from '../io/atomic-file.js';
 import { LogCache } from '../io/log-cache.js';
 import { readLogBytes, statVersionSync, type FileVersion } from '../io/read-log.js';
+import { SettingsFileCache, settingsFileFor } from '../io/settings-file.js';
 import { sweepTemps } from '../io/temp-files.js';
 import {
   compareHistory,
@@ -43,9 +47,15 @@ export interface ReconcilerOptions {
   tradeLog: string;
   /** Where the derived files go. Default './state', resolved against the cwd at construction. */
   outputDir?: string;
-  /** Default and validation as TradeStore's (domain/settings.ts). */
+  /**
+   * Default and validation as TradeStore's (domain/settings.ts). With a settings file beside the
+   * log (trade-state.json), its value rules and this one must be equal (resolveRules).
+   */
   startingCapital?: number;
-  /** Negative fractions above -1; default daily -0.02, weekly -0.10, total -0.20, warning -0.05. */
+  /**
+   * Negative fractions above -1; default daily -0.02, weekly -0.10, total -0.20, warning -0.05.
+   * With a settings file, daily/weekly/total may only be stricter than its limits.
+   */
   drawdownLimits?: Partial<DrawdownLimits>;
   /** The count guard refused a cycle. Default: a process warning. */
   onCorruption?: (previous: number, current: number) => void;
@@ -78,8 +88,12 @@ export class StateReconciler {
   readonly outputDir: string;
   readonly #tradeLog: string;
   readonly #historyFile: string;
-  readonly #startingCapital: number;
-  readonly #drawdownLimits: Readonly<DrawdownLimits>;
+  /** The money settings given as options; the settings file beside the log is read against them every cycle. */
+  readonly #options: SettingsInput;
+  readonly #rulebook: SettingsFileCache;
+  #rulesFrom: SettingsFile | null | undefined = undefined;
+  #startingCapital = 0;
+  #drawdownLimits!: Readonly<DrawdownLimits>;
   readonly #onCorruption: (previous: number, current: number) => void;
   readonly #onHistoryViolation: (violation: HistoryViolation) => void;
   readonly #onInvariantViolation: (violations: string[]) => void;
@@ -108,8 +122,15 @@ export class StateReconciler {
     this.outputDir = path.resolve(options.outputDir ?? './state');
     this.#historyFile = path.join(this.outputDir, HISTORY_FILE);
     // the same defaults and rules as the store's (domain/settings.ts)
-    this.#startingCapital = resolveStartingCapital(options.startingCapital);
-    this.#drawdownLimits = resolveDrawdownLimits(options.drawdownLimits);
+    resolveStartingCapital(options.startingCapital);
+    resolveDrawdownLimits(options.drawdownLimits);
+    this.#options = {
+      ...(options.startingCapital !== undefined && { startingCapital: options.startingCapital }),
+      ...(options.drawdownLimits !== undefined && { drawdownLimits: { ...options.drawdownLimits } }),
+    };
+    this.#rulebook = new SettingsFileCache(settingsFileFor(this.#tradeLog));
+    // Now as well as every cycle: an option that contradicts the log's settings file fails at once.
+    this.#refreshSettings();
     for (const name of ['onCorruption', 'onHistoryViolation', 'onInvariantViolation', 'onError', 'now'] as const) {
       if (options[name] !== undefined && typeof options[name] !== 'function') throw new ValidationError(name, options[name], 'must be a function');
     }
@@ -136,7 +157,9 @@ export class StateReconciler {
 
   /**
    * One cycle. Resolves ok:false for the three refusals (files untouched);
-   * rejects only on unexpected I/O errors (outputDir not writable, …).
+   * rejects on unexpected I/O errors (outputDir not writable, …) and on an
+   * unusable or contradicted settings file (SettingsFileError, ValidationError,
+   * SettingsConflictError), files untouched as well.
    * Calls made while another cycle runs wait for it: cycles never overlap.
    */
   reconcile(): Promise<ReconcileResult> {
@@ -156,8 +179,23 @@ export class StateReconciler {
     }
   }
 
+  /**
+   * The starting capital and drawdown limits in force: the log's settings file, re-read when it
+   * changed, under the options (resolveRules). Throws on a broken or contradicted file, before
+   * anything is written: derived files computed with the wrong capital would look right.
+   */
+  #refreshSettings(): void {
+    const file = this.#rulebook.read();
+    if (file === this.#rulesFrom) return;
+    const { settings } = resolveRules(this.#options, file);
+    this.#startingCapital = settings.startingCapital;
+    this.#drawdownLimits = settings.drawdownLimits;
+    this.#rulesFrom = file;
+  }
+
   async #rebuild(): Promise<ReconcileResult> {
     const t0 = performance.now();
+    this.#refreshSettings();
     let log: TradeLog;
     try {
       log = this.#log.read().log;
@@ -211,13 +249,13 @@ export class StateReconciler {
     const files: string[] = [];
     for (let k = 0; k < KEYS.length; k++) {
       const file = path.join(this.outputDir, DERIVED_FILES[k] as string);
-      await writeFileDurable(file, `${JSON.stringify(state[KEYS[k] as keyof DerivedState], null, 2)}\n`);
+      await writeAtomicFile(file, `${JSON.stringify(state[KEYS[k] as keyof DerivedState], null, 2)}\n`);
       files.push(file);
     }
     // Last: a crash before this point leaves the previous baseline, which the log still satisfies.
     if (record !== null) {
       const bytes = Buffer.from(serializeHistory(record), 'utf8');
-      await writeFileDurable(this.#historyFile, bytes);
+      await writeAtomicFile(this.#historyFile, bytes);
       const version = statVersionSync(this.#historyFile);
       this.#historyCache = version === null ? null : { version, bytes, baseline: record };
       this.#passed = version === null ? null : { log, history: bytes };

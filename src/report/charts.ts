@@ -3,8 +3,9 @@
  * Observable Plot into the document the caller passes (see render.ts, which
  * loads Plot and linkedom on first use; this module imports their types only).
  */
+import { addDays } from '../domain/time.js';
 import { typeset } from '../format.js';
-import type { CurvePoint, HistogramBin, OpenPositionRow, ReportData, SetupRow } from './shape.js';
+import type { CurvePoint, HistogramBin, HistogramSegment, OpenPositionRow, Outcome, ReportData, SetupRow } from './shape.js';
 import { C } from './style.js';
 
 type PlotModule = typeof import('@observablehq/plot');
@@ -51,6 +52,14 @@ function base(ctx: Ctx, aria: string, description: string) {
 /** The x label centred below the ticks: Plot's default (right end) collides with the last tick. */
 const X_AXIS = { labelAnchor: 'center', labelOffset: 38 } as const;
 
+/**
+ * A date axis's label sits lower: Plot writes its ticks on two lines (the day,
+ * and the month under the first tick of each month), and a month name that
+ * falls mid-axis ("Nov") would otherwise run into the centred label.
+ */
+const DATE_X_AXIS = { labelAnchor: 'center', labelOffset: 50 } as const;
+const DATE_MARGIN_BOTTOM = 58;
+
 function svgOf(node: unknown): string {
   return (node as { outerHTML: string }).outerHTML;
 }
@@ -65,14 +74,25 @@ function anchorFor(lo: number, hi: number, x: number): 'start' | 'middle' | 'end
 function dateAxis(pts: readonly { d: Date }[]) {
   const span = ((pts[pts.length - 1]?.d.getTime() ?? 0) - (pts[0]?.d.getTime() ?? 0)) / 86_400_000;
   return span <= 12
-    ? ({ ...X_AXIS, type: 'utc', label: 'Date (UTC)', ticks: 'day', tickFormat: '%b %-d' } as const)
-    : ({ ...X_AXIS, type: 'utc', label: 'Date (UTC)' } as const);
+    ? ({ ...DATE_X_AXIS, type: 'utc', label: 'Date (UTC)', ticks: 'day', tickFormat: '%b %-d' } as const)
+    : ({ ...DATE_X_AXIS, type: 'utc', label: 'Date (UTC)' } as const);
+}
+
+/**
+ * Where the max-drawdown episode's band starts. A day's point stands for its
+ * close, so a day's trading lies between the previous point and its own: the
+ * band starts at the peak's point, or at the close before the trough's day
+ * when the peak was reached that same day (an intraday fall would otherwise
+ * be a band of no width).
+ */
+export function episodeStart(ep: NonNullable<ReportData['episode']>): string {
+  return ep.peakDate < ep.troughDate ? ep.peakDate : addDays(ep.troughDate, -1);
 }
 
 /** The max-drawdown episode as a shaded band, from its peak to its recovery (or the last day). */
 function episodeBand(ctx: Ctx, ep: NonNullable<ReportData['episode']>, lastDate: string, opacity: number, label: string) {
   return ctx.Plot.rect([ep], {
-    x1: (e: typeof ep) => utcDate(e.peakDate),
+    x1: (e: typeof ep) => utcDate(episodeStart(e)),
     x2: (e: typeof ep) => utcDate(e.recoveryDate ?? lastDate),
     fill: C.episode,
     fillOpacity: opacity,
@@ -142,10 +162,11 @@ export function equityChart(ctx: Ctx, data: ReportData): string {
     Plot.plot({
       ...base(ctx, 'Equity curve', desc),
       width: 960,
-      height: 360,
+      height: 370,
       marginLeft: 72,
-      marginRight: 110,
+      marginRight: 120,
       marginTop: 40,
+      marginBottom: DATE_MARGIN_BOTTOM,
       x: dateAxis(pts),
       y: { label: 'Equity (USD)', grid: true, tickFormat: (v: number) => usd(v).replace(/\.00$/, '') },
       marks,
@@ -160,9 +181,16 @@ export interface LimitLine {
   dash: string;
 }
 
+/**
+ * Every drawdown limit as a line: the daily halt (risk_state.json: trading
+ * halts when equity is this far below the previous day's close, so after a
+ * day that closed at the peak it is a fall from the peak like this curve's)
+ * and equity.json's drawdown_status bands, which are measured on this curve.
+ */
 export function limitLines(data: ReportData): LimitLine[] {
-  const { warning, weekly, total } = data.limits;
+  const { daily, warning, weekly, total } = data.limits;
   const lines: LimitLine[] = [
+    { name: 'DAILY HALT', pct: daily * 100, color: C.daily, dash: '2 3' },
     { name: 'WARNING', pct: warning * 100, color: C.warning, dash: '6 4' },
     { name: 'REDUCE', pct: weekly * 100, color: C.reduce, dash: '3 3' },
     { name: 'STOP', pct: total * 100, color: C.stop, dash: 'none' },
@@ -170,13 +198,58 @@ export function limitLines(data: ReportData): LimitLine[] {
   return lines.filter((l) => Number.isFinite(l.pct)); // −Infinity disables a limit
 }
 
+export interface DrawdownAxis {
+  /** [lowest, 0] in percent. */
+  domain: [number, number];
+  /** Limits inside the domain, drawn; the others are named in the caption. */
+  shown: LimitLine[];
+  hidden: LimitLine[];
+}
+
+/** Smallest depth the axis shows, so a flat account is not magnified into noise. */
+const MIN_DRAWDOWN_SPAN = 1;
+
+/**
+ * The drawdown axis follows the data: down to the deepest of the daily curve
+ * and the max-drawdown episode, with a fifth more for the trough's label, and
+ * at least 1 %. A fixed axis down to the STOP limit made a 2 % episode a
+ * sliver; a limit below the data's range is named, not drawn.
+ */
+export function drawdownAxis(data: ReportData): DrawdownAxis {
+  const deepest = Math.min(minOf(data.curve.points, (p) => p.drawdownPct, 0), data.episode?.depthPct ?? 0);
+  const lo = Math.min(deepest * 1.2, -MIN_DRAWDOWN_SPAN);
+  const lines = limitLines(data);
+  return { domain: [lo, 0], shown: lines.filter((l) => l.pct >= lo), hidden: lines.filter((l) => l.pct < lo) };
+}
+
+/** Decimals a tick value needs (−2, −2.5, −0.25): a scaled axis ticks in fractions of a percent. */
+function tickDigits(v: number): number {
+  for (let d = 0; d < 3; d++) if (Math.abs(v * 10 ** d - Math.round(v * 10 ** d)) < 1e-6) return d;
+  return 3;
+}
+
+/** "11:20 UTC" from an ISO instant. */
+const utcTime = (iso: string): string => `${iso.slice(11, 16)} UTC`;
+
+/**
+ * The episode's trough lies below the daily curve when it was reached between
+ * two closes: then a marker shows it where the area cannot.
+ */
+export function intradayTrough(data: ReportData): { date: string; closePct: number; depthPct: number; at: string } | null {
+  const ep = data.episode;
+  if (ep === null || ep.troughAt == null) return null;
+  const close = data.curve.points.find((p) => p.date === ep.troughDate);
+  if (close === undefined || ep.depthPct >= close.drawdownPct) return null;
+  return { date: ep.troughDate, closePct: close.drawdownPct, depthPct: ep.depthPct, at: ep.troughAt };
+}
+
 export function drawdownChart(ctx: Ctx, data: ReportData): string {
   const { Plot } = ctx;
   const pts = data.curve.points.map((p) => ({ ...p, d: utcDate(p.date) }));
   const last = pts[pts.length - 1] as CurvePoint & { d: Date };
-  const limits = limitLines(data);
-  const deepest = Math.min(minOf(pts, (p) => p.drawdownPct, 0), minOf(limits, (l) => l.pct, 0));
+  const axis = drawdownAxis(data);
   const ep = data.episode;
+  const below = intradayTrough(data);
   const marks = [];
   if (ep !== null) {
     marks.push(
@@ -187,17 +260,6 @@ export function drawdownChart(ctx: Ctx, data: ReportData): string {
         0.45,
         `Max drawdown ${signedPct(ep.depthPct)} from ${ep.peakDate} to ${ep.recoveryDate ?? 'now (not recovered)'}, trough ${ep.troughDate}`,
       ),
-      Plot.text([ep], {
-        x: (e: typeof ep) => utcDate(e.troughDate),
-        y: (e: typeof ep) => e.depthPct,
-        text: (e: typeof ep) => `max ${signedPct(e.depthPct)}`,
-        dy: 14,
-        fill: C.dd,
-        fontWeight: 'bold',
-        stroke: 'white',
-        strokeWidth: 3,
-        paintOrder: 'stroke',
-      }),
     );
   }
   marks.push(
@@ -208,11 +270,11 @@ export function drawdownChart(ctx: Ctx, data: ReportData): string {
       fillOpacity: 0.25,
       stroke: C.dd,
       strokeWidth: 1.25,
-      ariaLabel: () => `Drawdown, deepest ${signedPct(ep?.depthPct ?? 0)}`,
+      ariaLabel: () => `Drawdown at the daily closes, deepest ${signedPct(minOf(pts, (p) => p.drawdownPct, 0))}`,
     }),
     Plot.ruleY([0], { stroke: C.ink }),
   );
-  for (const l of limits) {
+  for (const l of axis.shown) {
     // one mark per limit: Plot's strokeDasharray is a constant, not a channel
     marks.push(
       Plot.ruleY([l.pct], {
@@ -232,25 +294,67 @@ export function drawdownChart(ctx: Ctx, data: ReportData): string {
       }),
     );
   }
+  if (below !== null) {
+    // from the day's close down to the intraday trough: the fall the daily area cannot show
+    marks.push(
+      Plot.ruleX([below], {
+        x: (b: typeof below) => utcDate(b.date),
+        y1: 'closePct',
+        y2: 'depthPct',
+        stroke: C.dd,
+        strokeWidth: 1.5,
+        strokeDasharray: '3 2',
+      }),
+      Plot.dot([below], {
+        x: (b: typeof below) => utcDate(b.date),
+        y: 'depthPct',
+        r: 4,
+        fill: C.dd,
+        stroke: 'white',
+        ariaLabel: (b: typeof below) => `Intraday trough ${signedPct(b.depthPct)} at ${utcTime(b.at)} on ${b.date}`,
+      }),
+    );
+  }
+  if (ep !== null) {
+    const first = pts[0] as CurvePoint & { d: Date };
+    marks.push(
+      Plot.text([ep], {
+        x: (e: typeof ep) => utcDate(e.troughDate),
+        y: (e: typeof ep) => e.depthPct,
+        text: (e: typeof ep) => `max ${signedPct(e.depthPct)}${below !== null ? ` at ${utcTime(below.at)}` : ''}`,
+        dy: 14,
+        textAnchor: anchorFor(first.d.getTime(), last.d.getTime(), utcDate(ep.troughDate).getTime()),
+        fill: C.dd,
+        fontWeight: 'bold',
+        stroke: 'white',
+        strokeWidth: 3,
+        paintOrder: 'stroke',
+      }),
+    );
+  }
   return svgOf(
     Plot.plot({
       ...base(
         ctx,
         'Underwater (drawdown) curve',
-        `Drawdown from the running equity peak, in percent${ep !== null ? `; deepest ${signedPct(ep.depthPct)} on ${ep.troughDate}` : ''}.`,
+        `Drawdown from the running equity peak at each day's close, in percent${ep !== null ? `; deepest after any exit ${signedPct(ep.depthPct)} on ${ep.troughDate}` : ''}.`,
       ),
       width: 960,
-      height: 300,
+      height: 310,
       marginLeft: 72,
-      marginRight: 110,
+      marginRight: 120,
       marginTop: 20,
+      marginBottom: DATE_MARGIN_BOTTOM,
       x: dateAxis(pts),
-      y: { label: 'Drawdown (%)', grid: true, domain: [deepest * 1.08, 0], tickFormat: (v: number) => signedPct(v, 0) },
+      y: { label: 'Drawdown (%)', grid: true, domain: axis.domain, tickFormat: (v: number) => signedPct(v, tickDigits(v)) },
       color: { type: 'identity' },
       marks,
     }),
   );
 }
+
+const OUTCOME_FILL: Record<Outcome, string> = { win: C.gain, loss: C.loss, breakeven: C.breakeven };
+const OUTCOME_NOUN: Record<Outcome, string> = { win: 'win', loss: 'loss', breakeven: 'breakeven trade' };
 
 export function rChart(ctx: Ctx, data: ReportData): string {
   const { Plot } = ctx;
@@ -261,33 +365,35 @@ export function rChart(ctx: Ctx, data: ReportData): string {
   // always show −1R..+1R (a full loss, a 1:1 win) so one or two bars keep a scale a trader can read
   const domain: [number, number] = [Math.min(first.x0, -1), Math.max(lastBin.x1, 1)];
   const maxCount = maxOf(bins, (b) => b.count, 1);
-  const colorOf = (b: { x0: number; x1: number }) => (b.x1 <= 0 ? C.loss : b.x0 >= 0 ? C.gain : C.muted);
+  const anchor = anchorFor(domain[0], domain[1], hist.meanR);
   return svgOf(
     Plot.plot({
       ...base(
         ctx,
-        'Histogram of R-multiples',
-        `R-multiples of ${plural(hist.count, 'closed trade')} in bins of ${hist.binWidth}R; mean ${rFmt(hist.meanR)}, expectancy ${rFmt(hist.expectancyR)}.`,
+        'Histogram of net R',
+        `Net R (net P&L including partial exits ÷ initial risk) of ${plural(hist.count, 'closed trade')} in bins of ${hist.binWidth}R: ${plural(hist.wins, 'win')}, ${plural(hist.losses, 'loss', 'losses')}, ${hist.breakeven} breakeven; mean = expectancy ${rFmt(hist.meanR)}.`,
       ),
       width: 960,
       height: 300,
       marginLeft: 56,
       marginRight: 36,
       marginTop: 44,
-      x: { ...X_AXIS, label: 'R-multiple (profit ÷ initial risk, R)', domain, tickFormat: (v: number) => rFmt(v) },
+      x: { ...X_AXIS, label: 'Net R (net profit ÷ initial risk, R)', domain, tickFormat: (v: number) => rFmt(v) },
       // integer ticks only: a count of 0.5 trades means nothing
       // headroom above the tallest bar keeps its count label clear of the mean label
       y: { label: 'Closed trades (count)', grid: true, domain: [0, maxCount * 1.15], ticks: Math.min(5, maxCount), tickFormat: (v: number) => (Number.isInteger(v) ? String(v) : '') },
       color: { type: 'identity' },
       marks: [
-        Plot.rectY(bins, {
+        // a bar per bin, stacked by outcome: blue wins, grey breakeven, orange losses, as the header counts them
+        Plot.rect(hist.segments, {
           x1: 'x0',
           x2: 'x1',
-          y: 'count',
-          fill: colorOf,
+          y1: 'y0',
+          y2: 'y1',
+          fill: (g: HistogramSegment) => OUTCOME_FILL[g.outcome],
           insetLeft: 1,
           insetRight: 1,
-          ariaLabel: (b: (typeof bins)[number]) => `${rFmt(b.x0)} to ${rFmt(b.x1)}: ${plural(b.count, 'trade')}`,
+          ariaLabel: (g: HistogramSegment) => `${rFmt(g.x0)} to ${rFmt(g.x1)}: ${plural(g.count, OUTCOME_NOUN[g.outcome], g.outcome === 'loss' ? 'losses' : undefined)}`,
         }),
         Plot.text(bins, { x: (b: (typeof bins)[number]) => (b.x0 + b.x1) / 2, y: 'count', text: 'count', dy: -7, fill: C.ink }),
         Plot.ruleY([0], { stroke: C.ink }),
@@ -295,10 +401,10 @@ export function rChart(ctx: Ctx, data: ReportData): string {
         Plot.text([hist.meanR], {
           x: (v: number) => v,
           frameAnchor: 'top',
-          text: () => `mean ${rFmt(hist.meanR)} · expectancy ${rFmt(hist.expectancyR)}`,
+          text: () => `mean = expectancy ${rFmt(hist.meanR)}`,
           dy: -10,
-          textAnchor: anchorFor(domain[0], domain[1], hist.meanR),
-          dx: anchorFor(domain[0], domain[1], hist.meanR) === 'start' ? -4 : anchorFor(domain[0], domain[1], hist.meanR) === 'end' ? 4 : 0,
+          textAnchor: anchor,
+          dx: anchor === 'start' ? -4 : anchor === 'end' ? 4 : 0,
           fill: C.ink,
           fontWeight: 'bold',
         }),
@@ -349,11 +455,11 @@ export const SETUP_METRICS = {
   expectancy: {
     key: 'expectancy',
     title: 'Expectancy by setup',
-    describe: (n) => `Expectancy in R for each of ${n}, best first.`,
+    describe: (n) => `Expectancy in net R per trade for each of ${n}, best first.`,
     axis: { label: 'Expectancy (R per trade)', domain: paddedDomain, tickFormat: (v) => rFmt(v) },
     text: (s) => rFmt(s.expectancy),
     fill: (s) => (s.expectancy >= 0 ? C.gain : C.loss),
-    aria: (s) => `${s.name}: expectancy ${rFmt(s.expectancy)} over ${plural(s.trades, 'trade')}`,
+    aria: (s) => `${s.name}: expectancy ${rFmt(s.expectancy)} (net R) over ${plural(s.trades, 'trade')}`,
     signed: true,
   },
   winRate: {
@@ -397,30 +503,62 @@ export function setupChart(ctx: Ctx, setups: readonly SetupRow[], m: SetupMetric
   );
 }
 
+/** Each open position's row: two bars, initial risk above and risk to the current stop below. */
+const HEAT_ROW = 48;
+const HEAT_PADDING = 0.2;
+
 export function heatChart(ctx: Ctx, rows: readonly OpenPositionRow[]): string {
   const { Plot } = ctx;
-  const withRisk = rows.filter((r) => r.riskPct !== null);
+  const shown = rows.filter((r) => r.riskToStopPct !== null || r.initialRiskPct !== null);
   const label = (r: OpenPositionRow) => `${r.tradeId} ${r.symbol} ${r.direction}`;
-  const names = withRisk.map(label);
-  const max = maxOf(withRisk, (r) => r.riskPct as number, 1);
+  const names = shown.map(label);
+  const max = Math.max(maxOf(shown, (r) => r.riskToStopPct ?? 0, 0), maxOf(shown, (r) => r.initialRiskPct ?? 0, 0), 0.5);
+  const marginTop = 20;
+  const marginBottom = 44;
+  const height = marginTop + marginBottom + HEAT_ROW * Math.max(1, shown.length);
+  // half a band per bar; Plot's band is the row less its padding
+  const half = (HEAT_ROW * (1 - HEAT_PADDING)) / 2;
+  const initial = shown.filter((r) => r.initialRiskPct !== null);
+  const toStop = shown.filter((r) => r.riskToStopPct !== null);
+  const toStopText = (r: OpenPositionRow) => `${pct(r.riskToStopPct)} to stop${r.lockedIn ? ' · locked in' : ''}`;
   return svgOf(
     Plot.plot({
-      ...base(ctx, 'Risk of open positions', `Loss if each open position is stopped out, in percent of equity.`),
+      ...base(
+        ctx,
+        'Risk of open positions',
+        'For each open position, in percent of equity: the initial risk (to the original stop, on the original size) and the loss if the current stop is hit (on the size still open).',
+      ),
       width: 960,
-      height: barHeight(withRisk.length),
+      height,
+      marginTop,
+      marginBottom,
       marginLeft: leftMargin(names),
-      marginRight: 60,
-      x: { ...X_AXIS, label: 'Risk to stop (% of equity)', domain: [0, max * 1.15], grid: true },
-      y: { label: null, domain: names, tickSize: 0 },
+      // room for "0.00% to stop · locked in" after the longest bar
+      marginRight: 40,
+      x: { ...X_AXIS, label: 'Risk (% of equity)', domain: [0, max * 1.35], grid: true, tickFormat: (v: number) => pct(v, tickDigits(v)) },
+      y: { label: null, domain: names, tickSize: 0, padding: HEAT_PADDING },
       marks: [
-        Plot.barX(withRisk, {
+        Plot.barX(initial, {
           y: label,
-          x: 'riskPct',
+          x: 'initialRiskPct',
+          fill: C.initialRisk,
+          stroke: C.loss,
+          strokeWidth: 1,
+          insetBottom: half,
+          ariaDescription: 'Initial risk',
+          ariaLabel: (r: OpenPositionRow) => `${label(r)}: initial risk ${usd(r.initialRiskUsd)}, ${pct(r.initialRiskPct)} of equity`,
+        }),
+        Plot.barX(toStop, {
+          y: label,
+          x: 'riskToStopPct',
           fill: C.loss,
-          ariaLabel: (r: OpenPositionRow) => `${label(r)}: ${pct(r.riskPct)} of equity at risk`,
+          insetTop: half,
+          ariaDescription: 'Risk to stop',
+          ariaLabel: (r: OpenPositionRow) => `${label(r)}: ${usd(r.riskToStopUsd)}, ${pct(r.riskToStopPct)} of equity lost if the current stop is hit${r.lockedIn ? ' (stop at or past entry: locked in)' : ''}`,
         }),
         Plot.ruleX([0], { stroke: C.ink }),
-        Plot.text(withRisk, { y: label, x: 'riskPct', text: (r: OpenPositionRow) => pct(r.riskPct), textAnchor: 'start', dx: 4, fill: C.ink }),
+        Plot.text(initial, { y: label, x: 'initialRiskPct', text: (r: OpenPositionRow) => `${pct(r.initialRiskPct)} initial`, textAnchor: 'start', dx: 4, dy: -half / 2, fill: C.muted }),
+        Plot.text(toStop, { y: label, x: 'riskToStopPct', text: toStopText, textAnchor: 'start', dx: 4, dy: half / 2, fill: C.ink, fontWeight: 'bold' }),
       ],
     }),
   );

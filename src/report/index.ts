@@ -6,10 +6,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { resolveDrawdownLimits, resolveStartingCapital } from '../domain/settings.js';
+import { resolveDrawdownLimits, resolveRules, resolveStartingCapital } from '../domain/settings.js';
 import type { DrawdownLimits } from '../domain/types.js';
-import { writeFileDurable } from '../io/durable-write.js';
+import { writeAtomicFile } from '../io/atomic-file.js';
 import { readLog } from '../io/read-log.js';
+import { readSettingsFile, settingsFileFor } from '../io/settings-file.js';
 import { renderReport, type MarkName } from './render.js';
 import { DEFAULT_MAX_POINTS, shapeReportData } from './shape.js';
 
@@ -23,7 +24,10 @@ export interface BuildReportOptions {
   tradeLog: string;
   /** Where to write the page (atomically and durably); nothing is written when absent. */
   out?: string;
-  /** Default and validation as TradeStore's (domain/settings.ts). */
+  /**
+   * Default and validation as TradeStore's (domain/settings.ts); the log's settings file
+   * (trade-state.json beside it) rules, and these may only agree with it or be stricter.
+   */
   startingCapital?: number;
   drawdownLimits?: Partial<DrawdownLimits>;
   now?: Date;
@@ -54,10 +58,20 @@ export async function buildReport(options: BuildReportOptions): Promise<BuildRep
   if (options.out !== undefined && (typeof options.out !== 'string' || options.out === '')) {
     throw new TypeError('Expected "out" to be a non-empty path');
   }
+  // The options are checked as ever, then judged against the log's settings file (resolveRules).
+  resolveStartingCapital(options.startingCapital);
+  resolveDrawdownLimits(options.drawdownLimits);
+  const { settings } = resolveRules(
+    {
+      ...(options.startingCapital !== undefined && { startingCapital: options.startingCapital }),
+      ...(options.drawdownLimits !== undefined && { drawdownLimits: options.drawdownLimits }),
+    },
+    readSettingsFile(settingsFileFor(options.tradeLog)),
+  );
   const { log, bytes: logBytes } = readLog(options.tradeLog);
   const data = shapeReportData(log, {
-    startingCapital: resolveStartingCapital(options.startingCapital),
-    drawdownLimits: resolveDrawdownLimits(options.drawdownLimits),
+    startingCapital: settings.startingCapital,
+    drawdownLimits: settings.drawdownLimits,
     now: options.now ?? new Date(),
     maxPoints: options.maxPoints ?? DEFAULT_MAX_POINTS,
   });
@@ -70,7 +84,7 @@ export async function buildReport(options: BuildReportOptions): Promise<BuildRep
   if (options.out !== undefined) {
     written = path.resolve(options.out);
     fs.mkdirSync(path.dirname(written), { recursive: true });
-    await writeFileDurable(written, html);
+    await writeAtomicFile(written, html);
   }
   return { html, path: written, bytes: Buffer.byteLength(html, 'utf8'), marks };
 }

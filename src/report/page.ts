@@ -4,17 +4,24 @@
  * (setup names, symbols, the title); the charts escape through the DOM.
  */
 import { typeset } from '../format.js';
-import { SETUP_METRICS, drawdownChart, equityChart, heatChart, limitLines, rChart, setupChart, type Ctx, type SetupMetric } from './charts.js';
-import type { CurvePoint, ReportData } from './shape.js';
+import {
+  SETUP_METRICS,
+  drawdownAxis,
+  drawdownChart,
+  equityChart,
+  heatChart,
+  intradayTrough,
+  rChart,
+  setupChart,
+  type Ctx,
+  type LimitLine,
+  type SetupMetric,
+} from './charts.js';
+import type { RenderOptions } from './render-options.js';
+import type { CurvePoint, OpenPositionRow, ReportData } from './shape.js';
 import { CSS } from './style.js';
 
 const { count, decimal, none, pct, plural, price, r: rFmt, signedPct, signedUsd, usd } = typeset;
-
-export interface RenderOptions {
-  title: string;
-  /** Shown under the title, e.g. the log's file name. */
-  source?: string | undefined;
-}
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -47,13 +54,27 @@ function kpi(label: string, value: string, note = ''): string {
   return `<div class="kpi"><dt>${h(label)}</dt><dd>${h(value)}${note ? `<span class="note">${h(note)}</span>` : ''}</dd></div>`;
 }
 
+/** "11:20 UTC" from an ISO instant. */
+const utcTime = (iso: string): string => `${iso.slice(11, 16)} UTC`;
+
+/** The max-drawdown episode in a few words, and the daily closes' depth when the episode goes deeper. */
+function maxDrawdownNote(data: ReportData): string {
+  const ep = data.episode;
+  const hd = data.header;
+  if (ep === null) return 'equity never fell below a peak';
+  const low = ep.troughAt != null ? `low at ${utcTime(ep.troughAt)} on ${ep.troughDate}` : `low on ${ep.troughDate}`;
+  const span =
+    ep.recoveryDate === null
+      ? `${plural(ep.daysUnderWater, 'day')} under water since ${ep.peakDate}, not recovered`
+      : ep.daysUnderWater === 0
+        ? `${low}, recovered the same day`
+        : `${plural(ep.daysUnderWater, 'day')} under water, ${ep.peakDate} → ${ep.recoveryDate}`;
+  return hd.maxDrawdownPct < hd.dailyMaxDrawdownPct ? `${span} · daily closes: ${signedPct(hd.dailyMaxDrawdownPct)}` : span;
+}
+
 function headerHtml(data: ReportData): string {
   const hd = data.header;
-  const ep = data.episode;
-  const epNote =
-    ep === null
-      ? 'never below a peak'
-      : `${plural(ep.daysUnderWater, 'day')} under water, ${ep.peakDate} → ${ep.recoveryDate ?? 'not recovered'}`;
+  const epNote = maxDrawdownNote(data);
   return `<dl class="kpis">
 ${kpi('Equity', usd(hd.equity), `started ${usd(hd.startingCapital)}`)}
 ${kpi('Total return', signedPct(hd.totalReturnPct), `${signedUsd(hd.realizedPnl)} realized`)}
@@ -61,8 +82,8 @@ ${kpi('Win rate', hd.closedTrades > 0 ? pct(hd.winRate, 1) : none, `${count(hd.w
 ${kpi('Profit factor', hd.profitFactor === null ? (hd.wins > 0 ? '∞ (no loss)' : none) : decimal(hd.profitFactor, 2), 'gross win ÷ gross loss')}
 ${kpi('Max drawdown', signedPct(hd.maxDrawdownPct), epNote)}
 ${kpi('Current drawdown', signedPct(hd.drawdownPct), `${hd.drawdownStatus} · ${plural(hd.currentDrawdownDays, 'day')} below peak ${usd(hd.peakEquity)}`)}
-${kpi('Average R', rFmt(hd.avgR), `expectancy ${rFmt(data.rHistogram.expectancyR)} · ${signedUsd(data.rHistogram.expectancyUsd)} per trade`)}
-${kpi('Portfolio heat', pct(hd.portfolioHeat), `${plural(hd.openTrades, 'open position')}`)}
+${kpi('Average net R', rFmt(hd.avgNetR), `= expectancy · ${signedUsd(data.rHistogram.expectancyUsd)} per trade`)}
+${kpi('Open risk', pct(hd.openRiskPct), `${usd(hd.openRiskUsd)} if every stop is hit · initial risk ${pct(hd.initialRiskPct)}`)}
 </dl>`;
 }
 
@@ -98,23 +119,43 @@ function curveSections(ctx: Ctx, data: ReportData): string {
     equityChart(ctx, data),
     `Equity at the end of each UTC day, ${first.date} to ${last.date} (first point: starting capital, the day before the first realized P&amp;L). Dashed line: starting capital ${h(usd(data.header.startingCapital))}; dot: peak${
       c.peak !== null ? ` ${h(usd(c.peak.equity))} on ${c.peak.date}` : ''
-    }${ep !== null ? '; shaded: the max-drawdown episode' : ''}.${thinNote}`,
+    }${ep === null ? '' : `; shaded: the max-drawdown episode${intradayTrough(data) !== null ? `, whose low on ${ep.troughDate} came between two closes, so this daily line does not show it` : ''}`}.${thinNote}`,
   );
-  const limits = limitLines(data)
-    .map((l) => `${l.name} ${signedPct(l.pct, 1)}`)
-    .join(', ');
-  const ddFig = figure(
-    'chart-drawdown',
-    drawdownChart(ctx, data),
-    `Distance below the running equity peak, in percent. Lines: drawdown limits (${h(limits)}). ${
-      ep !== null
-        ? `Shaded: the max-drawdown episode, ${h(signedPct(ep.depthPct))} from ${usd(ep.peakEquity)} on ${ep.peakDate} to ${h(usd(ep.troughEquity))} on ${ep.troughDate}, ${
-            ep.recoveryDate !== null ? `recovered on ${ep.recoveryDate}` : 'not yet recovered'
-          } (${plural(ep.daysUnderWater, 'day')} under water).`
-        : 'Equity has never closed a day below a previous peak.'
-    } Longest time under water: ${plural(data.header.maxDrawdownDays, 'day')}.`,
-  );
+  const ddFig = figure('chart-drawdown', drawdownChart(ctx, data), h(drawdownCaption(data)));
   return `<section id="equity"><h2>Equity curve</h2>\n${eqFig}\n</section>\n<section id="drawdown"><h2>Drawdown</h2>\n${ddFig}\n${pointsTable}\n</section>`;
+}
+
+const named = (ls: readonly LimitLine[]): string => ls.map((l) => `${l.name} ${signedPct(l.pct, 1)}`).join(', ');
+
+/** What the drawdown chart draws, each line and the episode said exactly (plain text; the caller escapes). */
+function drawdownCaption(data: ReportData): string {
+  const { shown, hidden } = drawdownAxis(data);
+  const daily = shown.filter((l) => l.name === 'DAILY HALT');
+  const bands = shown.filter((l) => l.name !== 'DAILY HALT');
+  const lines = [
+    ...daily.map((l) => `${l.name} ${signedPct(l.pct, 1)}: new trades are refused once equity is ${pct(-l.pct, 1)} below the previous day's close`),
+    ...(bands.length > 0 ? [`${named(bands)}: equity.json's drawdown_status bands, measured on this curve`] : []),
+  ];
+  const parts = [`Distance below the running equity peak at each UTC day's close, in percent; the axis is scaled to the data.`];
+  if (lines.length > 0) parts.push(`Lines: ${lines.join('; ')}.`);
+  if (hidden.length > 0) parts.push(`Below the axis, not drawn: ${named(hidden)}.`);
+  const ep = data.episode;
+  if (ep === null) {
+    parts.push('Equity never fell below a running peak, after any exit or at any close.');
+  } else {
+    const at = ep.troughAt != null ? ` at ${utcTime(ep.troughAt)}` : '';
+    parts.push(
+      `Shaded: the max-drawdown episode. Walking the equity after every realized event (each partial exit and close, in time order), the deepest fall was ${signedPct(ep.depthPct)}, from ${usd(ep.peakEquity)} (${ep.peakDate}) to ${usd(ep.troughEquity)}${at} on ${ep.troughDate}; ${
+        ep.recoveryDate !== null ? `recovered on ${ep.recoveryDate}` : 'not yet recovered'
+      } (${plural(ep.daysUnderWater, 'day')} closed under water).`,
+    );
+    const below = intradayTrough(data);
+    if (below !== null) {
+      parts.push(`The dot marks that low: it came between two closes, so the daily curve (deepest ${signedPct(data.header.dailyMaxDrawdownPct)}) does not reach it.`);
+    }
+  }
+  parts.push(`Longest time under water: ${plural(data.header.maxDrawdownDays, 'day')}.`);
+  return parts.join(' ');
 }
 
 function rSection(ctx: Ctx, data: ReportData): string {
@@ -125,20 +166,22 @@ function rSection(ctx: Ctx, data: ReportData): string {
     return `<section id="r">${head}${empty(`No closed trade has an R-multiple (no stop or size recorded) among ${plural(data.header.closedTrades, 'closed trade')}.`)}</section>`;
   }
   const missing = hist.withoutR > 0 ? ` ${plural(hist.withoutR, 'closed trade')} without an initial risk ${hist.withoutR === 1 ? 'is' : 'are'} left out.` : '';
-  const fig = figure(
-    'chart-r',
-    rChart(ctx, data),
-    `How many closed trades ended at each R-multiple (P&amp;L ÷ initial risk), in ${hist.binWidth}R bins; blue bins are gains, orange losses. Mean ${h(rFmt(hist.meanR))}; expectancy ${h(
-      rFmt(hist.expectancyR),
-    )} (win rate × average win R + loss rate × average loss R), ${h(signedUsd(hist.expectancyUsd))} per trade.${missing}`,
-  );
+  const file =
+    hist.fileAvgR !== hist.meanR
+      ? ` equity.json's avg_r is ${rFmt(hist.fileAvgR)}: it averages each trade's stored r_multiple, which the original computes from the final close's price move alone, so it ignores partial exits.`
+      : '';
+  const caption =
+    `How many closed trades ended at each net R: net P&L including partial exits ÷ initial risk (|entry − original stop| × original size), in ${hist.binWidth}R bins. ` +
+    `Blue: ${plural(hist.wins, 'win')}; orange: ${plural(hist.losses, 'loss', 'losses')}; grey: ${count(hist.breakeven)} breakeven (by net P&L, as in the header). ` +
+    `Mean net R ${rFmt(hist.meanR)}, which is also the expectancy (win rate × average win R + loss rate × average loss R, over the same R), ${signedUsd(hist.expectancyUsd)} per trade.${missing}${file}`;
+  const fig = figure('chart-r', rChart(ctx, data), h(caption));
   const rows = hist.bins.map((b) => [h(`${rFmt(b.x0)} to ${rFmt(b.x1)}`), count(b.count)]);
-  return `<section id="r">${head}\n${fig}\n${details(`Trades per R bin (${plural(hist.bins.length, 'bin')})`, table('Closed trades per R-multiple bin (lower edge included)', ['R range', 'Trades'], rows))}\n</section>`;
+  return `<section id="r">${head}\n${fig}\n${details(`Trades per R bin (${plural(hist.bins.length, 'bin')})`, table('Closed trades per net R bin (lower edge included)', ['Net R range', 'Trades'], rows))}\n</section>`;
 }
 
 /** The two setup charts side by side: figure id (MARK_SELECTORS finds the bars by it), metric, caption. */
 const SETUP_FIGURES: readonly (readonly [string, SetupMetric, string])[] = [
-  ['chart-setup-expectancy', SETUP_METRICS.expectancy, 'Expectancy per setup in R per trade (win rate × average win R + loss rate × average loss R), best first.'],
+  ['chart-setup-expectancy', SETUP_METRICS.expectancy, 'Expectancy per setup in net R per trade (win rate × average win R + loss rate × average loss R, which is the setup’s mean net R), best first.'],
   ['chart-setup-winrate', SETUP_METRICS.winRate, 'Share of closed trades that won, per setup; dashed line at 50%.'],
 ];
 
@@ -154,15 +197,17 @@ function setupSection(ctx: Ctx, data: ReportData): string {
     count(r.losses),
     count(r.breakeven),
     pct(r.winRate, 1),
-    h(rFmt(r.avgR)),
     h(rFmt(r.avgWinR)),
     h(rFmt(r.avgLossR)),
     h(rFmt(r.expectancy)),
     h(signedUsd(r.totalPnl)),
   ]);
+  const withoutR = s.reduce((n, r) => n + r.withoutR, 0);
   const tbl = table(
-    'Performance per setup (closed trades), as in setup_performance.json',
-    ['Setup', 'Trades', 'Wins', 'Losses', 'BE', 'Win rate', 'Avg R', 'Avg win', 'Avg loss', 'Expectancy', 'Net P&L'],
+    `Performance per setup (closed trades) in net R; trades, wins, losses, win rate and net P&L as in setup_performance.json, whose R columns use the stored r_multiple instead${
+      withoutR > 0 ? `; ${plural(withoutR, 'trade')} without an initial risk left out of the R columns` : ''
+    }`,
+    ['Setup', 'Trades', 'Wins', 'Losses', 'BE', 'Win rate', 'Avg win (R)', 'Avg loss (R)', 'Expectancy (R)', 'Net P&L'],
     rows,
   );
   return `<section id="setups">${head}\n${figs}\n${tbl}\n</section>`;
@@ -184,18 +229,24 @@ function openSection(ctx: Ctx, data: ReportData): string {
   );
   const rows = data.open;
   if (rows.length === 0) return `<section id="open">${head}${empty('No open positions.')}\n${haltTbl}</section>`;
-  const withRisk = rows.filter((r) => r.riskPct !== null);
-  const fig =
-    withRisk.length > 0
-      ? figure(
-          'chart-heat',
-          heatChart(ctx, rows),
-          `Loss if each open position is stopped out, in percent of current equity (${h(usd(data.header.equity))}). Portfolio heat: ${pct(data.header.portfolioHeat)}.`,
-        )
-      : '';
+  const hd = data.header;
+  const eqNote = `% of current equity (${usd(hd.equity)})`;
+  const fig = rows.some((r) => r.riskToStopPct !== null || r.initialRiskPct !== null)
+    ? figure(
+        'chart-heat',
+        heatChart(ctx, rows),
+        h(
+          `For each open position, in ${eqNote}: light bar, the initial risk, |entry − original stop| × original size, what the trade risked when opened (its 1R); ` +
+            `solid bar, the risk to stop, the loss if the current stop is hit, on the size still open: 0 when the stop is at or past entry in the trade's favour (locked in). ` +
+            `Open risk ${usd(hd.openRiskUsd)} (${pct(hd.openRiskPct)}) to the current stops; initial risk ${usd(hd.initialRiskUsd)} (${pct(hd.initialRiskPct)}).`,
+        ),
+      )
+    : '';
+  const money = (usdValue: number | null, pctValue: number | null) => (usdValue === null ? none : `${usd(usdValue)} (${pct(pctValue)})`);
+  const stopCell = (r: OpenPositionRow) => (r.originalStop === r.stopPrice ? price(r.stopPrice) : `${price(r.originalStop)} → ${price(r.stopPrice)}`);
   const tbl = table(
-    `Open positions: portfolio heat ${pct(data.header.portfolioHeat)} of equity`,
-    ['Trade', 'Symbol', 'Side', 'Setup', 'Opened (UTC)', 'Entry', 'Stop', 'Size', 'Partial P&L', 'Risk (USD)', 'Risk (%)'],
+    `Open positions: risk to stop = loss if the current stop is hit, on the size still open (0 when locked in); initial risk = |entry − original stop| × original size; both in USD and ${eqNote}`,
+    ['Trade', 'Symbol', 'Side', 'Setup', 'Opened (UTC)', 'Entry', 'Stop (original → now)', 'Size', 'Partial P&L', 'Risk to stop', 'Initial risk'],
     rows.map((r) => [
       h(r.tradeId),
       h(r.symbol),
@@ -203,11 +254,12 @@ function openSection(ctx: Ctx, data: ReportData): string {
       h(r.setup ?? '—'),
       h(r.entryTime.slice(0, 16).replace('T', ' ')),
       h(price(r.entryPrice)),
-      h(price(r.stopPrice)),
+      h(stopCell(r)),
       h(price(r.size)),
       h(signedUsd(r.realizedUsd)),
-      h(usd(r.riskUsd)),
-      pct(r.riskPct),
+      // locked in: nothing to lose, so the tag says why instead of a 0.00 %
+      r.lockedIn ? `${h(usd(0))} <span class="tag">locked in</span>` : h(money(r.riskToStopUsd, r.riskToStopPct)),
+      h(money(r.initialRiskUsd, r.initialRiskPct)),
     ]),
     5,
   );
@@ -237,7 +289,7 @@ ${curveSections(ctx, data)}
 ${rSection(ctx, data)}
 ${setupSection(ctx, data)}
 ${openSection(ctx, data)}
-<footer>Built by trade-state-engine from the trade log alone, with the reconciler's formulas (docs/formulas.md); charts by Observable Plot, rendered to SVG at build time. Equity and drawdown are daily, in UTC, on realized P&amp;L only.</footer>
+<footer>Built by trade-state-engine from the trade log alone, with the reconciler's formulas (docs/formulas.md); charts by Observable Plot, rendered to SVG at build time. R on this page is net R, net P&amp;L including partial exits ÷ initial risk; equity.json and setup_performance.json keep the original's stored r_multiple. Equity and the drawdown curve are daily, in UTC, on realized P&amp;L only; the max drawdown is measured after every realized event.</footer>
 </main>`;
   return `<!DOCTYPE html>
 <html lang="en">

@@ -10,10 +10,11 @@
  * house style of ../format.ts.
  */
 import type { Ctx, Doc } from './charts.js';
-import { pageHtml, type RenderOptions } from './page.js';
+import { pageHtml } from './page.js';
+import type { RenderOptions } from './render-options.js';
 import type { ReportData } from './shape.js';
 
-export type { RenderOptions } from './page.js';
+export type { RenderOptions } from './render-options.js';
 
 type PlotModule = typeof import('@observablehq/plot');
 type Linkedom = typeof import('linkedom');
@@ -36,10 +37,15 @@ export const MARK_SELECTORS = {
   drawdownArea: '#chart-drawdown g[aria-label="area"] > path',
   drawdownLimits: '#chart-drawdown g[aria-description^="Drawdown limit"] > line',
   drawdownEpisode: '#chart-drawdown g[aria-label="rect"] > rect',
+  /** The max-drawdown trough when it lies below the daily curve (reached between two closes). */
+  drawdownTrough: '#chart-drawdown g[aria-label="dot"] > circle',
+  /** One per (bin, outcome): a bar is stacked from its wins, breakeven and losses. */
   rHistogramBars: '#chart-r g[aria-label="rect"] > rect',
   setupExpectancyBars: '#chart-setup-expectancy g[aria-label="bar"] > rect',
   setupWinRateBars: '#chart-setup-winrate g[aria-label="bar"] > rect',
-  heatBars: '#chart-heat g[aria-label="bar"] > rect',
+  /** Risk to the current stop, one per open position (zero-width when locked in). */
+  heatBars: '#chart-heat g[aria-description="Risk to stop"] > rect',
+  heatInitialBars: '#chart-heat g[aria-description="Initial risk"] > rect',
 } as const;
 
 export type MarkName = keyof typeof MARK_SELECTORS;

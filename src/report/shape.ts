@@ -1,15 +1,23 @@
 /**
  * The numbers behind the performance report, shaped for charts: a pure
  * function of (trade log, options) built on the reconciler's own derivations
- * (deriveState, haltState), so the report can never disagree with
- * equity.json / setup_performance.json / risk_state.json. No charting code
- * here: this module is cheap to import and easy to test.
+ * (deriveState, haltState) for equity, counts, the daily curve and the halt
+ * state, so those never disagree with equity.json / setup_performance.json /
+ * risk_state.json. Three things are the report's own view, because the
+ * original's fields answer a different question (docs/report.md):
+ *   - R is net R (netR: net P&L with partial exits ÷ initial risk) everywhere,
+ *     so a trade's R, its win or loss, the mean and the expectancy agree;
+ *   - the max drawdown walks the equity after every realized event, so a fall
+ *     that recovers within a UTC day is not hidden by the daily closes;
+ *   - open risk is the loss to each current stop, beside the initial risk.
+ * No charting code here: this module is cheap to import and easy to test.
  */
 import { deriveState, haltState, type DrawdownStatus, type EquityPoint } from '../domain/derive/index.js';
-import { isTrade, netPnl, partialPnl, riskPerUnit, rMultipleOf } from '../domain/formulas.js';
-import { r2, round2 } from '../domain/round.js';
+import { setupKey } from '../domain/derive/setups.js';
+import { amount, initialRiskUsd, isRecord, isTrade, netPnl, netR, partialExitsOf, partialPnl } from '../domain/formulas.js';
+import { r2 } from '../domain/round.js';
 import { resolveDrawdownLimits } from '../domain/settings.js';
-import { addDays } from '../domain/time.js';
+import { addDays, dateToDay, dayToDate, microsToDay, parseInstantMicros } from '../domain/time.js';
 import type { DrawdownLimits, Trade, TradeLog } from '../domain/types.js';
 
 export const DEFAULT_MAX_POINTS = 2000;
@@ -44,6 +52,15 @@ export interface DrawdownEpisode {
   recoveryDate: string | null;
   /** Days closed below the peak in this episode (formulas.md counts days the same way). */
   daysUnderWater: number;
+  /**
+   * The report's episode only (maxDrawdownEpisode): the instants of the events
+   * that set the peak (null: the starting capital), hit the trough and recovered,
+   * as ISO strings; null where a timestamp did not parse. Absent on the daily
+   * curve's episodes (underwater).
+   */
+  peakAt?: string | null;
+  troughAt?: string | null;
+  recoveryAt?: string | null;
 }
 
 export interface HistogramBin {
@@ -53,20 +70,50 @@ export interface HistogramBin {
   count: number;
 }
 
+export type Outcome = 'win' | 'loss' | 'breakeven';
+
+/** One coloured piece of a histogram bar: the trades of one bin with one outcome, stacked y0 → y1. */
+export interface HistogramSegment {
+  x0: number;
+  x1: number;
+  outcome: Outcome;
+  count: number;
+  y0: number;
+  y1: number;
+}
+
 export interface RHistogram {
+  /** Bins of net R (netR). */
   bins: HistogramBin[];
+  /**
+   * The bars as drawn: each non-empty bin split by outcome (by net P&L, as the
+   * header counts wins and losses), wins at the bottom, then breakeven, then losses.
+   */
+  segments: HistogramSegment[];
   binWidth: number;
-  /** Closed trades with an R (r_multiple, or net ÷ initial risk). */
+  /** Closed trades with a net R (an initial risk > 0). */
   count: number;
   /** Closed trades without one (no stop or size recorded): not in any bin. */
   withoutR: number;
+  /** Of the `count` trades: wins, losses, breakeven by net P&L (the header's rule). */
+  wins: number;
+  losses: number;
+  breakeven: number;
+  /** Mean net R per trade, r2. */
   meanR: number;
-  /** win rate × mean winning R + loss rate × mean losing R (setup_performance's formula, over all trades). */
+  /**
+   * win rate × mean winning R + loss rate × mean losing R over the same trades
+   * and the same R. With breakevens at 0R that is exactly the mean, so it is
+   * the same number (computing it twice could round a tie apart).
+   */
   expectancyR: number;
   /** Mean net P&L per closed trade, USD. */
   expectancyUsd: number;
+  /** equity.json's avg_r (the stored r_multiple), named on the page where it differs. */
+  fileAvgR: number;
 }
 
+/** A setup's closed trades in net R; counts, win rate and P&L as setup_performance.json has them. */
 export interface SetupRow {
   name: string;
   trades: number;
@@ -74,10 +121,13 @@ export interface SetupRow {
   losses: number;
   breakeven: number;
   winRate: number;
-  avgR: number;
+  /** Mean net R of the winning / losing trades, r2 (0 if none). */
   avgWinR: number;
   avgLossR: number;
+  /** Mean net R per trade = win rate × avg win + loss rate × avg loss, r2. */
   expectancy: number;
+  /** Trades without an initial risk, left out of the R columns. */
+  withoutR: number;
   totalPnl: number;
 }
 
@@ -90,12 +140,27 @@ export interface OpenPositionRow {
   entryPrice: number;
   stopPrice: number;
   size: number;
+  /** The stop as first placed (original_stop, or stop_price when that is missing). */
+  originalStop: number;
   /** Realized by partial exits so far. */
   realizedUsd: number;
-  /** |entry − (original_stop or stop)| × size still open, r2; null when it cannot be computed. */
-  riskUsd: number | null;
-  /** equity.json's heat_per_position risk_pct; null when the reconciler skips the trade. */
-  riskPct: number | null;
+  /**
+   * What is lost if the current stop is hit: (entry − stop) × size still open for
+   * a LONG, (stop − entry) × size for a SHORT, r2; 0 when the stop is at or
+   * beyond entry in the trade's favour (lockedIn). null when it cannot be computed.
+   */
+  riskToStopUsd: number | null;
+  /** riskToStopUsd in % of current equity, r2; null as above or when equity ≤ 0. */
+  riskToStopPct: number | null;
+  /** The stop is at or beyond entry in the trade's favour: stopping out loses nothing. */
+  lockedIn: boolean;
+  /**
+   * The trade's initial risk, initialRiskUsd: |entry − original stop| × original
+   * size, r2: what it risked when opened, the 1R its net R is measured in, and
+   * what the correlation-group check counts. null when it cannot be computed.
+   */
+  initialRiskUsd: number | null;
+  initialRiskPct: number | null;
 }
 
 export interface ReportHeader {
@@ -106,7 +171,10 @@ export interface ReportHeader {
   peakEquity: number;
   drawdownPct: number;
   drawdownStatus: DrawdownStatus;
+  /** The deepest fall below a running peak of the equity after each realized event (the episode's depth), r2 %. */
   maxDrawdownPct: number;
+  /** The same over the daily closes only: equity.json's max_drawdown_pct. */
+  dailyMaxDrawdownPct: number;
   /** Longest run of days under water (equity.json's max_drawdown_days). */
   maxDrawdownDays: number;
   currentDrawdownDays: number;
@@ -117,8 +185,14 @@ export interface ReportHeader {
   breakeven: number;
   winRate: number;
   profitFactor: number | null;
-  avgR: number;
-  portfolioHeat: number;
+  /** Mean net R per closed trade (rHistogram.meanR). */
+  avgNetR: number;
+  /** Σ risk to the current stops, USD and % of current equity (r2 of the sum, not a sum of r2). */
+  openRiskUsd: number;
+  openRiskPct: number;
+  /** Σ initial risk of the open positions, USD and % of current equity. */
+  initialRiskUsd: number;
+  initialRiskPct: number;
 }
 
 export interface HaltInfo {
@@ -143,6 +217,11 @@ export interface ReportData {
     /** Highest point of the full curve (ties: the first). */
     peak: { date: string; equity: number } | null;
   };
+  /**
+   * The max-drawdown episode over the equity after every realized event
+   * (maxDrawdownEpisode); its depth is header.maxDrawdownPct. Null when equity
+   * never fell below a running peak.
+   */
   episode: DrawdownEpisode | null;
   rHistogram: RHistogram;
   setups: SetupRow[];
@@ -264,6 +343,8 @@ export function shapeCurve(
   curve: readonly EquityPoint[],
   startingCapital: number,
   maxPoints: number = DEFAULT_MAX_POINTS,
+  /** Days that must stay drawn as well (the report's own drawdown episode: its peak, trough and recovery days). */
+  pinDates: readonly (string | null | undefined)[] = [],
 ): { points: CurvePoint[]; totalPoints: number; thinned: boolean; episode: DrawdownEpisode | null; peak: ReportData['curve']['peak'] } {
   checkMaxPoints(maxPoints);
   const uw = underwater(curve, startingCapital);
@@ -271,7 +352,14 @@ export function shapeCurve(
   const eq = (i: number) => (all[i] as CurvePoint).equity;
   // drawdown is ≤ 0, so its "max" is a recovery to 0 and its "min" a trough: both worth keeping
   const dd = (i: number) => (all[i] as CurvePoint).drawdownPct;
-  const idx = thinIndices(all.length, maxPoints, [eq, dd], uw.keyIndices);
+  const pinned = [...uw.keyIndices];
+  if (pinDates.length > 0) {
+    const wanted = new Set(pinDates);
+    all.forEach((p, i) => {
+      if (wanted.has(p.date)) pinned.push(i);
+    });
+  }
+  const idx = thinIndices(all.length, maxPoints, [eq, dd], pinned);
   const points = idx.length === all.length ? all : idx.map((i) => all[i] as CurvePoint);
   const high = uw.keyIndices[0];
   const peak = high === undefined ? null : { date: (all[high] as CurvePoint).date, equity: eq(high) };
@@ -294,7 +382,13 @@ const MAX_BINS = 40;
  * than 40 bins), so a bar's edges read as round R values and 0 is an edge.
  */
 export function histogramR(rs: readonly number[]): { bins: HistogramBin[]; binWidth: number } {
-  if (rs.length === 0) return { bins: [], binWidth: BIN_WIDTHS[0] as number };
+  const { bins, binWidth } = binR(rs);
+  return { bins, binWidth };
+}
+
+/** histogramR, with the bin of each value (in the order given). */
+function binR(rs: readonly number[]): { bins: HistogramBin[]; binWidth: number; binOf: number[] } {
+  if (rs.length === 0) return { bins: [], binWidth: BIN_WIDTHS[0] as number, binOf: [] };
   let lo = Infinity;
   let hi = -Infinity;
   for (const r of rs) {
@@ -317,11 +411,12 @@ export function histogramR(rs: readonly number[]): { bins: HistogramBin[]; binWi
     x1: r2((first + k + 1) * w),
     count: 0,
   }));
-  for (const r of rs) {
+  const binOf = rs.map((r) => {
     const k = Math.min(n - 1, index(r, w) - first);
     (bins[k] as HistogramBin).count++;
-  }
-  return { bins, binWidth: w };
+    return k;
+  });
+  return { bins, binWidth: w, binOf };
 }
 
 function mean(xs: readonly number[]): number {
@@ -331,30 +426,226 @@ function mean(xs: readonly number[]): number {
   return s / xs.length;
 }
 
-function rHistogramOf(closed: readonly Trade[]): RHistogram {
+const outcomeOf = (net: number): Outcome => (net > 0 ? 'win' : net < 0 ? 'loss' : 'breakeven');
+
+/** Bottom to top within a bar. */
+const STACK: readonly Outcome[] = ['loss', 'breakeven', 'win'];
+
+/** Net R of every closed trade that has one, binned, split by outcome, and its mean. */
+function rHistogramOf(closed: readonly Trade[], fileAvgR: number): RHistogram {
   const rs: number[] = [];
-  let wins = 0;
+  const outcomes: Outcome[] = [];
   let netSum = 0;
+  let rSum = 0;
+  const tally = { win: 0, loss: 0, breakeven: 0 };
   for (const t of closed) {
     const net = netPnl(t);
     netSum += net;
-    if (net > 0) wins++;
-    // the R equity.json's avg_r counts: the fallback divides net P&L, not the closing pnl_usd alone
-    const r = rMultipleOf(t, net);
-    if (r !== null) rs.push(r);
+    const r = netR(t);
+    if (r === null) continue;
+    const o = outcomeOf(net);
+    rs.push(r);
+    outcomes.push(o);
+    rSum += r;
+    tally[o]++;
   }
-  const { bins, binWidth } = histogramR(rs);
-  const wr = closed.length > 0 ? wins / closed.length : 0;
-  const avgWin = mean(rs.filter((r) => r > 0));
-  const avgLoss = mean(rs.filter((r) => r < 0));
+  const { bins, binWidth, binOf } = binR(rs);
+  const perBin = bins.map(() => ({ win: 0, loss: 0, breakeven: 0 }));
+  binOf.forEach((k, i) => (perBin[k] as Record<Outcome, number>)[outcomes[i] as Outcome]++);
+  const segments: HistogramSegment[] = [];
+  bins.forEach((b, k) => {
+    let y = 0;
+    for (const outcome of STACK) {
+      const count = (perBin[k] as Record<Outcome, number>)[outcome];
+      if (count === 0) continue;
+      segments.push({ x0: b.x0, x1: b.x1, outcome, count, y0: y, y1: y + count });
+      y += count;
+    }
+  });
+  const meanR = rs.length > 0 ? r2(rSum / rs.length) : 0;
   return {
     bins,
+    segments,
     binWidth,
     count: rs.length,
     withoutR: closed.length - rs.length,
-    meanR: r2(mean(rs)),
-    expectancyR: rs.length > 0 ? r2(wr * round2(avgWin) + (1 - wr) * round2(avgLoss)) : 0,
+    wins: tally.win,
+    losses: tally.loss,
+    breakeven: tally.breakeven,
+    meanR,
+    expectancyR: meanR,
     expectancyUsd: closed.length > 0 ? r2(netSum / closed.length) : 0,
+    fileAvgR,
+  };
+}
+
+// ------------------------------------------------------------------ setups
+
+/**
+ * Per setup, in net R: grouped by setup_performance.json's names (setupKey),
+ * counts, win rate and net P&L taken from it, the R columns from netR. Best
+ * expectancy first; ties keep the order in which the setups first appear.
+ */
+function setupRowsOf(closed: readonly Trade[], fileStats: ReadonlyMap<string, { total_trades: number; wins: number; losses: number; breakeven: number; win_rate: number; total_pnl: number }>): SetupRow[] {
+  const groups = new Map<string, Trade[]>();
+  for (const t of closed) {
+    const key = setupKey(t);
+    const g = groups.get(key);
+    if (g === undefined) groups.set(key, [t]);
+    else g.push(t);
+  }
+  const rows: SetupRow[] = [];
+  for (const [name, members] of groups) {
+    const f = fileStats.get(name);
+    let n = 0;
+    let sum = 0;
+    let winSum = 0;
+    let wins = 0;
+    let lossSum = 0;
+    let losses = 0;
+    for (const t of members) {
+      const r = netR(t);
+      if (r === null) continue;
+      const o = outcomeOf(netPnl(t));
+      n++;
+      sum += r;
+      if (o === 'win') {
+        winSum += r;
+        wins++;
+      } else if (o === 'loss') {
+        lossSum += r;
+        losses++;
+      }
+    }
+    rows.push({
+      name,
+      trades: f?.total_trades ?? members.length,
+      wins: f?.wins ?? 0,
+      losses: f?.losses ?? 0,
+      breakeven: f?.breakeven ?? 0,
+      winRate: f?.win_rate ?? 0,
+      avgWinR: wins > 0 ? r2(winSum / wins) : 0,
+      avgLossR: losses > 0 ? r2(lossSum / losses) : 0,
+      // win rate × avg win + loss rate × avg loss over these n trades is Σ R ÷ n (breakevens are 0R)
+      expectancy: n > 0 ? r2(sum / n) : 0,
+      withoutR: members.length - n,
+      totalPnl: f?.total_pnl ?? 0,
+    });
+  }
+  return rows.sort((a, b) => b.expectancy - a.expectancy); // stable: ties keep first appearance
+}
+
+// ------------------------------------------------------------ open risk
+
+/** Loss if the current stop is hit, on the size still open; 0 when the stop is at or past entry in the trade's favour. */
+function riskToStop(t: Trade): { usd: number | null; lockedIn: boolean } {
+  const { entry_price: entry, stop_price: stop, size } = t;
+  if (!(typeof entry === 'number' && entry > 0 && typeof stop === 'number' && Number.isFinite(stop) && typeof size === 'number' && size > 0)) {
+    return { usd: null, lockedIn: false };
+  }
+  const adverse = t.direction === 'LONG' ? entry - stop : t.direction === 'SHORT' ? stop - entry : NaN;
+  if (Number.isNaN(adverse)) return { usd: null, lockedIn: false };
+  if (adverse <= 0) return { usd: 0, lockedIn: true };
+  const usd = adverse * size;
+  return Number.isFinite(usd) ? { usd, lockedIn: false } : { usd: null, lockedIn: false };
+}
+
+function pctOf(usd: number | null, equity: number): number | null {
+  return usd === null || !(equity > 0) ? null : r2((usd / equity) * 100);
+}
+
+// -------------------------------------------------------- max drawdown
+
+interface RealizedEvent {
+  /** Epoch µs; NaN when the timestamp does not parse or is before 1970. */
+  micros: number;
+  amount: number;
+}
+
+/**
+ * Every realized P&L event in time order: each partial exit of an OPEN or
+ * CLOSED trade at its timestamp, each CLOSED trade's own pnl_usd at its
+ * exit_time (the events buildLedger buckets by day). Events whose timestamp
+ * does not parse go first, as the daily curve counts them on its first day;
+ * ties keep log order, partial exits before their trade's close.
+ */
+function realizedEvents(trades: readonly unknown[]): RealizedEvent[] {
+  const events: RealizedEvent[] = [];
+  for (const t of trades) {
+    if (!isTrade(t)) continue;
+    const closed = t.status === 'CLOSED';
+    if (!closed && t.status !== 'OPEN') continue;
+    for (const p of partialExitsOf(t)) {
+      if (isRecord(p)) events.push({ micros: parseInstantMicros(p.timestamp), amount: amount(p.pnl_usd) });
+    }
+    if (closed) events.push({ micros: parseInstantMicros(t.exit_time), amount: amount(t.pnl_usd) });
+  }
+  for (const e of events) if (!(e.micros >= 0)) e.micros = NaN;
+  const key = (e: RealizedEvent) => (Number.isNaN(e.micros) ? -Infinity : e.micros);
+  // Array.prototype.sort is stable: equal instants keep log order
+  return events.sort((a, b) => key(a) - key(b));
+}
+
+/**
+ * The deepest fall of the equity after each realized event below its running
+ * peak (from the starting capital, compared at cent precision as equity.json
+ * does), with the episode around it. `points` is the daily curve (origin point
+ * first): it dates the peak when that is the starting capital, and counts the
+ * days closed under water. The daily closes alone would miss a fall that
+ * recovers within a day.
+ */
+export function maxDrawdownEpisode(
+  trades: readonly unknown[],
+  startingCapital: number,
+  now: Date,
+  points: readonly CurvePoint[],
+): DrawdownEpisode | null {
+  const origin = points[0];
+  if (origin === undefined) return null;
+  const events = realizedEvents(trades);
+  const today = dateToDay(now);
+  // unparsed timestamps count on the curve's first day, future ones on today, as on the daily curve
+  const firstDay = (points[1] ?? origin).date;
+  const dateOf = (e: RealizedEvent) => (Number.isNaN(e.micros) ? firstDay : dayToDate(Math.min(microsToDay(e.micros), today)));
+  const isoOf = (e: RealizedEvent | undefined) => (e === undefined || Number.isNaN(e.micros) ? null : new Date(Math.floor(e.micros / 1000)).toISOString());
+
+  let runPeak = r2(startingCapital);
+  let peakK = -1; // −1: the starting capital, before any event
+  let cum = 0;
+  let best: { peakK: number; peakEquity: number; troughK: number; troughEquity: number; depth: number; recoveryK: number } | null = null;
+  for (let k = 0; k < events.length; k++) {
+    cum += (events[k] as RealizedEvent).amount;
+    const eq = r2(startingCapital + cum);
+    if (eq >= runPeak) {
+      if (best !== null && best.recoveryK < 0 && best.peakK === peakK) best.recoveryK = k;
+      runPeak = eq;
+      peakK = k;
+    } else if (runPeak > 0) {
+      const dd = r2(((eq - runPeak) / runPeak) * 100);
+      if (dd < (best?.depth ?? 0)) best = { peakK, peakEquity: runPeak, troughK: k, troughEquity: eq, depth: dd, recoveryK: -1 };
+    }
+  }
+  if (best === null) return null;
+  const peakEvent = best.peakK >= 0 ? events[best.peakK] : undefined;
+  const trough = events[best.troughK] as RealizedEvent;
+  const recovery = best.recoveryK >= 0 ? events[best.recoveryK] : undefined;
+  const peakDate = peakEvent === undefined ? origin.date : dateOf(peakEvent);
+  const recoveryDate = recovery === undefined ? null : dateOf(recovery);
+  let daysUnderWater = 0;
+  for (const p of points) {
+    if (p.date >= peakDate && (recoveryDate === null || p.date < recoveryDate) && p.equity < best.peakEquity) daysUnderWater++;
+  }
+  return {
+    peakDate,
+    peakEquity: best.peakEquity,
+    troughDate: dateOf(trough),
+    troughEquity: best.troughEquity,
+    depthPct: best.depth,
+    recoveryDate,
+    daysUnderWater,
+    peakAt: isoOf(peakEvent),
+    troughAt: isoOf(trough),
+    recoveryAt: isoOf(recovery),
   };
 }
 
@@ -373,28 +664,25 @@ export function shapeReportData(log: TradeLog, options: ShapeOptions): ReportDat
   const trades = log.trades.filter(isTrade);
   const closed = trades.filter((t) => t.status === 'CLOSED');
   const open = trades.filter((t) => t.status === 'OPEN');
-  const curve = shapeCurve(withOrigin(eq.equity_curve, startingCapital), startingCapital, maxPoints);
+  const daily = withOrigin(eq.equity_curve, startingCapital);
+  // the episode first, on the full daily curve, so thinning keeps its days
+  const episode = maxDrawdownEpisode(log.trades, startingCapital, now, underwater(daily, startingCapital).points);
+  const curve = shapeCurve(daily, startingCapital, maxPoints, [episode?.peakDate, episode?.troughDate, episode?.recoveryDate]);
 
-  // Object.entries puts integer-like keys first: sort again by expectancy (stable, as the reconciler does)
-  const setups: SetupRow[] = Object.entries(state.setup_performance.setups)
-    .map(([name, s]) => ({
-      name,
-      trades: s.total_trades,
-      wins: s.wins,
-      losses: s.losses,
-      breakeven: s.breakeven,
-      winRate: s.win_rate,
-      avgR: s.avg_r,
-      avgWinR: s.avg_win_r,
-      avgLossR: s.avg_loss_r,
-      expectancy: s.expectancy,
-      totalPnl: s.total_pnl,
-    }))
-    .sort((a, b) => b.expectancy - a.expectancy);
+  const fileSetups = new Map(Object.entries(state.setup_performance.setups));
+  const setups = setupRowsOf(closed, fileSetups);
 
-  const heat = new Map(eq.heat_per_position.map((h) => [h.trade_id, h.risk_pct]));
+  const equity = eq.current_equity;
+  let openRisk = 0;
+  let initialRisk = 0;
   const openRows: OpenPositionRow[] = open.map((t) => {
-    const risk = riskPerUnit(t) * t.size;
+    const toStop = riskToStop(t);
+    const initial = initialRiskUsd(t);
+    const initialUsd = Number.isFinite(initial) && initial >= 0 ? initial : null;
+    openRisk += toStop.usd ?? 0;
+    initialRisk += initialUsd ?? 0;
+    const toStopUsd = toStop.usd === null ? null : r2(toStop.usd);
+    const initUsd = initialUsd === null ? null : r2(initialUsd);
     return {
       tradeId: t.id,
       symbol: t.symbol,
@@ -403,26 +691,32 @@ export function shapeReportData(log: TradeLog, options: ShapeOptions): ReportDat
       entryTime: typeof t.entry_time === 'string' ? t.entry_time : '',
       entryPrice: t.entry_price,
       stopPrice: t.stop_price,
+      originalStop: typeof t.original_stop === 'number' && t.original_stop !== 0 ? t.original_stop : t.stop_price,
       size: t.size,
       realizedUsd: r2(partialPnl(t)),
-      riskUsd: Number.isFinite(risk) ? r2(risk) : null,
-      riskPct: heat.get(t.id) ?? null,
+      riskToStopUsd: toStopUsd,
+      riskToStopPct: pctOf(toStop.usd, equity),
+      lockedIn: toStop.lockedIn,
+      initialRiskUsd: initUsd,
+      initialRiskPct: pctOf(initialUsd, equity),
     };
   });
 
+  const hist = rHistogramOf(closed, eq.avg_r);
   const breakeven = eq.total_trades - eq.winning_trades - eq.losing_trades;
   return {
     generatedAt: now.toISOString(),
     limits: resolveDrawdownLimits(drawdownLimits),
     header: {
-      equity: eq.current_equity,
+      equity,
       startingCapital,
       realizedPnl: eq.total_pnl,
       totalReturnPct: eq.total_return_pct,
       peakEquity: eq.peak_equity,
       drawdownPct: eq.drawdown_percent,
       drawdownStatus: eq.drawdown_status,
-      maxDrawdownPct: eq.max_drawdown_pct,
+      maxDrawdownPct: episode?.depthPct ?? 0,
+      dailyMaxDrawdownPct: eq.max_drawdown_pct,
       maxDrawdownDays: eq.max_drawdown_days,
       currentDrawdownDays: eq.current_drawdown_days,
       closedTrades: eq.total_trades,
@@ -432,12 +726,15 @@ export function shapeReportData(log: TradeLog, options: ShapeOptions): ReportDat
       breakeven,
       winRate: eq.win_rate,
       profitFactor: eq.profit_factor,
-      avgR: eq.avg_r,
-      portfolioHeat: eq.portfolio_heat,
+      avgNetR: hist.meanR,
+      openRiskUsd: r2(openRisk),
+      openRiskPct: pctOf(openRisk, equity) ?? 0,
+      initialRiskUsd: r2(initialRisk),
+      initialRiskPct: pctOf(initialRisk, equity) ?? 0,
     },
     curve: { points: curve.points, totalPoints: curve.totalPoints, thinned: curve.thinned, peak: curve.peak },
-    episode: curve.episode,
-    rHistogram: rHistogramOf(closed),
+    episode,
+    rHistogram: hist,
     setups,
     open: openRows,
     halt: {

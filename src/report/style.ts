@@ -11,8 +11,14 @@ export const C = {
   equity: '#1f4e8c',
   gain: '#2f6fb0',
   loss: '#d0711c',
+  /** A breakeven trade: neither gain nor loss, so neither hue. */
+  breakeven: '#9a9a9a',
+  /** The initial-risk bar behind each open position's risk to its stop: the loss hue, faded. */
+  initialRisk: '#f3cfa8',
   dd: '#a3303f',
   episode: '#f1c94b',
+  /** The daily halt line: a hue none of the drawdown_status bands use, and dotted. */
+  daily: '#5b3a9b',
   warning: '#9a7400',
   reduce: '#c2570c',
   stop: '#8b0000',
@@ -47,7 +53,9 @@ caption { text-align: left; font-weight: 600; padding: 4px 0; }
 th, td { border-bottom: 1px solid var(--rule); padding: 3px 6px; text-align: left; }
 thead th { border-bottom: 2px solid var(--ink); }
 .n { text-align: right; }
+td.n { white-space: nowrap; }
 tbody th { font-weight: 500; }
+.tag { font-size: .72rem; color: var(--muted); border: 1px solid var(--rule); border-radius: 3px; padding: 0 3px; white-space: nowrap; }
 details { margin: 6px 0 0; }
 summary { cursor: pointer; color: var(--muted); }
 footer { margin-top: 40px; font-size: .8rem; color: var(--muted); border-top: 1px solid var(--rule); padding-top: 8px; }

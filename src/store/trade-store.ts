@@ -5,7 +5,7 @@ import { haltState } from '../domain/derive/index.js';
 import { verifyIntegrity, type Violation } from '../domain/integrity.js';
 import { equityOf } from '../domain/formulas.js';
 import { checkOpenRisk, type RiskConfig, type RiskResult } from '../domain/risk.js';
-import { resolveSettings, type Settings, type SettingsInput } from '../domain/settings.js';
+import { resolveRules, resolveSettings, SETTING_NAMES, type Settings, type SettingsFile, type SettingsInput } from '../domain/settings.js';
 import {
   applyClose,
   applyOpen,
@@ -28,6 +28,8 @@ import {
 } from '../domain/validate.js';
 import { RiskRejectedError, TradeNotFoundError, ValidationError } from '../errors.js';
 import { LogCache } from '../io/log-cache.js';
+import { fileExists } from '../io/read-log.js';
+import { SettingsFileCache, settingsFileFor } from '../io/settings-file.js';
 import { sweepTemps } from '../io/temp-files.js';
 import { IdleLock } from './idle-lock.js';
 
@@ -40,6 +42,8 @@ export interface IntegrityContext {
  * The risk settings (startingCapital, maxPositions, correlationGroups, maxCorrGroupRiskPct,
  * assetConsecutiveLossCap, drawdownLimits, haltOnDrawdown) are domain/settings.ts's: their
  * defaults and validation live there, shared with the reconciler, the report and the CLI.
+ * When the log's directory holds a settings file (trade-state.json), it is the log's rulebook
+ * and these options may only be stricter (resolveRules).
  */
 export interface TradeStoreOptions extends SettingsInput {
   /** Path of trade_log.json, the single source of truth. */
@@ -58,7 +62,8 @@ export type CheckResult = { ok: true } | { ok: false; code: RiskResult extends {
 
 /**
  * The write path of the trade log. Every write is: lock -> sweep temp files
- * of killed writers -> read (strict) -> validate -> risk checks -> mutate
+ * of killed writers -> the settings file (trade-state.json, re-read when it
+ * changed) -> read (strict) -> validate -> risk checks -> mutate
  * (pure) -> durable write -> unlock -> verify. Reads take no lock: writes
  * replace the file by rename, so a reader sees one whole version.
  *
@@ -67,14 +72,16 @@ export type CheckResult = { ok: true } | { ok: false; code: RiskResult extends {
 export class TradeStore {
   readonly tradeLog: string;
   readonly lockFile: string;
-  /** Every risk setting in force, defaults filled in. */
-  readonly settings: Readonly<Settings>;
-  /** settings.startingCapital, kept as its own field for existing callers. */
-  readonly startingCapital: number;
-  /** The four settings the open checks read. */
-  readonly risk: Readonly<RiskConfig>;
-  readonly drawdownLimits: Readonly<DrawdownLimits>;
+  /** The log's settings file (trade-state.json beside the log), whether or not it exists. */
+  readonly settingsFile: string;
   readonly #lockTimeoutMs: number;
+  /** The settings given as options, as given: resolved again against every new version of the settings file. */
+  readonly #options: SettingsInput;
+  readonly #rulebook: SettingsFileCache;
+  /** The settings file's contents the settings in force were resolved from (null: no file; undefined: not yet). */
+  #rulesFrom: SettingsFile | null | undefined = undefined;
+  #settings!: Readonly<Settings>;
+  #risk!: Readonly<RiskConfig>;
   readonly #onViolation: (violations: Violation[], context: IntegrityContext) => void;
   readonly #now: () => Date;
   /** The log as last read or written; every read and the read step of every write go through it. */
@@ -84,6 +91,8 @@ export class TradeStore {
   readonly #logDir: string;
   readonly #logName: readonly string[];
   #dirsReady = false;
+  /** The message of the settings problem last warned about, so that one problem is one warning. */
+  #settingsProblem: string | null = null;
 
   constructor(options: TradeStoreOptions) {
     if (options === null || typeof options !== 'object') throw new ValidationError('options', options, 'must be an object');
@@ -92,11 +101,12 @@ export class TradeStore {
     }
     this.tradeLog = path.resolve(options.tradeLog);
     this.lockFile = path.resolve(options.lockFile ?? path.join(path.dirname(this.tradeLog), 'trade.lock'));
-    this.settings = resolveSettings(options);
-    this.startingCapital = this.settings.startingCapital;
-    const { maxPositions, correlationGroups, maxCorrGroupRiskPct, assetConsecutiveLossCap } = this.settings;
-    this.risk = Object.freeze({ maxPositions, correlationGroups, maxCorrGroupRiskPct, assetConsecutiveLossCap });
-    this.drawdownLimits = this.settings.drawdownLimits;
+    resolveSettings(options); // a bad option is refused as ever, before the file is looked at
+    this.#options = settingOptions(options);
+    this.settingsFile = settingsFileFor(this.tradeLog);
+    this.#rulebook = new SettingsFileCache(this.settingsFile);
+    // Read now too, so that an option looser than the file fails at construction, not at the first open.
+    this.#refreshSettings();
     this.#lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
     if (typeof this.#lockTimeoutMs !== 'number' || Number.isNaN(this.#lockTimeoutMs) || this.#lockTimeoutMs < 0) {
       throw new ValidationError('lockTimeoutMs', options.lockTimeoutMs, 'must be a number >= 0');
@@ -107,6 +117,34 @@ export class TradeStore {
     this.#locks = new IdleLock(this.lockFile);
     this.#logDir = path.dirname(this.tradeLog);
     this.#logName = [path.basename(this.tradeLog)];
+  }
+
+  /** Every risk setting in force, as last resolved (at construction and at each write). */
+  get settings(): Readonly<Settings> {
+    return this.#settings;
+  }
+
+  /** settings.startingCapital, kept as its own field for existing callers. */
+  get startingCapital(): number {
+    return this.#settings.startingCapital;
+  }
+
+  /** The four settings the open checks read. */
+  get risk(): Readonly<RiskConfig> {
+    return this.#risk;
+  }
+
+  get drawdownLimits(): Readonly<DrawdownLimits> {
+    return this.#settings.drawdownLimits;
+  }
+
+  /**
+   * Whether the log file exists. Reads and writes treat a missing log as an empty one (as the
+   * original does, and a new bot needs); a caller that must tell a mistyped path from an empty
+   * account asks here first.
+   */
+  async exists(): Promise<boolean> {
+    return fileExists(this.tradeLog);
   }
 
   // ------------------------------------------------------------------ writes
@@ -136,7 +174,7 @@ export class TradeStore {
       if (!verdict.ok) throw new RiskRejectedError(verdict.code, verdict.message, verdict.details);
       const next = applyOpen(log, valid, this.#now());
       return { log: next.log, result: next.trade };
-    });
+    }, 'strict');
   }
 
   async closeTrade(id: string, input: { exit_price: number; exit_reason?: string | null; lessons?: string | null }): Promise<Trade> {
@@ -218,6 +256,7 @@ export class TradeStore {
 
   /** Current equity: starting capital plus realized P&L. */
   async equity(): Promise<number> {
+    this.#refreshSettingsLeniently();
     return equityOf(await this.#read(), this.startingCapital);
   }
 
@@ -228,6 +267,7 @@ export class TradeStore {
    */
   async checkOpen(input: OpenInput): Promise<{ ok: true } | { ok: false; code: string; message: string }> {
     const valid = validateOpenInput(input);
+    this.#refreshSettings();
     const r = this.#check(await this.#read(), valid);
     return r.ok ? r : { ok: false, code: r.code, message: r.message };
   }
@@ -238,6 +278,7 @@ export class TradeStore {
    */
   async canOpenPosition(symbol: string): Promise<{ ok: true } | { ok: false; code: string; message: string }> {
     if (typeof symbol !== 'string' || symbol.trim() === '') throw new ValidationError('symbol', symbol, 'must be a non-empty string');
+    this.#refreshSettings();
     const log = await this.#read();
     // A nominal trade with no risk: the correlation check cannot refuse it.
     const probe: OpenInput = { symbol, direction: 'LONG', entry_price: 1, stop_price: 1, target_price: 2, size: 1 };
@@ -247,10 +288,47 @@ export class TradeStore {
 
   /** The integrity violations of the log as it is now ([] when clean). */
   async verifyIntegrity(): Promise<Violation[]> {
+    this.#refreshSettingsLeniently();
     return verifyIntegrity(await this.#read(), { maxPositions: this.risk.maxPositions });
   }
 
   // --------------------------------------------------------------- internals
+
+  /**
+   * Resolves the settings in force again when the settings file changed (one stat when it did
+   * not). Throws when the file is broken or an option is looser than it; the settings in force
+   * stay the last good ones.
+   */
+  #refreshSettings(): void {
+    const file = this.#rulebook.read();
+    if (file === this.#rulesFrom) return;
+    const { settings } = resolveRules(this.#options, file);
+    const { maxPositions, correlationGroups, maxCorrGroupRiskPct, assetConsecutiveLossCap } = settings;
+    this.#settings = settings;
+    this.#risk = Object.freeze({ maxPositions, correlationGroups, maxCorrGroupRiskPct, assetConsecutiveLossCap });
+    this.#rulesFrom = file;
+  }
+
+  /**
+   * For writes that apply no rule of the settings file (close, partial, update, saveRaw) and the
+   * reads beside them: a broken or newly conflicting rulebook must not stop a position from being
+   * closed or a stop from being moved — the same reason a drawdown halt blocks opens only. They
+   * keep the last good settings, and the problem is reported as a warning (once per distinct
+   * problem); every open, and every new store, refuses until it is fixed.
+   */
+  #refreshSettingsLeniently(): void {
+    try {
+      this.#refreshSettings();
+      this.#settingsProblem = null;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (message === this.#settingsProblem) return;
+      this.#settingsProblem = message;
+      process.emitWarning(`${message}; ${this.tradeLog}: closes and updates go on with the last good settings, opens are refused`, {
+        code: 'TSE_SETTINGS',
+      });
+    }
+  }
 
   #check(log: TradeLog, input: OpenInput): RiskResult {
     const now = this.#now();
@@ -268,8 +346,12 @@ export class TradeStore {
     return checkOpenRisk(log, input, this.risk, equityOf(log, this.startingCapital));
   }
 
-  /** lock -> sweep -> read -> fn (pure) -> durable write -> unlock -> verify. */
-  async #mutate<T>(operation: string, fn: (log: TradeLog) => { log: TradeLog; result: T }): Promise<T> {
+  /**
+   * lock -> sweep -> settings -> read -> fn (pure) -> durable write -> unlock -> verify.
+   * `rules`: 'strict' for a write that applies the settings (an open), which a broken or
+   * conflicting settings file refuses; 'lenient' for the others (see #refreshSettingsLeniently).
+   */
+  async #mutate<T>(operation: string, fn: (log: TradeLog) => { log: TradeLog; result: T }, rules: 'strict' | 'lenient' = 'lenient'): Promise<T> {
     await this.#ensureDirs();
     const lock = this.#locks.take();
     let after: TradeLog;
@@ -284,6 +366,9 @@ export class TradeStore {
     this.#log.hold();
     try {
       sweepTemps(this.#logDir, this.#logName, 'locked');
+      // Under the lock: an edited rulebook applies to this very write, in every process.
+      if (rules === 'strict') this.#refreshSettings();
+      else this.#refreshSettingsLeniently();
       const before = await this.#read();
       ({ log: after, result } = fn(before));
       if (after !== before) await this.#log.write(deepFreeze(after));
@@ -328,6 +413,14 @@ export class TradeStore {
     await fs.promises.mkdir(path.dirname(this.lockFile), { recursive: true });
     this.#dirsReady = true;
   }
+}
+
+/** The settings among the options, copied: a caller changing its options object later changes nothing here. */
+function settingOptions(options: SettingsInput): SettingsInput {
+  const out: Record<string, unknown> = {};
+  for (const name of SETTING_NAMES) if (options[name] !== undefined) out[name] = options[name];
+  if (options.drawdownLimits !== undefined) out.drawdownLimits = { ...options.drawdownLimits };
+  return out as SettingsInput;
 }
 
 function defaultViolationHandler(violations: Violation[], context: IntegrityContext): void {

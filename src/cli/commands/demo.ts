@@ -13,10 +13,14 @@ const SHORT_SECONDS = 4;
 
 export const demo: Command = {
   name: 'demo',
+  noLog: true, // it trades a log of its own, in its own folder
   summary: 'real bot processes on one log (a race, a SIGKILL, the reconciler), then a check that nothing was lost',
-  usage: 'demo [--dir <folder>] [--seconds <n> | --short] [--seed <n>] [--capital <n>] [--json]',
+  usage: 'demo [--dir <folder>] [--keep] [--seconds <n> | --short] [--seed <n>] [--capital <n>] [--json]',
   help: `Options:
-  --dir <folder>       a new or empty folder for the log and state (default: a new temp folder)
+  --dir <folder>       a new or empty folder for the log, state and report, kept
+                       (default: a new temp folder, removed at the end)
+  --keep               keep the temp folder, with the log, state and HTML report
+                       (a --dir folder is always kept)
   --seconds <n>        how long the bots trade, 2 to 600 (default ${DEFAULT_SECONDS})
   --short              a ${SHORT_SECONDS} s run, for CI
   --seed <n>           seed of the simulated market (default 42)
@@ -27,12 +31,14 @@ and closing at stop or target, and ${RACERS} scanners released at one instant to
 the same symbol (exactly one wins). The scanner is SIGKILLed mid-write and
 restarted; the reconciler rebuilds the derived files throughout. At the end it
 prints a summary and an integrity verdict: exit 0 only if every check holds.
+Its own temp folder is removed at the end, on failure and on Ctrl-C too.
 With --json the progress goes to stderr and one JSON document to stdout.`,
   options: {
     dir: { type: 'string' },
     seconds: { type: 'string' },
     short: { type: 'boolean' },
     seed: { type: 'string' },
+    keep: { type: 'boolean' },
   },
   async run({ values, globals, io }): Promise<CommandResult> {
     for (const name of ['log', 'lock', 'state', 'max-positions']) {
@@ -49,6 +55,7 @@ With --json the progress goes to stderr and one JSON document to stdout.`,
     const print = (line: string): void => (globals.json ? io.stderr(`${line}\n`) : io.stdout(`${line}\n`));
     const r = await runDemo({
       ...(dir !== undefined && { dir }),
+      keep: values.keep === true,
       seconds,
       seed,
       capital,

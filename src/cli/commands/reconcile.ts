@@ -1,5 +1,7 @@
 import { once } from 'node:events';
+import path from 'node:path';
 
+import { Scheduler } from '../../reconcile/scheduler.js';
 import { StateReconciler, type ReconcileResult } from '../../reconcile/state-reconciler.js';
 import { str } from '../args.js';
 import { CommandRefusedError } from '../cli-errors.js';
@@ -11,7 +13,7 @@ type Outcome = ReconcileResult;
 export const reconcile: Command = {
   name: 'reconcile',
   summary: 'rebuild the derived state files from the log (once, periodically or on change)',
-  usage: 'reconcile [--log <path>] [--state <dir>] [--capital <n>] [--every <30s|15m|1h>] [--watch]',
+  usage: 'reconcile [--log <path>] [--state <dir>] [--capital <n>] [--every <duration>] [--watch] [--json]',
   help: `Rebuilds portfolio.json, equity.json, risk_state.json and setup_performance.json
 in --state (default ./state) from the trade log. Never writes the log.
 
@@ -24,7 +26,8 @@ Options:
 Once: exit 0 when the files were written, 1 when the reconciler refused
 (LOG_CORRUPT, COUNT_GUARD, HISTORY_GUARD: the previous files are kept) or the
 rebuilt state broke a derived invariant. Running: problems are reported as they
-happen and the process keeps going; it exits 0 on SIGINT/SIGTERM.
+happen and the process keeps going; the first good cycle after them is reported
+as "recovered"; it exits 0 on SIGINT/SIGTERM.
 For cron, prefer the one-shot form:  */15 * * * * trade-state reconcile --log ... --state ...`,
   options: {
     every: { type: 'string' },
@@ -40,13 +43,22 @@ For cron, prefer the one-shot form:  */15 * * * * trade-state reconcile --log ..
   },
 };
 
+/** Running: each problem is one stderr line, or one JSON line with the same error shape as everywhere. */
+function announce(ctx: Context, event: string, code: string, message: string, fields: Record<string, unknown> = {}): void {
+  if (ctx.globals.json) ctx.io.stdout(`${JSON.stringify({ ok: false, command: 'reconcile', event, error: { ...fields, code, message } })}\n`);
+  else ctx.io.stderr(`trade-state: reconcile: ${event} (${code}): ${message}\n`);
+}
+
+function announceError(ctx: Context, err: unknown): void {
+  const code = (err as { code?: unknown } | null)?.code;
+  announce(ctx, 'error', typeof code === 'string' ? code : 'EINTERNAL', err instanceof Error ? err.message : String(err));
+}
+
 function reconcilerFor(ctx: Context, report: boolean): StateReconciler {
   const g = ctx.globals;
-  // Running: each problem is one stderr line, or one JSON line with the same error shape as everywhere.
+  // once: the result says it all, callbacks would repeat it
   const say = (event: string, code: string, message: string, fields: Record<string, unknown> = {}): void => {
-    if (!report) return; // once: the result says it all, callbacks would repeat it
-    if (g.json) ctx.io.stdout(`${JSON.stringify({ ok: false, command: 'reconcile', event, error: { ...fields, code, message } })}\n`);
-    else ctx.io.stderr(`trade-state: reconcile: ${event} (${code}): ${message}\n`);
+    if (report) announce(ctx, event, code, message, fields);
   };
   return new StateReconciler({
     tradeLog: g.log,
@@ -57,8 +69,7 @@ function reconcilerFor(ctx: Context, report: boolean): StateReconciler {
     onHistoryViolation: (v) => say('refused', 'HISTORY_GUARD', `${v.message}; the derived files were kept`, { kind: v.kind, trade_ids: v.tradeIds }),
     onInvariantViolation: (violations) => say('invariant', 'EDERIVEDINVARIANT', violations.join('; '), { violations }),
     onError: (err) => {
-      const code = (err as { code?: unknown } | null)?.code;
-      say('error', typeof code === 'string' ? code : 'EINTERNAL', err instanceof Error ? err.message : String(err));
+      if (report) announceError(ctx, err);
     },
   });
 }
@@ -70,14 +81,17 @@ function describe(r: Outcome, ctx: Context): { json: Record<string, unknown>; te
     const fields = { reason: r.reason, ...(typeof cause === 'string' && { cause_code: cause }) };
     return { json: {}, text: '', failure: new CommandRefusedError(r.reason, 'reconcile refused', r.message, fields) };
   }
+  // Absolute paths, as every other command and `files` give them: a script reading the JSON
+  // may run elsewhere than the cwd the relative flag meant.
   const json = {
-    log: ctx.globals.log,
-    state_dir: ctx.globals.state,
+    log: path.resolve(ctx.globals.log),
+    state_dir: path.resolve(ctx.globals.state),
     files: r.files,
     closed_trades: r.closedTrades,
     open_trades: r.openTrades,
     invariant_violations: r.invariantViolations,
-    duration_ms: r.durationMs,
+    // performance.now() differences carry float noise (74.10524399999997); 0.1 ms is what it can tell
+    duration_ms: Math.round(r.durationMs * 10) / 10,
   };
   const text = `reconciled ${r.closedTrades} closed and ${r.openTrades} open trades into ${ctx.globals.state} (${r.files.length} files, ${Math.round(r.durationMs)} ms)`;
   const failure =
@@ -98,12 +112,48 @@ async function runForever(ctx: Context, intervalMs: number | undefined, watch: b
   const rec = reconcilerFor(ctx, true);
   const ac = new AbortController();
   const stop = (): void => ac.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // `on`, not `once`, until the end: a write in flight has write-file-atomic's signal-exit handler
+  // installed, which re-raises a signal it sees no other listener for, and a `once` listener has
+  // already removed itself when that handler looks.
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  /** Cycles that failed since the last good one: a good cycle after them is reported as a recovery. */
+  let failed = 0;
+  const counted = (d: ReturnType<typeof describe>): void => {
+    if (d.failure !== null) {
+      failed++;
+      return;
+    }
+    if (failed > 0) {
+      if (g.json) io.stdout(`${JSON.stringify({ ok: true, command: 'reconcile', event: 'recovered', failed_cycles: failed, ...d.json })}\n`);
+      else io.stderr(`trade-state: reconcile: recovered after ${failed} failed cycle${failed === 1 ? '' : 's'}: ${d.text}\n`);
+    }
+    failed = 0;
+  };
+  const sayError = (err: unknown): void => announceError(ctx, err);
+  // The reconciler's own start() reports only problems; driving its scheduler here gives each
+  // cycle's result, so the first good cycle after a failure can say so.
+  const scheduler = new Scheduler(
+    path.resolve(g.log),
+    async () => {
+      let r: ReconcileResult;
+      try {
+        r = await rec.reconcile();
+      } catch (err) {
+        sayError(err); // an I/O error (the state folder unwritable…): the next cycle tries again
+        failed++;
+        return;
+      }
+      // COUNT_GUARD and HISTORY_GUARD were reported by their callbacks; a damaged log has none.
+      if (!r.ok && r.reason === 'LOG_CORRUPT') sayError(r.error ?? new Error(r.message));
+      counted(describe(r, ctx));
+    },
+    sayError, // the watcher's errors: not a failed cycle
+  );
   try {
     const how = [intervalMs !== undefined && `every ${formatDuration(intervalMs)}`, watch && 'when the log changes'].filter(Boolean).join(' and ');
     if (!g.json) io.stderr(`trade-state: reconciling ${g.log} into ${g.state} ${how}; SIGINT or SIGTERM stops\n`);
-    // A cycle of our own first, to print its outcome: start() reports only problems.
+    // A cycle of our own first, to print its outcome whatever it is.
     const first = describe(await rec.reconcile(), ctx);
     const f = first.failure;
     if (g.json) {
@@ -114,8 +164,10 @@ async function runForever(ctx: Context, intervalMs: number | undefined, watch: b
     } else {
       io.stdout(`${first.text}\n`);
     }
-    rec.start({ ...(intervalMs !== undefined && { intervalMs }), watch, signal: ac.signal });
+    counted(first);
+    scheduler.start({ ...(intervalMs !== undefined && { intervalMs }), watch, signal: ac.signal });
     if (!ac.signal.aborted) await once(ac.signal, 'abort');
+    await scheduler.stop();
     await rec.stop();
     if (g.json) io.stdout(`${JSON.stringify({ ok: true, command: 'reconcile', event: 'stopped' })}\n`);
     else io.stderr('trade-state: reconcile stopped\n');

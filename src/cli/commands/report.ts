@@ -10,7 +10,7 @@ export const report: Command = {
   usage: 'report --out <file.html> [--log <path>] [--capital <n>] [--title <text>]',
   help: `Options:
   --out <file>         where to write the report (one HTML file, no network needed to view it)
-  --title <text>       the page title (default: the log's path)
+  --title <text>       the page's title (default "Trading performance report")
 
 Built from the trade log alone, with the reconciler's formulas (docs/report.md).
 The charting library is loaded only by this command.`,

@@ -17,10 +17,12 @@ export function riskUsd(t: Trade): number {
 export const status: Command = {
   name: 'status',
   summary: 'open positions, equity, realized P&L, drawdown and halt state',
-  usage: 'status [--log <path>] [--capital <n>] [--json]',
+  usage: 'status [--log <path>] [--capital <n>] [--max-positions <n>] [--json]',
   help: `Reads the trade log (no lock needed) and shows the open positions with the
 USD each would lose at its current stop, then equity, realized P&L, the
-drawdown from the equity peak, and whether new opens are halted and why.`,
+drawdown from the equity peak, and whether new opens are halted and why.
+--capital is the starting capital equity counts from; --max-positions the cap
+shown in "2 of 7 open" (give the bots' values).`,
   options: {},
   async run({ globals }): Promise<CommandResult> {
     const { store } = openStore(globals);
@@ -44,6 +46,8 @@ drawdown from the equity peak, and whether new opens are halted and why.`,
     const openRisk = round2(positions.reduce((s, p) => s + p.risk_usd, 0));
     const e = d.equity;
     const rs = d.risk_state;
+    // risk_state says whether a limit is breached; whether that halts opens is the log's haltOnDrawdown.
+    const halted = rs.halted && store.settings.haltOnDrawdown;
     const json = {
       log: store.tradeLog,
       starting_capital: store.startingCapital,
@@ -53,8 +57,10 @@ drawdown from the equity peak, and whether new opens are halted and why.`,
       peak_equity: e.peak_equity,
       drawdown_pct: e.drawdown_percent,
       drawdown_status: e.drawdown_status,
-      halted: rs.halted,
-      halt_reason: rs.halt_reason,
+      halted,
+      halt_reason: halted ? rs.halt_reason : null,
+      // the breach itself, halting or not (haltOnDrawdown false): null when no limit is breached
+      drawdown_breach: rs.halt_reason,
       max_positions: store.risk.maxPositions,
       open_risk_usd: openRisk,
       closed_trades: e.total_trades,
@@ -75,7 +81,13 @@ drawdown from the equity peak, and whether new opens are halted and why.`,
       `Equity     ${usd(e.current_equity)}  (start ${usd(store.startingCapital)}, realized ${signedUsd(e.total_pnl)})`,
       `Drawdown   ${signedPct(e.drawdown_percent)} from peak ${usd(e.peak_equity)} (${e.drawdown_status})`,
       `Positions  ${positions.length} of ${store.risk.maxPositions} open, ${usd(openRisk)} at risk; ${e.total_trades} closed, win rate ${pct(e.win_rate, 1)}`,
-      `Trading    ${rs.halted ? `HALTED: ${rs.halt_reason ?? 'a drawdown limit is breached'}` : 'allowed (no drawdown limit breached)'}`,
+      `Trading    ${
+        halted
+          ? `HALTED: ${rs.halt_reason ?? 'a drawdown limit is breached'}`
+          : rs.halted
+            ? `allowed, haltOnDrawdown is off (${rs.halt_reason ?? 'a drawdown limit is breached'})`
+            : 'allowed (no drawdown limit breached)'
+      }`,
     ];
     return { json, text: lines.join('\n') };
   },

@@ -12,8 +12,9 @@ export const update: Command = {
   summary: 'move a stop or target, or edit notes, grade, setup or extension fields',
   usage: 'update <id> [--stop <price>] [--target <price>] [--notes <text>] [--grade <g>] [--setup <name>] [--set key=<json> ...]',
   help: `Options:
-  --stop <price>       new stop; may be moved to or past entry (trailing), > 0
-  --target <price>     new target, > 0
+  --stop <price>       new stop; may be moved to or past entry (trailing), > 0,
+                       not to or beyond the target
+  --target <price>     new target, > 0, on the profit side of entry and beyond the stop
   --notes <text>       replaces notes
   --grade <g>          replaces grade
   --setup <name>       replaces setup_type

@@ -10,7 +10,7 @@ export const verify: Command = {
   usage: 'verify [--log <path>] [--max-positions <n>] [--json]',
   help: `Checks: unique ids; OPEN trades complete and without an exit price; CLOSED
 trades with exit price and pnl_usd; no more OPEN trades than --max-positions
-(default 7); no two OPEN trades on one symbol; P&L sign agreeing with the price
+(default: the log's trade-state.json, else 7); no two OPEN trades on one symbol; P&L sign agreeing with the price
 move; known status and direction. Exit 0 when clean, 1 with one line per
 violation otherwise. A damaged (unparseable) log is exit 1 ETRADELOGCORRUPT.`,
   options: {},

@@ -19,8 +19,11 @@ function keyOf(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** setup_type, or when empty/missing the trade's `setup` field if the key exists, else "Unknown". */
-function setupKey(t: Trade): string {
+/**
+ * setup_type, or when empty/missing the trade's `setup` field if the key exists, else "Unknown".
+ * Exported so the report groups its per-setup net R by exactly these names.
+ */
+export function setupKey(t: Trade): string {
   if (!isFalsy(t.setup_type)) return keyOf(t.setup_type);
   return Object.hasOwn(t, 'setup') ? keyOf(t.setup) : 'Unknown';
 }

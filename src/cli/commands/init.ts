@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { resolveRules } from '../../domain/settings.js';
+import { ValidationError } from '../../errors.js';
+import { writeFileDurable } from '../../io/durable-write.js';
+import { emptyLog, fileExists } from '../../io/read-log.js';
+import { serializeLog } from '../../io/serialize.js';
+import { SETTINGS_FILE, serializeSettings, settingsFileFor } from '../../io/settings-file.js';
+import { withLock } from '../../lock/file-lock.js';
+import { CommandRefusedError } from '../cli-errors.js';
+import type { Command, CommandResult } from '../command.js';
+import { settingOptions } from '../store.js';
+
+export const init: Command = {
+  name: 'init',
+  noLog: true, // it creates the log
+  summary: 'create a new log and its settings file (trade-state.json), the rules every process on it follows',
+  usage: 'init [--log <path>] [--capital <n>] [--max-positions <n>] [--json]',
+  help: `Creates the log's folder, an empty log and, beside it, trade-state.json holding
+every risk setting in force (--capital and --max-positions, the defaults for the
+rest). Edit that file to change the rules of every process on the log, at their
+next write; trade-state config shows them. Refuses (exit 1) when the log or the
+settings file already exists: an existing log is never touched.`,
+  options: {},
+  async run({ globals }): Promise<CommandResult> {
+    const log = path.resolve(globals.log);
+    const settingsFile = settingsFileFor(log);
+    if (log === settingsFile) throw new ValidationError('--log', globals.log, `cannot be the settings file's name, ${SETTINGS_FILE}`);
+    const lockFile = path.resolve(globals.lock ?? path.join(path.dirname(log), 'trade.lock'));
+    const { settings } = resolveRules(settingOptions(globals), null);
+    await fs.promises.mkdir(path.dirname(log), { recursive: true });
+    await fs.promises.mkdir(path.dirname(lockFile), { recursive: true });
+    // Under the writers' lock: a bot's first open creates the log too, and must not land between
+    // the check and the write.
+    await withLock(
+      lockFile,
+      async () => {
+        for (const f of [settingsFile, log]) {
+          if (await fileExists(f)) {
+            throw new CommandRefusedError('EEXIST', 'refused', `${f} already exists; init only creates a new log and leaves an existing one alone`, { path: f });
+          }
+        }
+        // The rulebook first: once the log exists, a process on it must find its rules.
+        await writeFileDurable(settingsFile, serializeSettings(settings));
+        await writeFileDurable(log, serializeLog(emptyLog()).buf);
+      },
+      { timeoutMs: 30_000 },
+    );
+    return {
+      json: { log, settings_file: settingsFile, lock: lockFile, settings },
+      text: `created ${log} (empty) and its settings file ${settingsFile}: capital ${settings.startingCapital}, at most ${settings.maxPositions} positions; trade-state config shows every rule`,
+    };
+  },
+};
