@@ -15,7 +15,7 @@ export type { OpenInput, CloseInput, PartialInput } from './domain/validate.js';
 export type { PartialResult } from './domain/trade-ops.js';
 export { pyRound } from './domain/round.js';
 // The formulas the store and the derived files use, for bots that show or act on the same numbers.
-export { netPnl, partialPnl, riskPerUnit, initialRiskUsd, rMultipleOf } from './domain/formulas.js';
+export { netPnl, partialPnl, riskPerUnit, initialRiskUsd, rMultipleOf, netR } from './domain/formulas.js';
 // The derived files' shape, and the check that they agree with the log (the demo's verdict uses it on the files on disk).
 export { checkDerivedInvariants, type DerivedState } from './domain/derive/index.js';
 export {

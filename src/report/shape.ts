@@ -12,12 +12,13 @@
  *   - open risk is the loss to each current stop, beside the initial risk.
  * No charting code here: this module is cheap to import and easy to test.
  */
+import { realizedEvents, type RealizedEvent } from '../domain/derive/core.js';
 import { deriveState, haltState, type DrawdownStatus, type EquityPoint } from '../domain/derive/index.js';
 import { setupKey } from '../domain/derive/setups.js';
-import { amount, initialRiskUsd, isRecord, isTrade, netPnl, netR, partialExitsOf, partialPnl } from '../domain/formulas.js';
+import { initialRiskUsd, isTrade, netPnl, netR, partialPnl } from '../domain/formulas.js';
 import { r2 } from '../domain/round.js';
 import { resolveDrawdownLimits } from '../domain/settings.js';
-import { addDays, dateToDay, dayToDate, microsToDay, parseInstantMicros } from '../domain/time.js';
+import { addDays, dateToDay, dayToDate, microsToDay } from '../domain/time.js';
 import type { DrawdownLimits, Trade, TradeLog } from '../domain/types.js';
 
 export const DEFAULT_MAX_POINTS = 2000;
@@ -419,13 +420,6 @@ function binR(rs: readonly number[]): { bins: HistogramBin[]; binWidth: number; 
   return { bins, binWidth: w, binOf };
 }
 
-function mean(xs: readonly number[]): number {
-  if (xs.length === 0) return 0;
-  let s = 0;
-  for (const x of xs) s += x;
-  return s / xs.length;
-}
-
 const outcomeOf = (net: number): Outcome => (net > 0 ? 'win' : net < 0 ? 'loss' : 'breakeven');
 
 /** Bottom to top within a bar. */
@@ -556,34 +550,15 @@ function pctOf(usd: number | null, equity: number): number | null {
 
 // -------------------------------------------------------- max drawdown
 
-interface RealizedEvent {
-  /** Epoch µs; NaN when the timestamp does not parse or is before 1970. */
-  micros: number;
-  amount: number;
-}
-
 /**
- * Every realized P&L event in time order: each partial exit of an OPEN or
- * CLOSED trade at its timestamp, each CLOSED trade's own pnl_usd at its
- * exit_time (the events buildLedger buckets by day). Events whose timestamp
- * does not parse go first, as the daily curve counts them on its first day;
- * ties keep log order, partial exits before their trade's close.
+ * The realized events (derive's one list of them) in time order. Events whose timestamp does not
+ * parse go first, as the daily curve counts them on its first day; ties keep log order, partial
+ * exits before their trade's close.
  */
-function realizedEvents(trades: readonly unknown[]): RealizedEvent[] {
-  const events: RealizedEvent[] = [];
-  for (const t of trades) {
-    if (!isTrade(t)) continue;
-    const closed = t.status === 'CLOSED';
-    if (!closed && t.status !== 'OPEN') continue;
-    for (const p of partialExitsOf(t)) {
-      if (isRecord(p)) events.push({ micros: parseInstantMicros(p.timestamp), amount: amount(p.pnl_usd) });
-    }
-    if (closed) events.push({ micros: parseInstantMicros(t.exit_time), amount: amount(t.pnl_usd) });
-  }
-  for (const e of events) if (!(e.micros >= 0)) e.micros = NaN;
-  const key = (e: RealizedEvent) => (Number.isNaN(e.micros) ? -Infinity : e.micros);
+function eventsInTimeOrder(trades: readonly unknown[]): RealizedEvent[] {
+  const key = (e: RealizedEvent): number => (Number.isNaN(e.micros) ? -Infinity : e.micros);
   // Array.prototype.sort is stable: equal instants keep log order
-  return events.sort((a, b) => key(a) - key(b));
+  return realizedEvents(trades).sort((a, b) => key(a) - key(b));
 }
 
 /**
@@ -602,7 +577,7 @@ export function maxDrawdownEpisode(
 ): DrawdownEpisode | null {
   const origin = points[0];
   if (origin === undefined) return null;
-  const events = realizedEvents(trades);
+  const events = eventsInTimeOrder(trades);
   const today = dateToDay(now);
   // unparsed timestamps count on the curve's first day, future ones on today, as on the daily curve
   const firstDay = (points[1] ?? origin).date;

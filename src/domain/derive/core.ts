@@ -54,40 +54,52 @@ export interface Ledger {
   exitMicros: number[];
 }
 
+/** One realized P&L event: a partial exit, or a close's own pnl_usd. */
+export interface RealizedEvent {
+  /** Epoch µs when the event can be placed in time; NaN when its timestamp does not parse or is before 1970. */
+  micros: number;
+  /** The timestamp as parsed, before-1970 values included (the streak order of closes sorts by it, as Python sorts the strings). */
+  parsed: number;
+  amount: number;
+  /** True for a CLOSED trade's close (its exit_time), false for a partial exit. */
+  close: boolean;
+}
+
+/**
+ * The one list of what realizes P&L, in log order: each partial exit of an OPEN or CLOSED trade
+ * at its `timestamp`, then each CLOSED trade's own pnl_usd at its `exit_time`. The daily ledger
+ * below and the report's event-by-event drawdown both walk it.
+ */
+export function realizedEvents(trades: readonly unknown[]): RealizedEvent[] {
+  const events: RealizedEvent[] = [];
+  const push = (stamp: unknown, pnl: unknown, close: boolean): void => {
+    const parsed = parseInstantMicros(stamp);
+    // before 1970 is a typo, not history: it would stretch the curve over centuries
+    events.push({ micros: parsed >= 0 ? parsed : NaN, parsed, amount: amount(pnl), close });
+  };
+  for (const t of trades) {
+    if (!isTrade(t)) continue;
+    const closed = t.status === 'CLOSED';
+    if (!closed && t.status !== 'OPEN') continue;
+    for (const p of partialExitsOf(t)) if (isRecord(p)) push(p.timestamp, p.pnl_usd, false);
+    if (closed) push(t.exit_time, t.pnl_usd, true);
+  }
+  return events;
+}
+
 export function buildLedger(trades: readonly unknown[]): Ledger {
   const buckets = new Map<number, number>();
   const exitMicros: number[] = [];
   let unparsed = 0;
   let unparsedCount = 0;
-  for (const t of trades) {
-    if (!isTrade(t)) continue;
-    const closed = t.status === 'CLOSED';
-    if (!closed && t.status !== 'OPEN') continue;
-    const partials = partialExitsOf(t);
-    const n = partials.length;
-    // one loop for the partials and then the close, so each event is bucketed by the same code
-    for (let k = 0; k <= n; k++) {
-      let micros: number;
-      let amt: number;
-      if (k < n) {
-        const p: unknown = partials[k];
-        if (!isRecord(p)) continue;
-        micros = parseInstantMicros(p.timestamp);
-        amt = amount(p.pnl_usd);
-      } else {
-        if (!closed) break;
-        micros = parseInstantMicros(t.exit_time);
-        amt = amount(t.pnl_usd);
-        exitMicros.push(micros);
-      }
-      // before 1970 is a typo, not history: it would stretch the curve over centuries
-      if (!(micros >= 0)) {
-        unparsed += amt;
-        unparsedCount++;
-      } else {
-        const day = microsToDay(micros);
-        buckets.set(day, (buckets.get(day) ?? 0) + amt);
-      }
+  for (const e of realizedEvents(trades)) {
+    if (e.close) exitMicros.push(e.parsed);
+    if (Number.isNaN(e.micros)) {
+      unparsed += e.amount;
+      unparsedCount++;
+    } else {
+      const day = microsToDay(e.micros);
+      buckets.set(day, (buckets.get(day) ?? 0) + e.amount);
     }
   }
   return { buckets, unparsed, unparsedCount, exitMicros };
