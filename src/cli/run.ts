@@ -3,10 +3,10 @@ import { inspect } from 'node:util';
 import { globalsOf, parseStrict, peek, requireOptions } from './args.js';
 import { UsageError } from './cli-errors.js';
 import type { Command, Io } from './command.js';
-import { COMMANDS } from './commands/index.js';
+import { COMMAND_NAMES, REGISTRY, type CommandEntry } from './commands/registry.js';
 import { classify, failureJson, failureLine } from './failure.js';
 import { commandHelp, globalHelp, version } from './help.js';
-import { requireLog } from './store.js';
+import { requireLog } from './require-log.js';
 
 /** The process's streams; a reader that went away (`trade-state status | head`) ends the output, not the command. */
 function processIo(): Io {
@@ -27,21 +27,26 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   let command: Command | undefined;
   try {
     const name = first.command;
-    command = COMMANDS.find((c) => c.name === name);
-    if (name !== undefined && name !== 'help' && command === undefined) {
-      throw new UsageError(`unknown command ${JSON.stringify(name)}; commands are ${COMMANDS.map((c) => c.name).join(', ')}`);
+    const entry = REGISTRY.find((c) => c.name === name);
+    if (name !== undefined && name !== 'help' && entry === undefined) {
+      throw new UsageError(`unknown command ${JSON.stringify(name)}; commands are ${COMMAND_NAMES.join(', ')}`);
+    }
+    if (entry !== undefined) {
+      const loaded = await loadCommand(entry, io);
+      if (typeof loaded === 'number') return loaded;
+      command = loaded;
     }
     const { values, positionals } = parseStrict(argv, command?.options ?? {}, command?.name ?? null);
     const globals = globalsOf(values);
     if (globals.version) return print(io, globals.json, { command: 'version', version: version() }, version());
-    if (name === 'help') return help(io, positionals[1]);
+    if (name === 'help') return await help(io, positionals[1]);
     if (command === undefined) {
-      if (globals.help) return help(io, undefined);
-      if (globals.json) throw new UsageError(`no command given; commands are ${COMMANDS.map((c) => c.name).join(', ')}`);
-      io.stderr(`${globalHelp(COMMANDS)}\n`);
+      if (globals.help) return await help(io, undefined);
+      if (globals.json) throw new UsageError(`no command given; commands are ${COMMAND_NAMES.join(', ')}`);
+      io.stderr(`${globalHelp(await allCommands())}\n`);
       return 2;
     }
-    if (globals.help) return help(io, command.name);
+    if (globals.help) return await help(io, command.name);
     const args = positionals.slice(1);
     checkArgs(command, values, args);
     if (command.noLog !== true && !globals.allowMissing) await requireLog(globals);
@@ -68,14 +73,34 @@ function checkArgs(c: Command, values: Parameters<typeof requireOptions>[0], arg
   requireOptions(values, c.required ?? [], c.name);
 }
 
-function help(io: Io, name: string | undefined): number {
+/**
+ * A command's module. When it cannot load because no native addon fits this platform (the store's
+ * commands need it), the explanation and its fixes are printed as they are, exit 1, as main.ts does
+ * for the modules it imports itself: no stack trace, no "internal error".
+ */
+async function loadCommand(entry: CommandEntry, io: Io): Promise<Command | 1> {
+  try {
+    return await entry.load();
+  } catch (err) {
+    if ((err as { code?: unknown } | null)?.code !== 'EADDONLOAD') throw err;
+    io.stderr(`${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+/** Every command, for the global help: the only time all of them are loaded. */
+async function allCommands(): Promise<readonly Command[]> {
+  return (await import('./commands/index.js')).COMMANDS;
+}
+
+async function help(io: Io, name: string | undefined): Promise<number> {
   if (name === undefined) {
-    io.stdout(`${globalHelp(COMMANDS)}\n`);
+    io.stdout(`${globalHelp(await allCommands())}\n`);
     return 0;
   }
-  const c = COMMANDS.find((x) => x.name === name);
-  if (c === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
-  io.stdout(`${commandHelp(c)}\n`);
+  const entry = REGISTRY.find((x) => x.name === name);
+  if (entry === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
+  io.stdout(`${commandHelp(await entry.load())}\n`);
   return 0;
 }
 

@@ -25,16 +25,18 @@ import { isPlainObject } from '../domain/validate.js';
 import { ReconcilerRunningError, TradeLogCorruptError, ValidationError } from '../errors.js';
 import { writeAtomicFile } from '../io/atomic-file.js';
 import { LogCache } from '../io/log-cache.js';
-import { readLogBytes, statVersionSync, type FileVersion } from '../io/read-log.js';
+import { readLogBytes, readLogPinned, sameVersion, statVersionSync, type FileVersion } from '../io/read-log.js';
 import { SettingsFileCache, settingsFileFor } from '../io/settings-file.js';
 import { sweepTemps } from '../io/temp-files.js';
 import {
   compareHistory,
   DigestCache,
   HISTORY_FILE,
+  logSha256,
   parseHistory,
   serializeHistory,
   type Baseline,
+  type HistoryFile,
   type HistoryViolation,
 } from './history.js';
 import { Scheduler, type ReconcilerStartOptions } from './scheduler.js';
@@ -81,7 +83,7 @@ const OUTPUTS: readonly string[] = Object.freeze([...DERIVED_FILES, HISTORY_FILE
 
 interface HistoryRead {
   bytes: Buffer | null;
-  baseline: Baseline | null;
+  file: HistoryFile | null;
 }
 
 export class StateReconciler {
@@ -102,7 +104,9 @@ export class StateReconciler {
   /** The log as the last cycle read it; one that changed little is spliced, not parsed again. */
   readonly #log: LogCache;
   readonly #digests = new DigestCache();
-  #historyCache: { version: FileVersion; bytes: Buffer; baseline: Baseline | null } | null = null;
+  #historyCache: { version: FileVersion; bytes: Buffer; file: HistoryFile | null } | null = null;
+  /** No cycle has read the log yet: the next one fingerprints the log's bytes (#readLog). */
+  #firstRead = true;
   /** The log object and history bytes of the last cycle that passed the history guard with nothing to record. */
   #passed: { log: TradeLog; history: Buffer } | null = null;
   #swept = false;
@@ -197,8 +201,9 @@ export class StateReconciler {
     const t0 = performance.now();
     this.#refreshSettings();
     let log: TradeLog;
+    let fingerprint: string | null;
     try {
-      log = this.#log.read().log;
+      ({ log, fingerprint } = this.#readLog());
     } catch (err) {
       if (!(err instanceof TradeLogCorruptError)) throw err;
       return { ok: false, reason: 'LOG_CORRUPT', message: `${err.message}; the derived files were left as they are`, files: [], error: err };
@@ -223,10 +228,15 @@ export class StateReconciler {
     const history = this.#readHistory();
     let record: Baseline | null = null;
     const passed = this.#passed;
-    // Same log object and same history bytes as a cycle that passed: same verdict, nothing to record.
-    if (passed === null || passed.log !== log || passed.history !== history.bytes) {
+    const file = history.file;
+    if (file !== null && fingerprint !== null && file.logSha256 === fingerprint && file.tradeLog === this.#tradeLog) {
+      // The log has exactly the bytes this baseline was computed from: every remembered closed trade
+      // is there unchanged, next_id is the same, nothing is new. Nothing to digest, compare or record.
+      if (history.bytes !== null) this.#passed = { log, history: history.bytes };
+    } else if (passed === null || passed.log !== log || passed.history !== history.bytes) {
+      // (Otherwise: the same log object and history bytes as a cycle that passed: same verdict, nothing to record.)
       const current = this.#digests.closedDigests(log);
-      const base = history.baseline;
+      const base = file === null ? null : file.baseline();
       if (base !== null) {
         const violations = compareHistory(base, log, current, this.#historyFile);
         if (violations.length > 0) {
@@ -234,9 +244,16 @@ export class StateReconciler {
           return { ok: false, reason: 'HISTORY_GUARD', message: violations.map((v) => v.message).join('; '), files: [] };
         }
       }
-      // Every remembered trade is there unchanged, so equal sizes mean equal sets.
-      const same = base !== null && base.nextId === log.next_id && base.closed.size === current.size && base.tradeLog === this.#tradeLog;
-      if (!same) record = { tradeLog: this.#tradeLog, nextId: log.next_id, closed: current };
+      // Every remembered trade is there unchanged, so equal sizes mean equal sets. A fingerprint
+      // this cycle knows and the file lacks (an older file, or a log rewritten to the same trades)
+      // is worth a write: it spares the next cold cycle every digest.
+      const same =
+        base !== null &&
+        base.nextId === log.next_id &&
+        base.closed.size === current.size &&
+        base.tradeLog === this.#tradeLog &&
+        (fingerprint === null || base.logSha256 === fingerprint);
+      if (!same) record = { tradeLog: this.#tradeLog, nextId: log.next_id, logSha256: fingerprint, closed: current };
     }
 
     const state = deriveState(log, { startingCapital: this.#startingCapital, drawdownLimits: this.#drawdownLimits, now: this.#now() });
@@ -257,7 +274,7 @@ export class StateReconciler {
       const bytes = Buffer.from(serializeHistory(record), 'utf8');
       await writeAtomicFile(this.#historyFile, bytes);
       const version = statVersionSync(this.#historyFile);
-      this.#historyCache = version === null ? null : { version, bytes, baseline: record };
+      this.#historyCache = version === null ? null : { version, bytes, file: historyFileOf(record) };
       this.#passed = version === null ? null : { log, history: bytes };
     } else if (history.bytes !== null) {
       this.#passed = { log, history: history.bytes };
@@ -286,18 +303,41 @@ export class StateReconciler {
       got = readLogBytes(this.#historyFile, this.#historyCache);
     } catch (err) {
       // outputDir is not a directory: no baseline here, and the mkdir that follows reports why
-      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return { bytes: null, baseline: null };
+      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return { bytes: null, file: null };
       throw err;
     }
     const cached = this.#historyCache;
     if (got === null) {
       this.#historyCache = null;
-      return { bytes: null, baseline: null };
+      return { bytes: null, file: null };
     }
-    if (cached !== null && got.bytes === cached.bytes) return { bytes: cached.bytes, baseline: cached.baseline };
-    const baseline = parseHistory(got.bytes);
-    this.#historyCache = { version: got.version, bytes: got.bytes, baseline };
-    return { bytes: got.bytes, baseline };
+    if (cached !== null && got.bytes === cached.bytes) return { bytes: cached.bytes, file: cached.file };
+    const file = parseHistory(got.bytes);
+    this.#historyCache = { version: got.version, bytes: got.bytes, file };
+    return { bytes: got.bytes, file };
+  }
+
+  /**
+   * The log, and on this reconciler's first read the SHA-256 of its bytes (null otherwise, or when
+   * it cannot be known for sure). A cold cycle (cron) whose log still has the bytes the history
+   * file recorded then skips every trade digest. The bytes are read beside the log cache's own
+   * read (io/ does not hand its bytes out): pinned before it and stat'ed after it, and only when
+   * the file is that same version at both ends, so the cache parsed those very bytes, is the
+   * fingerprint used: our open descriptor keeps the inode from being reused, and a writer that
+   * replaced or edited the file in between changes the version. A long-running reconciler keeps
+   * its digests across cycles and does not pay for this read again.
+   */
+  #readLog(): { log: TradeLog; fingerprint: string | null } {
+    if (!this.#firstRead) return { log: this.#log.read().log, fingerprint: null };
+    this.#firstRead = false;
+    const pinned = readLogPinned(this.#tradeLog);
+    try {
+      const { log } = this.#log.read();
+      const fingerprint = pinned !== null && sameVersion(pinned.version, statVersionSync(this.#tradeLog)) ? logSha256(pinned.bytes) : null;
+      return { log, fingerprint };
+    } finally {
+      if (pinned !== null) fs.closeSync(pinned.fd);
+    }
   }
 
   /** Runs a user callback; a throw or rejection goes to onError and changes nothing else. */
@@ -336,6 +376,11 @@ export class StateReconciler {
     await this.#scheduler.stop();
     await this.#tail;
   }
+}
+
+/** A baseline this reconciler just wrote, as #readHistory would read it back. */
+function historyFileOf(b: Baseline): HistoryFile {
+  return { tradeLog: b.tradeLog, nextId: b.nextId, logSha256: b.logSha256, baseline: () => b };
 }
 
 function warnCorruption(previous: number, current: number): void {

@@ -1,14 +1,8 @@
 import type { Command } from '../command.js';
-import { close } from './close.js';
-import { config } from './config.js';
-import { demo } from './demo.js';
-import { init } from './init.js';
-import { open } from './open.js';
-import { partial } from './partial.js';
-import { reconcile } from './reconcile.js';
-import { report } from './report.js';
-import { status } from './status.js';
-import { update } from './update.js';
-import { verify } from './verify.js';
+import { REGISTRY } from './registry.js';
 
-export const COMMANDS: readonly Command[] = [status, open, close, partial, update, verify, reconcile, report, config, init, demo];
+/**
+ * Every command, loaded, in the order help lists them. Only the global help
+ * needs them all; running a command loads just its own module (registry.ts).
+ */
+export const COMMANDS: readonly Command[] = await Promise.all(REGISTRY.map((c) => c.load()));
