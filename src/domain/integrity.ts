@@ -110,3 +110,134 @@ function checkClosed(t: Trade, name: string, add: Add): void {
     add('PNL_SIGN_MISMATCH', `${name} is ${t.direction} ${entry} -> ${exit} but its pnl_usd is ${pnl}`);
   }
 }
+
+/** What one trade adds to the running values of an IntegrityTracker, recorded when it was counted. */
+interface Share {
+  /** Its id, when a string (verifyIntegrity ignores other ids for DUPLICATE_ID). */
+  id: string | null;
+  /** Whether it is OPEN, and then its symbol (any value: verifyIntegrity keys a Map by it). */
+  open: boolean;
+  symbol: unknown;
+  /** Whether it breaks a rule of its own (every code but the three that look across trades). */
+  bad: boolean;
+  /** Whether it was frozen when counted: only then may the next check take it as unchanged. */
+  frozen: boolean;
+}
+
+/** Per frozen trade, whether it breaks a rule of its own: a frozen trade cannot change. */
+const badByTrade = new WeakMap<object, boolean>();
+
+function breaksOwnRule(t: Trade): boolean {
+  const known = badByTrade.get(t);
+  if (known !== undefined) return known;
+  // Alone in a log with no cap, a trade can only show the violations of its own fields: the one
+  // set of rules, reused rather than restated.
+  const bad = verifyIntegrity({ trades: [t] } as unknown as TradeLog, { maxPositions: Number.POSITIVE_INFINITY }).length > 0;
+  if (Object.isFrozen(t)) badByTrade.set(t, bad);
+  return bad;
+}
+
+const countIn = <K>(m: Map<K, number>, k: K, by: 1 | -1): number => {
+  const n = (m.get(k) ?? 0) + by;
+  if (n === 0) m.delete(k);
+  else m.set(k, n);
+  return n;
+};
+
+/**
+ * verifyIntegrity for a sequence of versions of one log, each a few trades away from the one
+ * before (what a write changes): the same answer, without a pass over the whole history in the
+ * common case of a clean log.
+ *
+ * It keeps running values of the log last checked — how often each string id occurs, how many
+ * OPEN trades each symbol has, the OPEN count, how many trades break a rule of their own — and
+ * updates them from the trades that differ from that log, found by identity at both ends as the
+ * serializer does. A trade is taken as unchanged only when it is the same object and was frozen
+ * already when counted (so it cannot have changed); anything else counts as removed and added again, and a removed trade takes away what
+ * it added when it was counted (recorded then), so a trade edited in place cannot skew the counts.
+ * When every value says clean, the answer is [], which is then what verifyIntegrity returns; when
+ * any says otherwise, the answer is verifyIntegrity itself, so messages and order are its own.
+ */
+export class IntegrityTracker {
+  #trades: readonly Trade[] = [];
+  #shares: Share[] = [];
+  readonly #ids = new Map<string, number>();
+  /** Ids that occur more than once. */
+  #duplicateIds = 0;
+  readonly #openSymbols = new Map<unknown, number>();
+  /** Symbols with more than one OPEN trade. */
+  #duplicateOpen = 0;
+  #openCount = 0;
+  #badCount = 0;
+
+  check(log: TradeLog, options: { maxPositions: number } = { maxPositions: 7 }): Violation[] {
+    const trades = log.trades;
+    if (!Array.isArray(trades)) return verifyIntegrity(log, options);
+    try {
+      this.#update(trades);
+    } catch {
+      // A record verifyIntegrity cannot read either (it throws below too): start afresh next time.
+      this.#reset();
+      return verifyIntegrity(log, options);
+    }
+    const clean = this.#duplicateIds === 0 && this.#duplicateOpen === 0 && this.#badCount === 0 && !(this.#openCount > options.maxPositions);
+    return clean ? [] : verifyIntegrity(log, options);
+  }
+
+  #update(trades: readonly Trade[]): void {
+    const prev = this.#trades;
+    const n = trades.length;
+    const m = prev.length;
+    // The same object, frozen already when it was counted: it cannot have changed since.
+    const same = (i: number, j: number): boolean => trades[i] === prev[j] && (this.#shares[j] as Share).frozen;
+    let p = 0;
+    while (p < n && p < m && same(p, p)) p++;
+    let s = 0;
+    while (s < n - p && s < m - p && same(n - 1 - s, m - 1 - s)) s++;
+    const added: Share[] = [];
+    for (let i = p; i < n - s; i++) added.push(this.#add(trades[i] as Trade));
+    for (let i = p; i < m - s; i++) this.#remove(this.#shares[i] as Share);
+    // In place when few changed (a write's usual case), rebuilt when many (no huge argument list).
+    if (added.length <= 1000) this.#shares.splice(p, m - s - p, ...added);
+    else this.#shares = this.#shares.slice(0, p).concat(added, this.#shares.slice(m - s));
+    // A frozen array is the log's own and cannot change; another is copied, to diff against later.
+    this.#trades = Object.isFrozen(trades) ? trades : trades.slice();
+  }
+
+  #reset(): void {
+    this.#trades = [];
+    this.#shares = [];
+    this.#ids.clear();
+    this.#openSymbols.clear();
+    this.#duplicateIds = 0;
+    this.#duplicateOpen = 0;
+    this.#openCount = 0;
+    this.#badCount = 0;
+  }
+
+  #add(t: Trade): Share {
+    const share: Share = {
+      frozen: Object.isFrozen(t),
+      id: typeof t.id === 'string' ? t.id : null,
+      open: t.status === 'OPEN',
+      symbol: t.symbol,
+      bad: breaksOwnRule(t),
+    };
+    if (share.id !== null && countIn(this.#ids, share.id, 1) === 2) this.#duplicateIds++;
+    if (share.open) {
+      this.#openCount++;
+      if (countIn(this.#openSymbols, share.symbol, 1) === 2) this.#duplicateOpen++;
+    }
+    if (share.bad) this.#badCount++;
+    return share;
+  }
+
+  #remove(share: Share): void {
+    if (share.id !== null && countIn(this.#ids, share.id, -1) === 1) this.#duplicateIds--;
+    if (share.open) {
+      this.#openCount--;
+      if (countIn(this.#openSymbols, share.symbol, -1) === 1) this.#duplicateOpen--;
+    }
+    if (share.bad) this.#badCount--;
+  }
+}

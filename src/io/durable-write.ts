@@ -10,6 +10,10 @@ const renameAsync = (from: string, to: string) =>
   new Promise<void>((resolve, reject) => fs.rename(from, to, (e) => (e ? reject(e) : resolve())));
 const writeAsync = (fd: number, b: Buffer, off: number, len: number, pos: number) =>
   new Promise<number>((resolve, reject) => fs.write(fd, b, off, len, pos, (e, n) => (e ? reject(e) : resolve(n))));
+const writevAsync = (fd: number, bs: Buffer[], pos: number) =>
+  new Promise<number>((resolve, reject) => fs.writev(fd, bs, pos, (e, n) => (e ? reject(e) : resolve(n))));
+/** At most this many buffers per writev(2): IOV_MAX is 1024 on Linux and macOS. */
+const IOV_BATCH = 1024;
 
 /** Above this size the write itself goes to the threadpool instead of the calling thread. */
 const SYNC_WRITE_LIMIT = 256 * 1024;
@@ -52,18 +56,32 @@ export async function writeFileDurable(file: string, data: string | Buffer, keep
  * while we hold it, which is what lets the store trust (dev, ino, size, mtime,
  * ctime) to mean "still the file we wrote". The caller must close it.
  */
-export async function writeFileDurablePinned(file: string, data: string | Buffer, keep: FileAccess | null = null): Promise<number> {
+export async function writeFileDurablePinned(file: string, data: string | Buffer | readonly Buffer[], keep: FileAccess | null = null): Promise<number> {
   return (await replaceDurably(file, data, true, keep)) as number;
 }
 
-async function replaceDurably(file: string, data: string | Buffer, keepOpen: boolean, keep: FileAccess | null): Promise<number | null> {
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+async function replaceDurably(
+  file: string,
+  data: string | Buffer | readonly Buffer[],
+  keepOpen: boolean,
+  keep: FileAccess | null,
+): Promise<number | null> {
+  // Pieces (serialize.ts) of a small file are joined: one write(2) on this thread, as ever.
+  const pieces = Array.isArray(data) ? (data as readonly Buffer[]) : null;
+  const total = pieces === null ? 0 : pieces.reduce((n, b) => n + b.length, 0);
+  let bytes: Buffer | null;
+  if (typeof data === 'string') bytes = Buffer.from(data, 'utf8');
+  else if (pieces === null) bytes = data as Buffer;
+  else if (pieces.length === 1) bytes = pieces[0] as Buffer;
+  else bytes = total > SYNC_WRITE_LIMIT ? null : Buffer.concat(pieces as Buffer[], total);
+  const length = bytes === null ? total : bytes.length;
   const tmp = tempNameFor(file);
   let fd: number | null = fs.openSync(tmp, 'wx', 0o644);
   try {
     // Before the first byte: the content is never readable under a wider mode than the log's.
     if (keep !== null) keepAccess(fd, keep);
-    await writeAll(fd, bytes, tmp);
+    if (bytes !== null) await writeAll(fd, bytes, tmp);
+    else await writeAllPieces(fd, pieces as readonly Buffer[], total, tmp);
     await fsyncAsync(fd);
     if (!keepOpen) {
       fs.closeSync(fd);
@@ -71,7 +89,7 @@ async function replaceDurably(file: string, data: string | Buffer, keepOpen: boo
     }
     // Replacing a large file frees its blocks inside rename(2): milliseconds
     // for a log of megabytes, so that one goes to the threadpool.
-    if (bytes.length > SYNC_WRITE_LIMIT) await renameAsync(tmp, file);
+    if (length > SYNC_WRITE_LIMIT) await renameAsync(tmp, file);
     else fs.renameSync(tmp, file);
   } catch (err) {
     if (fd !== null) fs.closeSync(fd);
@@ -102,6 +120,38 @@ export async function writeAll(fd: number, bytes: Buffer, name: string): Promise
         : fs.writeSync(fd, bytes, off, bytes.length - off, off);
     if (n <= 0) throw Object.assign(new Error(`EIO: write made no progress, ${name}`), { code: 'EIO', syscall: 'write', path: name });
     off += n;
+  }
+}
+
+/**
+ * writeAll for bytes held in pieces (a large log, serialize.ts): writev(2) on the threadpool, the
+ * same loop on a short count (the next call reports why the disk refused), so nothing is joined
+ * into one buffer first.
+ */
+async function writeAllPieces(fd: number, pieces: readonly Buffer[], total: number, name: string): Promise<void> {
+  let off = 0;
+  let i = 0; // the first piece not wholly written
+  let into = 0; // how much of piece i is written
+  while (off < total) {
+    const batch: Buffer[] = [];
+    for (let j = i; j < pieces.length && batch.length < IOV_BATCH; j++) {
+      batch.push(j === i ? (pieces[j] as Buffer).subarray(into) : (pieces[j] as Buffer));
+    }
+    const n = await writevAsync(fd, batch, off);
+    if (n <= 0) throw Object.assign(new Error(`EIO: write made no progress, ${name}`), { code: 'EIO', syscall: 'write', path: name });
+    off += n;
+    let left = n;
+    while (left > 0 && i < pieces.length) {
+      const rest = (pieces[i] as Buffer).length - into;
+      if (left >= rest) {
+        left -= rest;
+        i++;
+        into = 0;
+      } else {
+        into += left;
+        left = 0;
+      }
+    }
   }
 }
 

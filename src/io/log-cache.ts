@@ -28,7 +28,7 @@ import type { Trade, TradeLog } from '../domain/types.js';
 import { writeFileDurablePinned } from './durable-write.js';
 import { layoutOf, spliceParse, worthSplicing, type Layout } from './incremental.js';
 import { fdVersion, parseLog, readLogPinned, sameVersion, statVersionSync, type FileVersion } from './read-log.js';
-import { serializeLog, type WrittenLayout } from './serialize.js';
+import { Pieces, serializeLog, type WrittenLayout } from './serialize.js';
 
 /** How read() got its answer: no file, the cached parse, a splice onto it, or a full parse. */
 export type ReadKind = 'missing' | 'unchanged' | 'incremental' | 'full';
@@ -37,10 +37,11 @@ interface Entry {
   version: FileVersion;
   /** Open descriptor of this version's inode, so its number cannot be recycled while cached. */
   fd: number;
-  bytes: Buffer;
+  /** Its bytes (as written: in pieces, joined only if a read compares or splices against them). */
+  data: Pieces;
   log: TradeLog;
   /**
-   * Where each trade sits in `bytes` (its buf is `bytes`). undefined: not
+   * Where each trade sits in `data` (its buf is `data.buf`). undefined: not
    * scanned yet (a full parse does not need it, and a one-shot reader never
    * does); null: this version cannot serve as a base for a splice.
    */
@@ -83,13 +84,14 @@ export class LogCache {
       this.#set(null);
       return { log: EMPTY, kind: 'missing' };
     }
-    let bytes = snap.bytes;
+    const bytes = snap.bytes;
+    let data = new Pieces([bytes]);
     let log: TradeLog;
     let layout: WrittenLayout | null | undefined;
     let kind: ReadKind;
     try {
-      if (c !== null && bytes.equals(c.bytes)) {
-        ({ bytes, log, layout } = c); // the cached bytes, which the layout describes (its buf)
+      if (c !== null && bytes.equals(c.data.buf)) {
+        ({ data, log, layout } = c); // the cached bytes, which the layout describes (its buf)
         kind = 'unchanged';
       } else {
         const inc = c === null ? null : splice(c, bytes);
@@ -108,7 +110,7 @@ export class LogCache {
       fs.closeSync(snap.fd);
       throw err;
     }
-    this.#set({ version: snap.version, fd: snap.fd, bytes, log, layout });
+    this.#set({ version: snap.version, fd: snap.fd, data, log, layout });
     return { log, kind };
   }
 
@@ -123,11 +125,11 @@ export class LogCache {
    * (no file, or none read yet) does this stat the file itself.
    */
   async write(log: TradeLog): Promise<void> {
-    const { buf, layout } = serializeLog(log, this.#entry?.layout ?? null);
+    const { pieces, layout } = serializeLog(log, this.#entry?.layout ?? null);
     const keep = this.#entry?.version ?? statVersionSync(this.file);
     this.#set(null); // whatever happens next, the old version no longer describes the file for sure
-    const fd = await writeFileDurablePinned(this.file, buf, keep);
-    this.#set({ version: fdVersion(fd), fd, bytes: buf, log, layout });
+    const fd = await writeFileDurablePinned(this.file, pieces.list, keep);
+    this.#set({ version: fdVersion(fd), fd, data: pieces, log, layout });
   }
 
   /**
@@ -165,9 +167,9 @@ export class LogCache {
 /** `bytes` parsed by reusing the cached version's trades, or null when the full parse should decide. */
 function splice(c: Entry, bytes: Buffer): { log: TradeLog; layout: Layout } | null {
   // The scan costs about what a parse does: only when the change looks small enough to pay for it.
-  if (c.layout === undefined && worthSplicing(c.bytes, bytes)) {
-    const layout = layoutOf(c.bytes, c.log.trades.length);
-    c.layout = layout === null ? null : { ...layout, trades: c.log.trades, buf: c.bytes };
+  if (c.layout === undefined && worthSplicing(c.data.buf, bytes)) {
+    const layout = layoutOf(c.data.buf, c.log.trades.length);
+    c.layout = layout === null ? null : { ...layout, trades: c.log.trades, buf: c.data.buf };
   }
-  return c.layout ? spliceParse(c.bytes, c.log, c.layout, bytes) : null;
+  return c.layout ? spliceParse(c.data.buf, c.log, c.layout, bytes) : null;
 }

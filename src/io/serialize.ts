@@ -5,7 +5,71 @@ import type { Layout } from './incremental.js';
 export interface WrittenLayout extends Layout {
   readonly trades: readonly Trade[];
   readonly buf: Buffer;
+  /** The same bytes as pieces, when serializeLog made them (copying runs from pieces needs no join). */
+  readonly pieces?: Pieces;
 }
+
+/**
+ * Bytes held as consecutive pieces: views of earlier versions' bytes and the few new trades'.
+ * A large log's write hands them to writev(2) as they are, so the megabytes of unchanged trades
+ * are never copied into one new buffer (that copy, and collecting the buffers it leaves, cost as
+ * much as the serialization itself at 10,000 trades). Joined only when something needs one
+ * buffer (a read that compares or splices against this version), once.
+ */
+export class Pieces {
+  readonly list: readonly Buffer[];
+  /** ends[i]: the offset just past list[i]. */
+  readonly #ends: number[];
+  readonly length: number;
+  #joined: Buffer | null;
+
+  constructor(list: readonly Buffer[]) {
+    const kept = list.filter((b) => b.length > 0);
+    const ends: number[] = [];
+    let len = 0;
+    for (const b of kept) ends.push((len += b.length));
+    this.list = kept;
+    this.#ends = ends;
+    this.length = len;
+    this.#joined = kept.length === 1 ? (kept[0] as Buffer) : null;
+  }
+
+  /** All the bytes in one buffer. */
+  get buf(): Buffer {
+    if (this.#joined === null) this.#joined = Buffer.concat(this.list as Buffer[], this.length);
+    return this.#joined;
+  }
+
+  /** Pushes the bytes [from, to) as views of the pieces: no copy. */
+  copy(from: number, to: number, push: (b: Buffer) => void): void {
+    if (this.#joined !== null) {
+      push(this.#joined.subarray(from, to));
+      return;
+    }
+    // The first piece ending after `from` (binary search: a version has up to MAX_PIECES pieces).
+    let lo = 0;
+    let hi = this.#ends.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.#ends[mid] as number) > from) hi = mid;
+      else lo = mid + 1;
+    }
+    for (let i = lo; i < this.list.length && from < to; i++) {
+      const end = this.#ends[i] as number;
+      const begin = end - (this.list[i] as Buffer).length;
+      push((this.list[i] as Buffer).subarray(from - begin, Math.min(to, end) - begin));
+      from = Math.min(to, end);
+    }
+  }
+}
+
+/**
+ * At or below this size the pieces are joined at once: one write(2) of one buffer, for which a
+ * join costs microseconds (and durable-write.ts writes such a log on the calling thread).
+ */
+const JOIN_BELOW = 256 * 1024;
+/** Above this many pieces a version is joined: each write adds a few, and iovecs are not free. */
+const MAX_PIECES = 256;
 
 /**
  * The log's bytes: what JSON.stringify(log, null, 2) gives (the layout of
@@ -33,7 +97,11 @@ function tradeBytes(t: Trade): Buffer {
 
 const reusable = (a: Trade | undefined, b: Trade | undefined) => a === b && a !== undefined && Object.isFrozen(a);
 
-export function serializeLog(log: TradeLog, previous: WrittenLayout | null = null): { buf: Buffer; layout: WrittenLayout | null } {
+/**
+ * The log's bytes, and their layout to serialize the next version from. `pieces` are the bytes as
+ * the durable write takes them; `buf` joins them (on first use, once).
+ */
+export function serializeLog(log: TradeLog, previous: WrittenLayout | null = null): { readonly buf: Buffer; pieces: Pieces; layout: WrittenLayout | null } {
   const chunks: Buffer[] = [];
   let len = 0;
   const push = (b: Buffer) => {
@@ -65,8 +133,9 @@ export function serializeLog(log: TradeLog, previous: WrittenLayout | null = nul
     }
   }
   put(first ? '}\n' : '\n}\n');
-  const buf = Buffer.concat(chunks, len);
-  return { buf, layout: runs ? { ...runs, buf } : null };
+  const pieces = new Pieces(len <= JOIN_BELOW || chunks.length > MAX_PIECES ? [Buffer.concat(chunks, len)] : chunks);
+  const layout: WrittenLayout | null = runs === null ? null : { ...runs, pieces, get buf() { return pieces.buf; } };
+  return { pieces, layout, get buf() { return pieces.buf; } };
 }
 
 function pushTrades(
@@ -89,7 +158,8 @@ function pushTrades(
     // src's trades [from, to) with the separators between them, as one slice
     const base = offset();
     const origin = src.starts[from] as number;
-    push(src.buf.subarray(origin, src.ends[to - 1]));
+    if (src.pieces !== undefined) src.pieces.copy(origin, src.ends[to - 1] as number, push);
+    else push(src.buf.subarray(origin, src.ends[to - 1]));
     for (let i = from; i < to; i++) {
       start[at + i - from] = base + (src.starts[i] as number) - origin;
       end[at + i - from] = base + (src.ends[i] as number) - origin;
@@ -106,5 +176,6 @@ function pushTrades(
     if (n - s > 0) push(SEP);
     copyRun(prev as WrittenLayout, m - s, m, n - s);
   }
-  return { trades: trades.slice(), starts: start, ends: end };
+  // A frozen list (the store's) cannot change under the layout: no copy of 10,000 references.
+  return { trades: Object.isFrozen(trades) ? trades : trades.slice(), starts: start, ends: end };
 }
