@@ -200,7 +200,9 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       patch: fc.oneof(
         fc.record({ stop_price: price }),
         fc.record({ target_price: price, notes: fc.string() }),
-        fc.record({ lessons: fc.option(fc.string()), custom: fc.jsonValue() }),
+        // __proto__ keys are refused on purpose (validate.ts jsonCopy): the model below does not
+        // predict that refusal, so they are kept out of the generated values (it flaked ~1 run in 7).
+        fc.record({ lessons: fc.option(fc.string()), custom: fc.jsonValue().filter((v) => !JSON.stringify(v).includes('"__proto__"')) }),
       ),
     }),
   },

@@ -61,8 +61,11 @@ export function partialExitsOf(trade: Trade): readonly PartialExit[] {
   return Array.isArray(trade.partial_exits) ? trade.partial_exits : NO_PARTIALS;
 }
 
-/** sum + each partial exit's pnl_usd, added one at a time in list order (Python's sum() does the same from 0). */
-function addPartials(sum: number, trade: Trade): number {
+/**
+ * sum + each partial exit's pnl_usd, added one at a time in list order (Python's sum() does the same from 0).
+ * Exported for open-state.ts, which continues tally's sums over appended trades and must add exactly as tally does.
+ */
+export function addPartials(sum: number, trade: Trade): number {
   for (const p of partialExitsOf(trade)) if (isRecord(p)) sum += amount(p.pnl_usd);
   return sum;
 }

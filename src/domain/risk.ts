@@ -9,7 +9,7 @@
 import type { RiskCode } from '../errors.js';
 import { initialRiskUsd, netPnl, stopDistance } from './formulas.js';
 import type { Settings } from './settings.js';
-import type { TradeLog } from './types.js';
+import type { Trade, TradeLog } from './types.js';
 import type { OpenInput } from './validate.js';
 
 /** The four settings the open checks read (domain/settings.ts validates them and holds the defaults). */
@@ -26,10 +26,25 @@ const usd = (x: number): string => x.toFixed(2);
  * that order. `equity` is the caller's current equity (equityOf), unrounded.
  */
 export function checkOpenRisk(log: TradeLog, input: OpenInput, config: RiskConfig, equity: number): RiskResult {
+  return checkOpenRiskWith(log, openTradesOf(log), input, config, equity);
+}
+
+/** The OPEN trades of the log, in file order: all that the duplicate, cap and correlation checks look at. */
+export function openTradesOf(log: TradeLog): Trade[] {
+  return log.trades.filter((t) => t.status === 'OPEN');
+}
+
+/**
+ * checkOpenRisk with the log's OPEN trades already at hand (`open` must be openTradesOf(log)):
+ * the store keeps that list over the opens of a group (open-state.ts) rather than scanning the
+ * whole history three times per open. Every check reads the same trades in the same order as a
+ * scan of the log would, so the results, sums included, are the same.
+ */
+export function checkOpenRiskWith(log: TradeLog, open: readonly Trade[], input: OpenInput, config: RiskConfig, equity: number): RiskResult {
   return (
-    duplicateSymbol(log, input) ??
-    positionCap(log, config) ??
-    correlationLimit(log, input, config, equity) ??
+    duplicateSymbol(open, input) ??
+    positionCap(open, config) ??
+    correlationLimit(open, input, config, equity) ??
     assetLossCap(log, input, config) ?? { ok: true }
   );
 }
@@ -40,17 +55,17 @@ const refuse = (code: RiskCode, message: string, details: Record<string, unknown
   ok: false, code, message, details,
 });
 
-function duplicateSymbol(log: TradeLog, input: OpenInput): Refusal | null {
-  const open = log.trades.find((t) => t.status === 'OPEN' && t.symbol === input.symbol);
-  if (!open) return null;
-  return refuse('DUPLICATE_SYMBOL', `${input.symbol} is already open as ${open.id}`, {
+function duplicateSymbol(open: readonly Trade[], input: OpenInput): Refusal | null {
+  const same = open.find((t) => t.symbol === input.symbol);
+  if (!same) return null;
+  return refuse('DUPLICATE_SYMBOL', `${input.symbol} is already open as ${same.id}`, {
     symbol: input.symbol,
-    openTradeId: open.id,
+    openTradeId: same.id,
   });
 }
 
-function positionCap(log: TradeLog, config: RiskConfig): Refusal | null {
-  const openCount = log.trades.filter((t) => t.status === 'OPEN').length;
+function positionCap(open: readonly Trade[], config: RiskConfig): Refusal | null {
+  const openCount = open.length;
   if (openCount < config.maxPositions) return null;
   return refuse('POSITION_CAP', `${openCount} positions open, cap is ${config.maxPositions}`, {
     openCount,
@@ -62,12 +77,12 @@ function positionCap(log: TradeLog, config: RiskConfig): Refusal | null {
  * Every group that holds the symbol is checked, in config order, and the first
  * over its limit refuses: with overlapping groups the stricter reading is the safe one.
  */
-function correlationLimit(log: TradeLog, input: OpenInput, config: RiskConfig, equity: number): Refusal | null {
+function correlationLimit(open: readonly Trade[], input: OpenInput, config: RiskConfig, equity: number): Refusal | null {
   const newRiskUsd = stopDistance(input.entry_price, input.stop_price) * input.size;
   const limitUsd = (equity * config.maxCorrGroupRiskPct) / 100;
   for (const [group, symbols] of Object.entries(config.correlationGroups)) {
     if (!symbols.includes(input.symbol)) continue;
-    const members = log.trades.filter((t) => t.status === 'OPEN' && symbols.includes(t.symbol));
+    const members = open.filter((t) => symbols.includes(t.symbol));
     let openRiskUsd = 0;
     for (const t of members) openRiskUsd += initialRiskUsd(t);
     const groupRiskUsd = openRiskUsd + newRiskUsd;

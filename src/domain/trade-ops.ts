@@ -70,8 +70,8 @@ export function nextTradeNumber(log: TradeLog): number {
   return n;
 }
 
-export function applyOpen(log: TradeLog, input: OpenInput, now: Date): { log: TradeLog; trade: Trade } {
-  const number = nextTradeNumber(log);
+/** `number`: nextTradeNumber(log), when the caller already knows it (the store keeps it over a group: open-state.ts). */
+export function applyOpen(log: TradeLog, input: OpenInput, now: Date, number: number = nextTradeNumber(log)): { log: TradeLog; trade: Trade } {
   // Field order is the Python writer's, so both produce the same file.
   const trade: Trade = {
     id: formatTradeId(number),

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { haltState } from '../domain/derive/index.js';
 import { IntegrityTracker, verifyIntegrity, type Violation } from '../domain/integrity.js';
 import { equityOf } from '../domain/formulas.js';
-import { checkOpenRisk, type RiskConfig, type RiskResult } from '../domain/risk.js';
+import { equityFrom, haltFrom, nextNumberFrom, OpenStateTracker, type OpenState } from '../domain/open-state.js';
+import { checkOpenRisk, checkOpenRiskWith, type RiskConfig, type RiskResult } from '../domain/risk.js';
 import { resolveRules, resolveSettings, SETTING_NAMES, type Settings, type SettingsFile, type SettingsInput } from '../domain/settings.js';
 import {
   applyClose,
@@ -110,6 +111,8 @@ export class TradeStore {
   #draining = false;
   /** The after-write integrity check, kept up to date with the last log it checked. */
   readonly #integrity = new IntegrityTracker();
+  /** What the open checks read from the whole history, carried from one open of a group to the next (open-state.ts). */
+  readonly #openState = new OpenStateTracker();
 
   constructor(options: TradeStoreOptions) {
     if (options === null || typeof options !== 'object') throw new ValidationError('options', options, 'must be an object');
@@ -187,9 +190,10 @@ export class TradeStore {
           return { log, result: existing };
         }
       }
-      const verdict = this.#check(log, valid);
+      const state = this.#openState.stateOf(log);
+      const verdict = this.#check(log, valid, state);
       if (!verdict.ok) throw new RiskRejectedError(verdict.code, verdict.message, verdict.details);
-      const next = applyOpen(log, valid, this.#now());
+      const next = applyOpen(log, valid, this.#now(), state !== null ? nextNumberFrom(state, log) : undefined);
       return { log: next.log, result: next.trade };
     }, 'strict');
   }
@@ -347,10 +351,15 @@ export class TradeStore {
     }
   }
 
-  #check(log: TradeLog, input: OpenInput): RiskResult {
+  /**
+   * `state`: the log's OpenState when the caller has it (openTrade): the same numbers as the full
+   * passes, without walking the whole history again for each open of a group.
+   */
+  #check(log: TradeLog, input: OpenInput, state: OpenState | null = this.#openState.stateOf(log)): RiskResult {
     const now = this.#now();
     if (this.settings.haltOnDrawdown) {
-      const h = haltState(log, { startingCapital: this.startingCapital, drawdownLimits: this.drawdownLimits, now });
+      const options = { startingCapital: this.startingCapital, drawdownLimits: this.drawdownLimits, now };
+      const h = state !== null ? haltFrom(state, options) : haltState(log, options);
       if (h.halted) {
         return {
           ok: false,
@@ -360,7 +369,8 @@ export class TradeStore {
         };
       }
     }
-    return checkOpenRisk(log, input, this.risk, equityOf(log, this.startingCapital));
+    if (state === null) return checkOpenRisk(log, input, this.risk, equityOf(log, this.startingCapital));
+    return checkOpenRiskWith(log, state.open, input, this.risk, equityFrom(state, this.startingCapital));
   }
 
   /**
@@ -445,7 +455,7 @@ export class TradeStore {
           else this.#refreshSettingsLeniently();
           const next = call.fn(log);
           // Frozen before the next call reads it, as every log a call is given.
-          log = deepFreeze(next.log);
+          log = freezeAfter(next.log, log);
           outcomes.push({ ok: true, value: next.result });
         } catch (error) {
           outcomes.push({ ok: false, error });
@@ -536,6 +546,25 @@ function deepFreeze<T>(value: T): T {
     else for (const k in value) deepFreeze((value as Record<string, unknown>)[k]);
   }
   return value;
+}
+
+/**
+ * deepFreeze of a call's new log, given the log the call was given (deep-frozen: every log a call
+ * gets is). A trade the new log holds at the same place as the old one is that frozen trade, so it
+ * is compared, not asked: at 10,000 trades asking Object.isFrozen of each was the largest cost of
+ * an open in a group once the checks stopped walking the history (open-state.ts).
+ */
+function freezeAfter(next: TradeLog, prev: TradeLog): TradeLog {
+  if (next !== null && typeof next === 'object' && !Object.isFrozen(next) && Array.isArray(next.trades) && !Object.isFrozen(next.trades)) {
+    const trades = next.trades;
+    const old: readonly unknown[] = Array.isArray(prev.trades) ? prev.trades : [];
+    for (let i = 0; i < trades.length; i++) {
+      const t = trades[i];
+      if (t !== old[i] && t !== null && typeof t === 'object' && !Object.isFrozen(t)) deepFreeze(t);
+    }
+    Object.freeze(trades);
+  }
+  return deepFreeze(next);
 }
 
 function summarize(data: unknown): unknown {

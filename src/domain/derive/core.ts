@@ -88,21 +88,27 @@ export function realizedEvents(trades: readonly unknown[]): RealizedEvent[] {
 }
 
 export function buildLedger(trades: readonly unknown[]): Ledger {
-  const buckets = new Map<number, number>();
-  const exitMicros: number[] = [];
-  let unparsed = 0;
-  let unparsedCount = 0;
-  for (const e of realizedEvents(trades)) {
-    if (e.close) exitMicros.push(e.parsed);
+  const ledger: Ledger = { buckets: new Map<number, number>(), unparsed: 0, unparsedCount: 0, exitMicros: [] };
+  addToLedger(ledger, realizedEvents(trades));
+  return ledger;
+}
+
+/**
+ * Adds events to a ledger in place, in the order given. One home for the bucketing: a ledger built
+ * from a log and one continued over trades appended to it (open-state.ts) add the same amounts in
+ * the same order, so their sums are the same floating-point numbers.
+ */
+export function addToLedger(ledger: Ledger, events: readonly RealizedEvent[]): void {
+  for (const e of events) {
+    if (e.close) ledger.exitMicros.push(e.parsed);
     if (Number.isNaN(e.micros)) {
-      unparsed += e.amount;
-      unparsedCount++;
+      ledger.unparsed += e.amount;
+      ledger.unparsedCount++;
     } else {
       const day = microsToDay(e.micros);
-      buckets.set(day, (buckets.get(day) ?? 0) + e.amount);
+      ledger.buckets.set(day, (ledger.buckets.get(day) ?? 0) + e.amount);
     }
   }
-  return { buckets, unparsed, unparsedCount, exitMicros };
 }
 
 /** Per-day sums, ascending, every day ≤ today. */

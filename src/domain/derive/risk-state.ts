@@ -6,7 +6,7 @@ import { tally, type Tally } from '../formulas.js';
 import { r1, r2 } from '../round.js';
 import { dayToDate } from '../time.js';
 import type { DrawdownLimits, TradeLog } from '../types.js';
-import { buildLedger, context, dayTotals, startValues, tradesOf, type Context, type DayTotals } from './core.js';
+import { buildLedger, context, dayTotals, startValues, tradesOf, type Context, type DayTotals, type Ledger } from './core.js';
 import type { DeriveOptions, HaltState, RiskState } from './types.js';
 
 function fmtPct(fraction: number): string {
@@ -65,7 +65,24 @@ export function haltState(
 ): HaltState {
   const c = context(options);
   const trades = tradesOf(log);
-  const current = r2(c.start + tally(trades).realized);
-  const sv = startValues(dayTotals(buildLedger(trades), c.today), c.start, c.today, c.monday);
+  return haltOf(tally(trades).realized, buildLedger(trades), c);
+}
+
+/**
+ * haltState from a log's realized P&L (tally's `realized`) and its ledger (buildLedger), when the
+ * caller already holds them: the store keeps both up to date over the opens of a group
+ * (open-state.ts) instead of walking the whole history for each open.
+ */
+export function haltStateFrom(
+  realized: number,
+  ledger: Ledger,
+  options: { startingCapital: number; drawdownLimits?: Partial<DrawdownLimits> | undefined; now: Date },
+): HaltState {
+  return haltOf(realized, ledger, context(options));
+}
+
+function haltOf(realized: number, ledger: Ledger, c: Context): HaltState {
+  const current = r2(c.start + realized);
+  const sv = startValues(dayTotals(ledger, c.today), c.start, c.today, c.monday);
   return evaluateHalt(current, sv.daily, sv.weekly, c);
 }

@@ -1,0 +1,155 @@
+/**
+ * What the open checks read from the whole history, kept up to date over the opens of a group.
+ *
+ * Each openTrade runs the drawdown halt (realized P&L and every realized event bucketed by day),
+ * equity, the duplicate / position-cap / correlation scans and the next trade number over every
+ * trade of the log. In a group of k opens that is k passes over the history, while each open only
+ * appends one OPEN trade without partial exits, which realizes nothing. OpenState holds what those
+ * passes compute; `continueOpenState` carries it over trades appended to a log, by the same fold
+ * steps in the same order as the full pass (tally's two sums, addToLedger's buckets), so every
+ * number is the same floating-point value the full functions give — test/open-state.test.ts
+ * checks that against haltState, equityOf, checkOpenRisk and nextTradeNumber.
+ *
+ * Soundness rests on immutability: a state is remembered only for a frozen trades array whose
+ * trades (and their partial exits) are frozen, and it is continued only when the new array starts
+ * with the very same trade objects. Anything else (a close, a partial, an update replacing a trade,
+ * a log read anew) gets the full pass.
+ */
+import { addToLedger, buildLedger, realizedEvents, type Ledger } from './derive/core.js';
+import { haltStateFrom } from './derive/risk-state.js';
+import type { HaltState } from './derive/types.js';
+import { addPartials, isRecord, netPnl } from './formulas.js';
+import { tradeIdNumber } from './trade-ops.js';
+import type { DrawdownLimits, Trade, TradeLog } from './types.js';
+
+export interface OpenState {
+  /** The trades array this state describes. */
+  readonly trades: readonly Trade[];
+  /** tally's two sums, accumulated as tally does: Σ net(t) over CLOSED trades, Σ partial-exit pnl over OPEN ones. */
+  readonly closedSum: number;
+  readonly openPartials: number;
+  /** buildLedger(trades). Shared between states while appended trades realize nothing; never changed once built. */
+  readonly ledger: Ledger;
+  /** openTradesOf: the OPEN trades in file order. */
+  readonly open: readonly Trade[];
+  /** The largest T<digits> id number (tradeIdNumber), -Infinity when none. */
+  readonly maxIdNumber: number;
+}
+
+/** tally(trades).realized, with the same grouping: (Σ net over closed) + (Σ partials over open). */
+export function realizedOf(s: OpenState): number {
+  return s.closedSum + s.openPartials;
+}
+
+/** equityOf(log, startingCapital) of the log the state describes. */
+export function equityFrom(s: OpenState, startingCapital: number): number {
+  return startingCapital + realizedOf(s);
+}
+
+/** haltState(log, options) of the log the state describes. */
+export function haltFrom(
+  s: OpenState,
+  options: { startingCapital: number; drawdownLimits?: Partial<DrawdownLimits> | undefined; now: Date },
+): HaltState {
+  return haltStateFrom(realizedOf(s), s.ledger, options);
+}
+
+/** nextTradeNumber(log): log.next_id, unless an id holds that number or a higher one, then that + 1. */
+export function nextNumberFrom(s: OpenState, log: TradeLog): number {
+  // nextTradeNumber raises n to k + 1 for each k >= n: it ends at max(next_id, max k + 1) — the
+  // same float, since the last raise is by the largest k.
+  const n = log.next_id;
+  return s.maxIdNumber >= n ? s.maxIdNumber + 1 : n;
+}
+
+/**
+ * The full pass. null when an entry is not an object: the risk checks throw on such a log, and
+ * the caller runs them as they are to keep that.
+ */
+export function openStateOf(trades: readonly Trade[]): OpenState | null {
+  const acc = { closedSum: 0, openPartials: 0, open: [] as Trade[], maxIdNumber: -Infinity };
+  for (const t of trades) if (!fold(acc, t)) return null;
+  return { trades, ...acc, ledger: buildLedger(trades) };
+}
+
+/**
+ * The state of `trades` from the state of a log it extends (the same trade objects first, then
+ * more), folding only the appended trades; null when `trades` does not extend `prev.trades` or an
+ * appended entry is not an object. The caller must know that neither array nor any trade in it
+ * can change (OpenStateTracker checks that they are frozen).
+ */
+export function continueOpenState(prev: OpenState, trades: readonly Trade[]): OpenState | null {
+  const m = prev.trades.length;
+  if (trades.length < m) return null;
+  if (trades !== prev.trades) for (let i = 0; i < m; i++) if (trades[i] !== prev.trades[i]) return null;
+  if (trades.length === m) return { ...prev, trades };
+  const added = trades.slice(m);
+  const acc = { closedSum: prev.closedSum, openPartials: prev.openPartials, open: prev.open.slice(), maxIdNumber: prev.maxIdNumber };
+  for (const t of added) if (!fold(acc, t)) return null;
+  const events = realizedEvents(added);
+  let ledger = prev.ledger;
+  if (events.length > 0) {
+    // A copy: prev's ledger still describes prev's log.
+    ledger = { buckets: new Map(prev.ledger.buckets), unparsed: prev.ledger.unparsed, unparsedCount: prev.ledger.unparsedCount, exitMicros: prev.ledger.exitMicros.slice() };
+    addToLedger(ledger, events);
+  }
+  return { trades, ...acc, ledger };
+}
+
+/** One trade of the full pass or of a continuation; false for an entry that is not an object. */
+function fold(acc: { closedSum: number; openPartials: number; open: Trade[]; maxIdNumber: number }, t: Trade): boolean {
+  if (!isRecord(t)) return false;
+  // tally's steps, in its order: one sum per status, each in file order.
+  if (t.status === 'CLOSED') acc.closedSum += netPnl(t);
+  else if (t.status === 'OPEN') {
+    acc.openPartials = addPartials(acc.openPartials, t);
+    acc.open.push(t);
+  }
+  const k = tradeIdNumber(t.id);
+  if (k !== null && k > acc.maxIdNumber) acc.maxIdNumber = k;
+  return true;
+}
+
+/** Whether nothing the state reads of this trade can change: it, its partial_exits and each exit are frozen. */
+function sealed(t: unknown): boolean {
+  if (!Object.isFrozen(t)) return false;
+  if (!isRecord(t)) return true;
+  const exits = t.partial_exits;
+  if (!Array.isArray(exits)) return true;
+  if (!Object.isFrozen(exits)) return false;
+  for (const p of exits) if (!Object.isFrozen(p)) return false;
+  return true;
+}
+
+/**
+ * The state of the log last asked about, continued to the next when the next extends it. Holds
+ * one state: within a group each call's log extends the one before it.
+ */
+export class OpenStateTracker {
+  #last: OpenState | null = null;
+
+  /** The state of `log.trades`; null when openStateOf gives none (then use the full functions). */
+  stateOf(log: TradeLog): OpenState | null {
+    const trades = log.trades;
+    if (!Array.isArray(trades)) return null;
+    const last = this.#last;
+    if (last !== null && trades === last.trades) return last;
+    // Only a frozen array of sealed trades can be remembered: another could change under the state.
+    const frozen = Object.isFrozen(trades);
+    let state: OpenState | null = null;
+    if (frozen && last !== null && trades.length >= last.trades.length) {
+      let ok = true;
+      for (let i = last.trades.length; i < trades.length; i++) if (!sealed(trades[i])) ok = false;
+      if (ok) state = continueOpenState(last, trades);
+    }
+    if (state === null) {
+      state = openStateOf(trades);
+      if (state === null || !frozen || !trades.every(sealed)) {
+        this.#last = null;
+        return state;
+      }
+    }
+    this.#last = state;
+    return state;
+  }
+}
