@@ -26,16 +26,20 @@ export class LockTimeoutError extends TradeStateError {
 
 /**
  * Waiting would wait for this very thread: a blocking lockSync() on a file
- * this thread already holds through another descriptor, or a lock taken
- * inside a withLock() callback for the same file.
+ * this thread already holds through another descriptor, or beside a lock()
+ * of this thread still parked in the kernel, or a lock taken inside a
+ * withLock() callback for the same file.
  */
 export class SelfDeadlockError extends TradeStateError {
   readonly path: string;
-  constructor(path: string, how: string) {
+  /** `advice` replaces the default one, which fits a lock this thread already holds. */
+  constructor(path: string, how: string, advice?: string) {
     super(
       'ESELFDEADLOCK',
-      `Self-deadlock on ${path}: ${how}. flock(2) locks belong to a descriptor, so a second descriptor of the same ` +
-        'file waits for the first even inside one process; reuse the lock you already hold instead',
+      `Self-deadlock on ${path}: ${how}. ` +
+        (advice ??
+          'flock(2) locks belong to a descriptor, so a second descriptor of the same file waits for the first even ' +
+            'inside one process; reuse the lock you already hold instead'),
     );
     this.path = path;
   }

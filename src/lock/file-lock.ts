@@ -95,18 +95,14 @@ export class FileLock {
 
   /**
    * Blocks this thread until acquired. Throws SelfDeadlockError at once when
-   * this thread already holds the file through another FileLock (the wait
-   * could never end).
+   * the wait could end up waiting for this thread: it already holds the file
+   * through another FileLock, or a lock() of this thread on the file is parked
+   * in the kernel (even one that timed out or was aborted), whose grant only
+   * the event loop can release or take up.
    */
   lockSync(options: LockOptions = {}): void {
     this.#assertIdle();
-    const shared = options.shared === true;
-    const id = this.#identity();
-    if (registry.conflictingHolder(id, this, shared)) {
-      throw new SelfDeadlockError(this.path, 'lockSync() would wait for a lock this thread already holds through another FileLock');
-    }
-    this.#assertNotReentrant(id, shared);
-    this.#attempt(shared, false);
+    this.#attempt(options.shared === true, false);
   }
 
   /** Waits for the lock without blocking the event loop. */
@@ -157,6 +153,27 @@ export class FileLock {
     if (this.#closed) throw new LockStateError('ELOCKCLOSED', `FileLock for ${this.path} is closed`);
     if (this.#mode !== null) throw new LockStateError('ELOCKHELD', `FileLock for ${this.path} already holds the lock`);
     if (this.#request !== null) throw new LockStateError('ELOCKHELD', `FileLock for ${this.path} is already waiting for the lock`);
+  }
+
+  /**
+   * Before a blocking flock: refuse the waits that only this thread could end,
+   * since it will be stuck in the kernel and unable to end them. Checked for
+   * every file #attempt locks, including one that replaced the path meanwhile.
+   */
+  #assertCanBlock(id: string, shared: boolean): void {
+    if (registry.conflictingHolder(id, this, shared)) {
+      throw new SelfDeadlockError(this.path, 'lockSync() would wait for a lock this thread already holds through another FileLock');
+    }
+    if (registry.parkedConflict(id, shared)) {
+      throw new SelfDeadlockError(
+        this.path,
+        'lockSync() would wait beside a lock() of this thread on the same file that is still parked in the kernel ' +
+          '(even if it timed out or was aborted): a lock it is granted is released or taken up only on the event loop, ' +
+          'which lockSync() would block',
+        'Use lock(), or retry lockSync() after the event loop has run',
+      );
+    }
+    this.#assertNotReentrant(id, shared);
   }
 
   #assertNotReentrant(id: string, shared: boolean): void {
@@ -214,7 +231,8 @@ export class FileLock {
   #attempt(shared: boolean, nonBlocking: boolean): boolean {
     const op = (shared ? LOCK_SH : LOCK_EX) | (nonBlocking ? LOCK_NB : 0);
     for (let i = 0; ; i++) {
-      this.#identity();
+      const id = this.#identity();
+      if (!nonBlocking) this.#assertCanBlock(id, shared);
       const fd = this.#fd as number;
       let r: 0 | 1 | 2;
       try {
@@ -260,6 +278,7 @@ export class FileLock {
   #contender(shared: boolean, resolve: () => void, reject: (err: unknown) => void): Contender {
     return {
       path: this.path,
+      shared,
       tryNow: () => this.#attempt(shared, true),
       queue: () => (this.#file as registry.FileRecord).waits,
       park: (returned) => addon.waitLock(this.#fd as number, shared ? LOCK_SH : LOCK_EX, this.#identityBuf, returned),

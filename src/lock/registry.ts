@@ -54,3 +54,12 @@ export function conflictingHolder(id: string, self: Holder, shared: boolean): Ho
   }
   return undefined;
 }
+
+/**
+ * This thread has a kernel wait for `id` outstanding (a lock() parked in the
+ * kernel, wanted or abandoned, whose callback has not run yet) that a blocking
+ * request in this mode could end up waiting for.
+ */
+export function parkedConflict(id: string, shared: boolean): boolean {
+  return records.get(id)?.waits.blocksSync(shared) ?? false;
+}

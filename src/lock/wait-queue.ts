@@ -14,6 +14,8 @@ export type KernelReturn = (err: NodeJS.ErrnoException | null, status: 0 | 2 | n
 export interface Contender {
   /** The lock file's path, for the timeout error. */
   readonly path: string;
+  /** Whether the wait is for a shared lock, for the self-deadlock guard of lockSync(). */
+  readonly shared: boolean;
   /**
    * One try without waiting: true when granted. Throws what ends the wait.
    * When the lock file was replaced it reopens the path, so queue() changes.
@@ -100,6 +102,13 @@ export class WaitQueue {
   readonly #requests: LockRequest[] = [];
   /** A kernel wait (the head's, or an abandoned one still parked) is outstanding; nobody starts a second one until it returns. */
   #kernelBusy = false;
+  /**
+   * The mode of that outstanding kernel wait (true: shared), null when none.
+   * Until its callback has run on the event loop, a grant it receives is
+   * held by this thread and only the event loop can release it (abandoned)
+   * or take it up (still wanted); see blocksSync().
+   */
+  #parkedShared: boolean | null = null;
   /** Called after every round, so that the registry can drop the file's record once nobody uses it. */
   readonly #prune: () => void;
 
@@ -115,6 +124,18 @@ export class WaitQueue {
   enqueue(request: LockRequest): void {
     this.#requests.push(request);
     this.#pump();
+  }
+
+  /**
+   * A blocking flock of this thread for the file, in this mode, could wait for
+   * our own outstanding kernel wait: that wait may be granted the moment the
+   * current holder lets go, and its grant is released (or handed to its
+   * caller) only by a callback on the event loop, which the blocking call
+   * keeps from running. So the thread would wait for itself forever. Two
+   * shared locks do not conflict, so a shared wait never blocks a shared one.
+   */
+  blocksSync(shared: boolean): boolean {
+    return this.#parkedShared !== null && !(this.#parkedShared && shared);
   }
 
   /** A lock of this thread on the file was released: the head may get it now. */
@@ -162,9 +183,11 @@ export class WaitQueue {
 
   #park(request: LockRequest): void {
     this.#kernelBusy = true;
+    this.#parkedShared = request.contender.shared;
     request.state = 'kernel';
     request.unref = request.contender.park((err, status) => {
       this.#kernelBusy = false;
+      this.#parkedShared = null;
       if (request.state === 'kernel') {
         request.state = 'queued';
         let granted = false;
