@@ -86,6 +86,28 @@ export class TradeLogCorruptError extends TradeStateError {
 }
 
 /**
+ * A write of the log was renamed into place, so its changes ARE in the log and every reader sees
+ * them, but the fsync of the log's directory failed (twice): whether the rename survives a power
+ * cut is unknown. Not an ordinary failure: retrying the same call blindly may apply it twice (a
+ * second partial close). Re-read the log and retry only what it does not hold. `cause` is the
+ * system error of the last fsync.
+ */
+export class DurabilityUnknownError extends TradeStateError {
+  readonly file: string;
+  constructor(file: string, cause: unknown) {
+    const code = (cause as { code?: unknown } | null)?.code;
+    super(
+      'EDURABILITY',
+      `The change IS in ${file} (its new version was renamed into place and every reader sees it), but the fsync of its ` +
+        `directory failed${typeof code === 'string' ? ` (${code})` : ''}, so it may not survive a power cut. ` +
+        'Re-read the log before retrying: a blind retry may apply the change twice',
+      { cause },
+    );
+    this.file = file;
+  }
+}
+
+/**
  * An input was refused before anything was written. `field` and `value` name the culprit; `file`
  * names the settings file (trade-state.json) the value was read from, when it came from one, so
  * that nobody looks for it among the options.

@@ -7,9 +7,13 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 
-/** A fresh temp directory per test, removed by the caller's afterEach. */
+/**
+ * A fresh temp directory per test, removed by the caller's afterEach. Its real path: a store
+ * resolves symlinks in its log's path (macOS's temp folder is under one, /var -> /private/var),
+ * and tests compare the paths it writes to with the ones they built.
+ */
 export function tempDir(prefix = 'tse-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return fs.realpathSync.native(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
 }
 
 export interface Child {

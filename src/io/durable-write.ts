@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { DurabilityUnknownError } from '../errors.js';
 import type { FileAccess } from './read-log.js';
 import { tempNameFor } from './temp-files.js';
 
@@ -29,6 +30,9 @@ const SYNC_WRITE_LIMIT = 256 * 1024;
  *
  * Any failure before the rename removes the temp file and leaves the target
  * untouched; the call rejects with the system error (ENOSPC, EFBIG, EIO…).
+ * A directory fsync that fails after the rename rejects with
+ * DurabilityUnknownError (EDURABILITY, the system error as `cause`): the
+ * target IS the new content by then, only its durability is unknown.
  *
  * `keep` is the mode, owner and group of the file being replaced (null when
  * there is none): a log shared by a group (0660, another group) must not turn
@@ -100,9 +104,24 @@ async function replaceDurably(
     await fsyncDirectory(path.dirname(file));
   } catch (err) {
     if (fd !== null) fs.closeSync(fd);
-    throw err;
+    // Past the rename the new version is what every reader sees: a plain EIO would say "not
+    // written", and a caller retrying a partial close would apply it twice. Not retried: Linux
+    // reports a failed writeback once, so a second fsync could succeed with the data lost.
+    throw new DurabilityUnknownError(file, err);
   }
   return fd;
+}
+
+/**
+ * Makes the version of `file` held open as `fd` durable (fsync it, then its directory) without
+ * writing it, for a caller about to acknowledge what it found already written: a client_id retry
+ * finds its trade in the log, but the writer that put it there may have died after its rename and
+ * before its directory fsync, so a power cut could still take that version away. `fd` null: there
+ * is no file, only the directory to sync. Rejects with the system error: nothing was written.
+ */
+export async function syncVersion(fd: number | null, file: string): Promise<void> {
+  if (fd !== null) await fsyncAsync(fd);
+  await fsyncDirectory(path.dirname(file));
 }
 
 /**

@@ -25,7 +25,7 @@
 import fs from 'node:fs';
 
 import type { Trade, TradeLog } from '../domain/types.js';
-import { writeFileDurablePinned } from './durable-write.js';
+import { syncVersion, writeFileDurablePinned } from './durable-write.js';
 import { layoutOf, spliceParse, worthSplicing, type Layout } from './incremental.js';
 import { fdVersion, parseLog, readLogPinned, sameVersion, statVersionSync, type FileVersion } from './read-log.js';
 import { Pieces, serializeLog, type WrittenLayout } from './serialize.js';
@@ -127,9 +127,22 @@ export class LogCache {
   async write(log: TradeLog): Promise<void> {
     const { pieces, layout } = serializeLog(log, this.#entry?.layout ?? null);
     const keep = this.#entry?.version ?? statVersionSync(this.file);
-    this.#set(null); // whatever happens next, the old version no longer describes the file for sure
+    // Whatever happens next, the old version no longer describes the file for sure (after a
+    // DurabilityUnknownError the file is the new version: the next read() reads it from disk).
+    this.#set(null);
     const fd = await writeFileDurablePinned(this.file, pieces.list, keep);
     this.#set({ version: fdVersion(fd), fd, data: pieces, log, layout });
+  }
+
+  /**
+   * Makes the version last read or written durable without writing it: fsync of its pinned
+   * descriptor, then of the directory (durable-write.ts syncVersion). For a writer that
+   * acknowledges what it found already in the file (a client_id retry): the writer of that
+   * version may have died between its rename and its directory fsync. Call it under the lock,
+   * right after read(), so that the cached version is the file's. Rejects with the system error.
+   */
+  async syncCurrent(): Promise<void> {
+    await syncVersion(this.#entry?.fd ?? null, this.file);
   }
 
   /**

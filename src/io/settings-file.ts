@@ -7,14 +7,18 @@ import path from 'node:path';
 
 import { checkSettingsFile, type Settings, type SettingsFile } from '../domain/settings.js';
 import { SettingsFileError } from '../errors.js';
+import { realLogPath } from './log-path.js';
 import { readLogBytes, sameVersion, statVersionSync, type FileVersion } from './read-log.js';
 
 /** The settings file's name, in the directory of the log it rules. */
 export const SETTINGS_FILE = 'trade-state.json';
 
-/** Absolute path of the settings file of `tradeLog`. */
+/**
+ * Absolute path of the settings file of `tradeLog`: in the folder of the log's real path
+ * (realLogPath), so that a log opened through a symlink has the rulebook of the folder it is in.
+ */
 export function settingsFileFor(tradeLog: string): string {
-  return path.join(path.dirname(path.resolve(tradeLog)), SETTINGS_FILE);
+  return path.join(path.dirname(realLogPath(tradeLog)), SETTINGS_FILE);
 }
 
 /** Reads and checks a settings file; null when there is none. Throws SettingsFileError or ValidationError. */

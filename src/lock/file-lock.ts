@@ -321,6 +321,38 @@ export async function withLock<T>(file: string, fn: () => T | Promise<T>, option
   }
 }
 
+/**
+ * Whether the current async context holds `file` (in either mode) through a withLock() callback:
+ * a lock of it requested here would throw SelfDeadlockError. For a caller that only queues work
+ * now and takes the lock later in another context (TradeStore's group commit), so that it can
+ * refuse at the call, as lock() would. Files are compared by identity, as the guard does; a file
+ * that does not exist is held by nobody. Not part of the package's API (src/index.ts).
+ */
+export function heldInWithLock(file: string): boolean {
+  const held = heldInContext.getStore();
+  // Outside every withLock() callback (the usual case): no stat.
+  if (held === undefined || held.size === 0) return false;
+  let st: fs.BigIntStats | undefined;
+  try {
+    st = fs.statSync(path.resolve(file), { bigint: true, throwIfNoEntry: false });
+  } catch {
+    return false; // unreachable or not a file: the lock step itself reports it, with its own error
+  }
+  // The same "dev:ino" key as the addon's identity() (decimal st_dev, st_ino).
+  return st !== undefined && held.has(`${st.dev}:${st.ino}`);
+}
+
+const NOTHING_HELD: ReadonlyMap<string, boolean> = new Map();
+
+/**
+ * Runs `fn` in a context that holds no file through withLock(), for work started by one caller
+ * on behalf of others (TradeStore's drain): it must not inherit that caller's locks, which it
+ * does not hold and which are released while it runs. Not part of the package's API.
+ */
+export function outsideWithLock<T>(fn: () => T): T {
+  return heldInContext.run(NOTHING_HELD, fn);
+}
+
 /** Runs `fn` with the file `lock` holds recorded in the async context, for the re-entry guard. */
 function runHolding<T>(lock: FileLock, fn: () => T): T {
   const id = fileIdOf(lock);

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -27,11 +28,13 @@ import {
   validatePartialInput,
   type OpenInput,
 } from '../domain/validate.js';
-import { RiskRejectedError, TradeNotFoundError, ValidationError } from '../errors.js';
+import { RiskRejectedError, SelfDeadlockError, TradeNotFoundError, ValidationError } from '../errors.js';
 import { LogCache } from '../io/log-cache.js';
+import { realLogPath } from '../io/log-path.js';
 import { fileExists } from '../io/read-log.js';
 import { SettingsFileCache, settingsFileFor } from '../io/settings-file.js';
 import { sweepTemps } from '../io/temp-files.js';
+import { heldInWithLock, outsideWithLock } from '../lock/file-lock.js';
 import { IdleLock } from './idle-lock.js';
 
 export interface IntegrityContext {
@@ -82,6 +85,13 @@ export type CheckResult = { ok: true } | { ok: false; code: RiskResult extends {
  * Records are returned frozen: they are also this store's cache.
  */
 export class TradeStore {
+  /**
+   * The log's real path (io/log-path.ts: absolute, symlinks resolved at construction, the log's
+   * own included, or its folder's when it does not exist yet): the file this store reads and
+   * replaces, and the folder its settings file and default lock file are in. A store opened
+   * through a symlink thus shares the real folder's rulebook and lock, and its writes replace the
+   * real log, never the link. A link repointed later is not followed: open a new store.
+   */
   readonly tradeLog: string;
   readonly lockFile: string;
   /** The log's settings file (trade-state.json beside the log), whether or not it exists. */
@@ -109,6 +119,15 @@ export class TradeStore {
   #queue: PendingWrite[] = [];
   /** Whether a #drain is running: at most one group of this store is in flight. */
   #draining = false;
+  /**
+   * The async context every #drain runs in. A drain serves whoever queues while it runs, so it
+   * must not run in the context of the caller that happened to start it: inside that caller's
+   * withLock() callback it would count the caller's locks as its own (released long before the
+   * drain ends), so that the lock step or the integrity handler it calls could be refused
+   * ESELFDEADLOCK on behalf of other callers. Created outside every withLock() for the same reason,
+   * in case the store itself is constructed inside one.
+   */
+  readonly #drainScope = outsideWithLock(() => new AsyncResource('TradeStoreDrain'));
   /** The after-write integrity check, kept up to date with the last log it checked. */
   readonly #integrity = new IntegrityTracker();
   /** What the open checks read from the whole history, carried from one open of a group to the next (open-state.ts). */
@@ -119,7 +138,8 @@ export class TradeStore {
     if (typeof options.tradeLog !== 'string' || options.tradeLog === '') {
       throw new ValidationError('tradeLog', options.tradeLog, 'must be a non-empty path');
     }
-    this.tradeLog = path.resolve(options.tradeLog);
+    this.tradeLog = realLogPath(options.tradeLog);
+    // A lock file given is used as given: the lock itself knows a file by identity, not by path.
     this.lockFile = path.resolve(options.lockFile ?? path.join(path.dirname(this.tradeLog), 'trade.lock'));
     resolveSettings(options); // a bad option is refused as ever, before the file is looked at
     this.#options = settingOptions(options);
@@ -172,7 +192,7 @@ export class TradeStore {
   /**
    * Opens a trade after every risk check passed under the lock. With a
    * client_id already in the log, returns that trade instead of opening a
-   * second one (a safe retry after a crash).
+   * second one (a safe retry after a crash), once that version of the log is durable (#commitGroup).
    */
   async openTrade(input: OpenInput): Promise<Trade> {
     const valid = validateOpenInput(input);
@@ -385,11 +405,24 @@ export class TradeStore {
    * the next call sees the effect of every accepted call before it (#commitGroup).
    */
   #mutate<T>(operation: string, fn: (log: TradeLog) => { log: TradeLog; result: T }, rules: 'strict' | 'lenient' = 'lenient'): Promise<T> {
+    // Checked here, in the caller's context: the lock is taken later, by the drain, in its own.
+    // A call inside a withLock() of the store's lock file would wait for its caller, and stall
+    // every write queued behind it until their lockTimeoutMs; it is refused at once instead, as a
+    // lock() of the same file there is, and never enters the queue.
+    if (heldInWithLock(this.lockFile)) {
+      return Promise.reject(
+        new SelfDeadlockError(
+          this.lockFile,
+          `${operation}() was called inside a withLock() callback that holds the store's lock file`,
+          'The store takes that lock itself for every write: call it outside the withLock() callback',
+        ),
+      );
+    }
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ operation, fn, rules, resolve: resolve as (value: unknown) => void, reject, arrivedAt: performance.now() });
       if (this.#draining) return;
       this.#draining = true;
-      void this.#drain();
+      this.#drainScope.runInAsyncScope(() => void this.#drain());
     });
   }
 
@@ -409,9 +442,11 @@ export class TradeStore {
    * One group: lock -> take every queued call -> sweep -> read -> each call's fn in turn (its
    * settings refresh and checks included) -> one durable write -> unlock -> settle -> verify.
    * Nothing resolves before the write holding it is durable (LogCache.write: fsync, rename,
-   * directory fsync). A failed read or write rejects every call of the group with that error
-   * (the refused ones too: their refusal may rest on calls that are now not on disk), and the
-   * file stays the previous version.
+   * directory fsync); a group that changes nothing but resolves a call fsyncs the version it read
+   * first (LogCache.syncCurrent). A failed read or write rejects every call of the group with that
+   * error (the refused ones too: their refusal may rest on calls that are now not on disk), and the
+   * file stays the previous version — except after DurabilityUnknownError (the directory fsync
+   * after the rename failed), when the file is the new version: the calls must re-read, not retry.
    */
   async #commitGroup(): Promise<void> {
     try {
@@ -462,6 +497,18 @@ export class TradeStore {
         }
       }
       if (log !== before) await this.#log.write(log);
+      else if (outcomes.some((o) => o.ok)) {
+        // Acknowledging without writing (a client_id retry finds its trade): the version found may
+        // be one whose writer died between its rename and its directory fsync, so make it durable
+        // first. If that fails, what those calls would acknowledge is not known to be durable.
+        try {
+          await this.#log.syncCurrent();
+        } catch (error) {
+          outcomes.forEach((o, i) => {
+            if (o.ok) outcomes[i] = { ok: false, error };
+          });
+        }
+      }
       after = log;
     } catch (error) {
       failure = { error };

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { resolveRules } from '../../domain/settings.js';
 import { ValidationError } from '../../errors.js';
 import { writeFileDurable } from '../../io/durable-write.js';
+import { realLogPath } from '../../io/log-path.js';
 import { emptyLog, fileExists } from '../../io/read-log.js';
 import { serializeLog } from '../../io/serialize.js';
 import { SETTINGS_FILE, serializeSettings, settingsFileFor } from '../../io/settings-file.js';
@@ -24,7 +25,9 @@ next write; trade-state config shows them. Refuses (exit 1) when the log or the
 settings file already exists: an existing log is never touched.`,
   options: {},
   async run({ globals }): Promise<CommandResult> {
-    const log = path.resolve(globals.log);
+    // The real path, as the store's: created through a symlinked folder (or a dangling link), the
+    // log, its rulebook and its lock file land where every later store on the log looks for them.
+    const log = realLogPath(globals.log);
     const settingsFile = settingsFileFor(log);
     if (log === settingsFile) throw new ValidationError('--log', globals.log, `cannot be the settings file's name, ${SETTINGS_FILE}`);
     const lockFile = path.resolve(globals.lock ?? path.join(path.dirname(log), 'trade.lock'));
