@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 import { IntegrityTracker, verifyIntegrity } from '../src/domain/integrity.js';
 import type { Trade, TradeLog } from '../src/domain/types.js';
+import { deepFreeze } from './trades.js';
 
 // Small pools, so that duplicate ids, shared OPEN symbols, the cap and every own-field rule all
 // occur often; bad values of every kind the full check looks at.
@@ -35,14 +36,6 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant('copy' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('mutate' as const), at: fc.nat(), patch: tradeArb }),
 );
-
-function deepFreeze<T>(v: T): T {
-  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const k in v) deepFreeze((v as Record<string, unknown>)[k]);
-  }
-  return v;
-}
 
 describe('IntegrityTracker', () => {
   it('answers exactly what verifyIntegrity answers, version after version (property)', () => {

@@ -101,6 +101,26 @@ describe('the log fingerprint in the history file', () => {
     expect(fs.readFileSync(historyFile)).toEqual(before);
   });
 
+  it('a matching fingerprint really skips the digests: a tampered digest in the file goes unread', async () => {
+    writeLog(five());
+    expectOk(await mk().reconcile());
+    // Spoil T003's remembered digest but keep the fingerprint: a cycle that digested and compared
+    // every trade would refuse (CLOSED_TRADE_CHANGED); the fast path never reads the digests. This
+    // pins the trade-off docs/reconciler.md states: the fingerprint vouches for the whole baseline.
+    const h = readHistory();
+    const closedMap = h.closed as Record<string, string>;
+    expect(Object.keys(closedMap)).toContain('T003');
+    closedMap.T003 = '0'.repeat(String(closedMap.T003).length);
+    fs.writeFileSync(historyFile, `${JSON.stringify(h, null, 2)}\n`);
+    const violations: HistoryViolation[] = [];
+    expectOk(await mk(violations).reconcile());
+    expect(violations).toEqual([]);
+    // without the fingerprint the same spoiled file is compared trade by trade, and refused
+    downgradeHistory();
+    expect(await mk(violations).reconcile()).toMatchObject({ ok: false, reason: 'HISTORY_GUARD' });
+    expect(violations).toEqual([expect.objectContaining({ kind: 'CLOSED_TRADE_CHANGED', tradeIds: ['T003'] })]);
+  });
+
   it('after a cold cycle that matched it, the guard still refuses a changed closed trade', async () => {
     writeLog(five());
     expectOk(await mk().reconcile());

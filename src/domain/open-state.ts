@@ -37,7 +37,7 @@ export interface OpenState {
 }
 
 /** tally(trades).realized, with the same grouping: (Σ net over closed) + (Σ partials over open). */
-export function realizedOf(s: OpenState): number {
+function realizedOf(s: OpenState): number {
   return s.closedSum + s.openPartials;
 }
 
@@ -78,7 +78,7 @@ export function openStateOf(trades: readonly Trade[]): OpenState | null {
  * appended entry is not an object. The caller must know that neither array nor any trade in it
  * can change (OpenStateTracker checks that they are frozen).
  */
-export function continueOpenState(prev: OpenState, trades: readonly Trade[]): OpenState | null {
+function continueOpenState(prev: OpenState, trades: readonly Trade[]): OpenState | null {
   const m = prev.trades.length;
   if (trades.length < m) return null;
   if (trades !== prev.trades) for (let i = 0; i < m; i++) if (trades[i] !== prev.trades[i]) return null;

@@ -27,7 +27,7 @@ export function readSettingsFile(file: string): SettingsFile | null {
   return got === null ? null : parseSettingsFile(file, got.bytes);
 }
 
-export function parseSettingsFile(file: string, bytes: Buffer): SettingsFile {
+function parseSettingsFile(file: string, bytes: Buffer): SettingsFile {
   let data: unknown;
   try {
     data = JSON.parse(bytes.toString('utf8'));

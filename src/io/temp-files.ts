@@ -13,7 +13,7 @@ import path from 'node:path';
 /** "<target>.tse-<pid>-<n>.tmp"; the target is greedy, so a temp of a name that itself looks like one still parses. */
 const TEMP_NAME = /^(.+)\.tse-(\d+)-(\d+)\.tmp$/;
 /** A temp file this old, of a process that is gone, is litter of a crash and not a write in progress. */
-export const STALE_TEMP_MS = 10 * 60_000;
+const STALE_TEMP_MS = 10 * 60_000;
 
 let counter = 0;
 

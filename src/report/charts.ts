@@ -85,7 +85,7 @@ function dateAxis(pts: readonly { d: Date }[]) {
  * when the peak was reached that same day (an intraday fall would otherwise
  * be a band of no width).
  */
-export function episodeStart(ep: NonNullable<ReportData['episode']>): string {
+function episodeStart(ep: NonNullable<ReportData['episode']>): string {
   return ep.peakDate < ep.troughDate ? ep.peakDate : addDays(ep.troughDate, -1);
 }
 
@@ -187,7 +187,7 @@ export interface LimitLine {
  * day that closed at the peak it is a fall from the peak like this curve's)
  * and equity.json's drawdown_status bands, which are measured on this curve.
  */
-export function limitLines(data: ReportData): LimitLine[] {
+function limitLines(data: ReportData): LimitLine[] {
   const { daily, warning, weekly, total } = data.limits;
   const lines: LimitLine[] = [
     { name: 'DAILY HALT', pct: daily * 100, color: C.daily, dash: '2 3' },

@@ -569,7 +569,7 @@ function eventsInTimeOrder(trades: readonly unknown[]): RealizedEvent[] {
  * days closed under water. The daily closes alone would miss a fall that
  * recovers within a day.
  */
-export function maxDrawdownEpisode(
+function maxDrawdownEpisode(
   trades: readonly unknown[],
   startingCapital: number,
   now: Date,

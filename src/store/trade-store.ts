@@ -362,13 +362,17 @@ export class TradeStore {
       this.#refreshSettings();
       this.#settingsProblem = null;
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      if (message === this.#settingsProblem) return;
-      this.#settingsProblem = message;
-      process.emitWarning(`${message}; ${this.tradeLog}: closes and updates go on with the last good settings, opens are refused`, {
-        code: 'TSE_SETTINGS',
-      });
+      this.#warnSettings(err);
     }
+  }
+
+  #warnSettings(err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    if (message === this.#settingsProblem) return;
+    this.#settingsProblem = message;
+    process.emitWarning(`${message}; ${this.tradeLog}: closes and updates go on with the last good settings, opens are refused`, {
+      code: 'TSE_SETTINGS',
+    });
   }
 
   /**
@@ -482,12 +486,21 @@ export class TradeStore {
     try {
       sweepTemps(this.#logDir, this.#logName, 'locked');
       const before = await this.#read();
+      // Under the lock: an edited rulebook applies to this very write, in every process. Read once
+      // per group — nobody can change it while the lock is held (init writes it under this lock) —
+      // and its problem, if any, refuses each strict call and warns once for the lenient ones.
+      let settingsError: { error: unknown } | null = null;
+      try {
+        this.#refreshSettings();
+        this.#settingsProblem = null;
+      } catch (error) {
+        settingsError = { error };
+        if (group.some((c) => c.rules === 'lenient')) this.#warnSettings(error);
+      }
       let log = before;
       for (const call of group) {
         try {
-          // Under the lock: an edited rulebook applies to this very write, in every process.
-          if (call.rules === 'strict') this.#refreshSettings();
-          else this.#refreshSettingsLeniently();
+          if (settingsError !== null && call.rules === 'strict') throw settingsError.error;
           const next = call.fn(log);
           // Frozen before the next call reads it, as every log a call is given.
           log = freezeAfter(next.log, log);
