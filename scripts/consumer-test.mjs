@@ -8,6 +8,7 @@
 //
 //   npm run build:prebuild && npm run test:consumer      (part of .ci/run)
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -67,7 +68,7 @@ step('npm pack', () => {
   const files = info.files.map((f) => f.path);
   const host = `prebuilds/${process.platform}-${process.arch}/`;
   check(files.some((f) => f.startsWith(host) && f.endsWith('.node')), `no ${host}*.node in the tarball`);
-  for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/report/index.js', 'dist/report/index.d.ts', 'dist/cli/main.js', 'binding.gyp', 'native/binding.cc', 'README.md'])
+  for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/report/index.js', 'dist/report/index.d.ts', 'dist/postgres/index.js', 'dist/postgres/index.d.ts', 'dist/cli/main.js', 'binding.gyp', 'native/binding.cc', 'README.md'])
     check(files.includes(f), `${f} missing from the tarball`);
   const stray = files.filter((f) => /\.map$|\.png$|^(src|test|bench|scripts|tools)\//.test(f));
   check(stray.length === 0, `the tarball ships what it should not: ${stray.join(', ')}`);
@@ -141,6 +142,36 @@ console.log(JSON.stringify({ bytes: r.bytes }));
   return `${(bytes / 1024).toFixed(0)} KiB, T001 shown`;
 });
 
+step('trade-state-engine/postgres without pg: one clear error', () => {
+  // pg is an optional peer dependency: a file-only bot never installs it, and importing the subpath
+  // must cost nothing; the first call that needs the database names the fix.
+  // A pg reachable from a folder above the consumer (a node_modules in a parent of the temp folder)
+  // would make this step prove nothing: refuse to run it then.
+  let visible = null;
+  try {
+    visible = createRequire(path.join(app, 'x.js')).resolve('pg');
+  } catch {
+    // not resolvable from the consumer: as on a bot's machine without pg
+  }
+  check(visible === null, `a pg outside the consumer is visible to it (${visible}); remove it or move the temp folder`);
+  fs.writeFileSync(path.join(app, 'pg-missing.mjs'), `
+import { PostgresTradeStore } from 'trade-state-engine/postgres';
+const store = new PostgresTradeStore({ connectionString: 'postgres://u:p@127.0.0.1:1/db', account: 'main' });
+try { await store.getOpenTrades(); console.log('no error'); } catch (err) { console.log(err.code + ' ' + err.message); }
+`);
+  const out = ok(run('node', ['pg-missing.mjs'], inApp), 'node pg-missing.mjs').trim();
+  check(out.startsWith('EPGMISSING ') && out.includes('npm install pg'), `unexpected: ${out}`);
+  return out.slice(0, 60);
+});
+
+step('trade-state-engine/postgres with pg installed beside it', () => {
+  ok(run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', `pg@${repoPkg.devDependencies.pg}`], inApp), 'npm install pg');
+  // Port 1 refuses at once: the error says the server is unreachable and that nothing was written.
+  const out = ok(run('node', ['pg-missing.mjs'], inApp), 'node pg-missing.mjs (pg installed)').trim();
+  check(out.startsWith('EDBUNAVAILABLE '), `unexpected: ${out}`);
+  return out.slice(0, 60);
+});
+
 step('CJS: require()', () => {
   fs.writeFileSync(path.join(app, 'cjs.cjs'), `
 const { TradeStore, TradeStateError } = require('trade-state-engine');
@@ -159,6 +190,10 @@ step('TypeScript: nodenext and bundler', () => {
   fs.writeFileSync(path.join(app, 'consumer.ts'), `
 import { TradeStore, RiskRejectedError, StateReconciler, type Trade, type TradeStoreOptions } from 'trade-state-engine';
 import type { BuildReportOptions } from 'trade-state-engine/report';
+import { PostgresTradeStore, DatabaseError, type PostgresTradeStoreOptions } from 'trade-state-engine/postgres';
+const pgOptions: PostgresTradeStoreOptions = { connectionString: 'postgres://localhost/trading', account: 'main', maxPositions: 3 };
+export const pgStore = new PostgresTradeStore(pgOptions);
+export const isDbError = (e: unknown): boolean => e instanceof DatabaseError && e.code === 'EDBUNAVAILABLE';
 const options: TradeStoreOptions = { tradeLog: 'trades/trade_log.json', maxPositions: 3 };
 const store = new TradeStore(options);
 export async function firstOpen(): Promise<Trade | undefined> {

@@ -257,3 +257,81 @@ export class AddonLoadError extends TradeStateError {
     this.found = info.found;
   }
 }
+
+/**
+ * The PostgreSQL backend could not do what was asked, for a reason of the database, not of the
+ * input (which gets ValidationError, RiskRejectedError… as on a file log). Nothing was written:
+ *
+ * - `EDBUNAVAILABLE`: the server could not be reached, or the connection was lost before the
+ *   transaction committed. Safe to retry.
+ * - `EDBTIMEOUT`: a statement ran past the store's statementTimeoutMs (the lock wait has its own
+ *   error, LockTimeoutError). Safe to retry.
+ * - `EDBCONSTRAINT`: one of the schema's checks refused the write (a constraint, or the trigger
+ *   that freezes closed trades). The library checks first, so this means the rows were changed
+ *   by someone else (a direct SQL edit) or a bug: `constraint` names the check.
+ * - `EDBSCHEMA`: the schema is missing (run migrate()) or newer than this library.
+ * - `EDBERROR`: any other refusal of the server; `sqlstate` says which.
+ */
+export type DatabaseErrorCode = 'EDBUNAVAILABLE' | 'EDBTIMEOUT' | 'EDBCONSTRAINT' | 'EDBSCHEMA' | 'EDBERROR';
+
+export class DatabaseError extends TradeStateError {
+  declare readonly code: DatabaseErrorCode;
+  readonly account: string | null;
+  /** The server's SQLSTATE (e.g. 23514 for a check), when the server answered. */
+  readonly sqlstate: string | null;
+  /** The constraint or trigger that refused, for EDBCONSTRAINT. */
+  readonly constraint: string | null;
+  constructor(
+    code: DatabaseErrorCode,
+    message: string,
+    info: { account?: string | null; sqlstate?: string | null; constraint?: string | null; cause?: unknown } = {},
+  ) {
+    super(code, message, { cause: info.cause });
+    this.account = info.account ?? null;
+    this.sqlstate = info.sqlstate ?? null;
+    this.constraint = info.constraint ?? null;
+  }
+}
+
+/**
+ * The connection was lost while COMMIT was on its way, and the store could not reconnect in time
+ * to find out whether the transaction landed. The change may or may not be in the database:
+ * re-read before retrying — or retry an openTrade with the same client_id, which is always safe.
+ */
+export class OutcomeUnknownError extends TradeStateError {
+  readonly account: string;
+  /** The ids of the calls in doubt (trade_state.events.op_id once landed). */
+  readonly opIds: readonly string[];
+  constructor(account: string, opIds: readonly string[], cause: unknown) {
+    super(
+      'EOUTCOMEUNKNOWN',
+      `The connection to PostgreSQL was lost while committing a change to account "${account}", and the store could not ` +
+        `reconnect to find out whether it landed (events.op_id ${opIds.join(', ')}). Re-read before retrying: a blind retry ` +
+        'may apply the change twice (an openTrade retried with the same client_id is always safe)',
+      { cause },
+    );
+    this.account = account;
+    this.opIds = opIds;
+  }
+}
+
+/** trade-state-engine/postgres was used without the `pg` package, its optional peer dependency. */
+export class PgMissingError extends TradeStateError {
+  constructor(cause: unknown) {
+    super(
+      'EPGMISSING',
+      'trade-state-engine/postgres needs the "pg" package (node-postgres), an optional peer dependency that is not installed. ' +
+        'Install it beside trade-state-engine: npm install pg',
+      { cause },
+    );
+  }
+}
+
+/** An account of the PostgreSQL backend is missing where one must exist, or holds trades where none may. */
+export class AccountError extends TradeStateError {
+  readonly account: string;
+  constructor(code: 'EACCOUNTMISSING' | 'EACCOUNTNOTEMPTY', account: string, message: string) {
+    super(code, message);
+    this.account = account;
+  }
+}

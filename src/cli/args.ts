@@ -8,6 +8,8 @@ export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 /** Options every command accepts, before or after the command name. */
 export const GLOBAL_OPTIONS = {
   log: { type: 'string' },
+  db: { type: 'string' },
+  account: { type: 'string' },
   lock: { type: 'string' },
   state: { type: 'string' },
   capital: { type: 'string' },
@@ -21,9 +23,19 @@ export const GLOBAL_OPTIONS = {
 
 export const DEFAULT_LOG = './trades/trade_log.json';
 export const DEFAULT_STATE = './state';
+/** The environment variables --db and --account fall back to (an empty one counts as unset). */
+export const DB_ENV = 'TSE_DATABASE_URL';
+export const ACCOUNT_ENV = 'TSE_ACCOUNT';
 
 export interface GlobalOptions {
   log: string;
+  /**
+   * PostgreSQL connection string (--db, else TSE_DATABASE_URL): the account's log in the database
+   * instead of the file at --log. undefined: the file log.
+   */
+  db: string | undefined;
+  /** The account in that database (--account, else TSE_ACCOUNT). */
+  account: string | undefined;
   /** undefined: trade.lock beside the log (the store's default). */
   lock: string | undefined;
   state: string;
@@ -110,6 +122,8 @@ export function globalsOf(values: Values): GlobalOptions {
   const maxPositions = str(values, 'max-positions');
   return {
     log: str(values, 'log') ?? DEFAULT_LOG,
+    db: str(values, 'db') ?? fromEnv(DB_ENV),
+    account: str(values, 'account') ?? fromEnv(ACCOUNT_ENV),
     lock: str(values, 'lock'),
     state: str(values, 'state') ?? DEFAULT_STATE,
     capital: capital === undefined ? undefined : parseNumber('--capital', capital),
@@ -121,6 +135,11 @@ export function globalsOf(values: Values): GlobalOptions {
     version: values.version === true,
     given,
   };
+}
+
+function fromEnv(name: string): string | undefined {
+  const v = process.env[name];
+  return v === undefined || v === '' ? undefined : v;
 }
 
 export function str(values: Values, name: string): string | undefined {

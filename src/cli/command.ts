@@ -41,6 +41,15 @@ export interface Command {
    * a mistyped path must not read as an empty account, nor grow a second log beside the real one.
    */
   noLog?: true;
+  /**
+   * What --db (or TSE_DATABASE_URL) means to the command (run.ts checks the combination of options):
+   * - 'account' (the default for commands that use a log): the account named by --account instead
+   *   of the file log; --log or --lock with it is a usage error;
+   * - 'server': the database itself, no account, no log (migrate);
+   * - 'transfer': both the account and a file (export, import).
+   * Commands with noLog and no value here (demo) are left to check their own options.
+   */
+  database?: 'account' | 'server' | 'transfer';
   /** null: the command streamed its own output (long-running commands). */
   run(ctx: Context): Promise<CommandResult | null>;
 }

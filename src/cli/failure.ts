@@ -1,4 +1,6 @@
 import {
+  AccountError,
+  DatabaseError,
   ImmutableFieldError,
   RiskRejectedError,
   SettingsConflictError,
@@ -41,6 +43,7 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   lessons: '--lessons',
   startingCapital: '--capital',
   maxPositions: '--max-positions',
+  account: '--account',
 };
 
 export function classify(err: unknown): Failure {
@@ -77,6 +80,11 @@ export function classify(err: unknown): Failure {
   if (err instanceof ImmutableFieldError) return invalid(err, { field: err.field });
   if (err instanceof TradeLogCorruptError) {
     return { exitCode: 1, label: 'error', code: err.code, message: err.message, fields: { file: err.file, reason: err.reason } };
+  }
+  if (err instanceof AccountError) return { exitCode: 1, label: 'error', code: err.code, message: err.message, fields: { account: err.account } };
+  if (err instanceof DatabaseError) {
+    const fields = { account: err.account, sqlstate: err.sqlstate, ...(err.constraint !== null && { constraint: err.constraint }) };
+    return { exitCode: 1, label: 'error', code: err.code, message: err.message, fields };
   }
   if (err instanceof TradeStateError) return { exitCode: 1, label: 'error', code: err.code, message: err.message, fields: {} };
   const e = err as NodeJS.ErrnoException | null;

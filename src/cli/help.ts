@@ -11,13 +11,16 @@ export function version(): string {
 
 const GLOBAL_HELP = `Global options (before or after the command):
   --log <path>          trade log (default ./trades/trade_log.json)
+  --db <url>            PostgreSQL instead of the file: postgres://user:pass@host/db
+                        (default: TSE_DATABASE_URL); not together with --log
+  --account <name>      the account in that database (default: TSE_ACCOUNT)
   --lock <path>         lock file (default trade.lock beside the log)
   --state <dir>         derived state directory (default ./state)
   --capital <n>         starting capital in USD (default: the log's trade-state.json,
                         else ${DEFAULT_SETTINGS.startingCapital}); must equal the file's
   --max-positions <n>   most open positions (default: trade-state.json's, else
                         ${DEFAULT_SETTINGS.maxPositions}); may be lower than the file's, never higher
-  --allow-missing       treat a missing log as empty instead of exit 1
+  --allow-missing       treat a missing log (or account) as empty instead of exit 1
   --json                one JSON document on stdout, errors included
   --debug               print stack traces of errors
   -h, --help            this help; trade-state <command> --help for a command

@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 
-import { globalsOf, parseStrict, peek, requireOptions } from './args.js';
+import { ACCOUNT_ENV, DB_ENV, globalsOf, parseStrict, peek, requireOptions, type GlobalOptions } from './args.js';
+import { runCleanups } from './cleanup.js';
 import { UsageError } from './cli-errors.js';
 import type { Command, Io } from './command.js';
 import { COMMAND_NAMES, REGISTRY, type CommandEntry } from './commands/registry.js';
@@ -49,7 +50,8 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     if (globals.help) return await help(io, command.name);
     const args = positionals.slice(1);
     checkArgs(command, values, args);
-    if (command.noLog !== true && !globals.allowMissing) await requireLog(globals);
+    checkDatabase(command, globals);
+    if (command.noLog !== true && !globals.allowMissing && globals.db === undefined) await requireLog(globals);
     const result = await command.run({ command: command.name, values, args, globals, io });
     if (result === null) return 0;
     const exitCode = result.exitCode ?? 0;
@@ -61,6 +63,40 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     if (first.debug) io.stderr(`${inspect(err, { depth: 4 })}\n`);
     else if (f.code === 'EINTERNAL') io.stderr('trade-state: run again with --debug for the stack trace\n');
     return f.exitCode;
+  } finally {
+    // The database commands' pools: an idle pool would keep the process alive after the answer.
+    await runCleanups();
+  }
+}
+
+/**
+ * Which log a command works on, as the options say: the file (--log) or an account of the
+ * database (--db and --account, or TSE_DATABASE_URL and TSE_ACCOUNT). Naming both is a usage
+ * error, not a silent choice, except for export and import, which copy between the two.
+ */
+function checkDatabase(c: Command, g: GlobalOptions): void {
+  const kind = c.database ?? (c.noLog === true ? null : 'account');
+  if (kind === null) return;
+  const dbFrom = g.given.has('db') ? '--db' : DB_ENV;
+  const fail = (message: string): never => {
+    throw new UsageError(`${c.name}: ${message}`, c.name);
+  };
+  if (g.db === undefined) {
+    if (kind !== 'account') fail(`needs --db <url> (or ${DB_ENV}): the PostgreSQL database`);
+    if (g.given.has('account')) fail(`--account names an account of a database: give --db <url> (or ${DB_ENV}) too, or drop it for the file log`);
+    return;
+  }
+  if (kind === 'server') {
+    if (g.given.has('log')) fail(`--log does not apply: ${c.name} works on the database (${dbFrom}) only`);
+    return;
+  }
+  if (g.account === undefined) fail(`${dbFrom} needs --account <name> (or ${ACCOUNT_ENV}): the account whose log to use`);
+  if (kind === 'account') {
+    for (const name of ['log', 'lock']) {
+      if (g.given.has(name)) {
+        fail(`--${name} and ${dbFrom} both name where the log is: give one (the file with --log, or the account with --db and --account)`);
+      }
+    }
   }
 }
 

@@ -1,14 +1,19 @@
 import type { Violation } from '../domain/integrity.js';
-import type { SettingsInput } from '../domain/settings.js';
-import { TradeStore } from '../store/trade-store.js';
 import type { GlobalOptions } from './args.js';
+import { settingOptions, type CliStore, type LogView, type Where } from './backend.js';
+
+export { FLAG_OF_SETTING, settingOptions, violationsOf, whereJson, whereText, type CliStore, type LogView, type Where } from './backend.js';
 
 /**
  * The store the global options describe. Integrity violations after a write
  * are collected instead of the library's default process warning, so the
- * command can report them in its own output (and in its JSON).
+ * command can report them in its own output (and in its JSON). With --db, a
+ * missing account is refused (EACCOUNTMISSING) unless --allow-missing, and the
+ * store's pool is ended when the command is done (cleanup.ts).
  */
-export function openStore(g: GlobalOptions): { store: TradeStore; violations: Violation[] } {
+export async function openStore(g: GlobalOptions): Promise<{ store: CliStore; violations: Violation[]; where: Where }> {
+  if (g.db !== undefined) return (await import('./db.js')).openAccountStore(g);
+  const { TradeStore } = await import('../store/trade-store.js');
   const violations: Violation[] = [];
   const store = new TradeStore({
     tradeLog: g.log,
@@ -16,19 +21,16 @@ export function openStore(g: GlobalOptions): { store: TradeStore; violations: Vi
     ...settingOptions(g),
     onIntegrityViolation: (v) => violations.push(...v),
   });
-  return { store, violations };
+  return { store, violations, where: { log: store.tradeLog } };
 }
 
-/** The flags that are settings, as the options a library caller would pass (the same precedence applies to them). */
-export function settingOptions(g: GlobalOptions): Pick<SettingsInput, 'startingCapital' | 'maxPositions'> {
-  return {
-    ...(g.capital !== undefined && { startingCapital: g.capital }),
-    ...(g.maxPositions !== undefined && { maxPositions: g.maxPositions }),
-  };
+/** The log and its settings, for the commands that only read (status, verify). */
+export async function openView(g: GlobalOptions): Promise<LogView> {
+  if (g.db !== undefined) return (await import('./db.js')).accountView(g);
+  const { store, where } = await openStore(g);
+  const trades = await store.getAllTrades();
+  return { log: { trades: [...trades], next_id: 0 }, trades, settings: store.settings, where };
 }
-
-/** The flag of each setting the command line can give. */
-export const FLAG_OF_SETTING: Readonly<Partial<Record<keyof SettingsInput, string>>> = { startingCapital: '--capital', maxPositions: '--max-positions' };
 
 /** A write's result with the violations its write left behind, reported but not failing (SPEC §4). */
 export function withIntegrity(

@@ -1,13 +1,18 @@
 /**
  * When the reconciler's cycles run: one at start, then every intervalMs and,
- * in watch mode, shortly after each change of the log, until stop() or the
- * signal aborts. Never two at once: a request that arrives while a cycle runs
+ * in watch mode, shortly after each change of the log (a file's directory
+ * watched, or a source's own watch: LISTEN and a poll for a database), until
+ * stop() or the signal aborts. Never two at once: a request that arrives while a cycle runs
  * asks for exactly one more after it. docs/reconciler.md, "Scheduling".
  */
 import fs from 'node:fs';
 import path from 'node:path';
 
 import { ValidationError } from '../errors.js';
+import type { SourceWatch } from './source.js';
+
+/** What watch mode watches: a log file (its directory, by fs.watch), or a source's own watch (LogSource.watch). */
+export type WatchTarget = string | ((onChange: () => void, onError: (err: unknown) => void) => SourceWatch);
 
 export interface ReconcilerStartOptions {
   /** Time between periodic cycles. Default 15 minutes; Infinity = none (watch only). */
@@ -28,7 +33,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_WATCH_DELAY_MS = 1000;
 
 export class Scheduler {
-  readonly #file: string;
+  readonly #target: WatchTarget;
   readonly #cycle: () => Promise<void>;
   readonly #report: (err: unknown) => void;
   #running = false;
@@ -40,15 +45,17 @@ export class Scheduler {
   #debounceMs = DEFAULT_DEBOUNCE_MS;
   #watchWanted = false;
   #watcher: fs.FSWatcher | null = null;
+  /** A source's watch (a WatchTarget function), kept until stop(): it reconnects by itself. */
+  #sourceWatch: SourceWatch | null = null;
   #abort: { signal: AbortSignal; listener: () => void } | null = null;
 
   /**
-   * `file`: the log, whose directory watch mode watches. `cycle`: one cycle;
-   * its rejection goes to `report`, as do the watcher's errors. `report` must
-   * not throw.
+   * `target`: the log, whose directory watch mode watches, or a source's watch
+   * function. `cycle`: one cycle; its rejection goes to `report`, as do the
+   * watcher's errors. `report` must not throw.
    */
-  constructor(file: string, cycle: () => Promise<void>, report: (err: unknown) => void) {
-    this.#file = file;
+  constructor(target: WatchTarget, cycle: () => Promise<void>, report: (err: unknown) => void) {
+    this.#target = target;
     this.#cycle = cycle;
     this.#report = report;
   }
@@ -103,9 +110,18 @@ export class Scheduler {
     this.#debounce = null;
     this.#watcher?.close();
     this.#watcher = null;
+    const sourceWatch = this.#sourceWatch;
+    this.#sourceWatch = null;
     if (this.#abort !== null) {
       this.#abort.signal.removeEventListener('abort', this.#abort.listener);
       this.#abort = null;
+    }
+    if (sourceWatch !== null) {
+      try {
+        await sourceWatch.close();
+      } catch (err) {
+        this.#report(err);
+      }
     }
     await this.#loop;
   }
@@ -129,7 +145,7 @@ export class Scheduler {
         } catch (err) {
           this.#report(err);
         }
-        if (this.#running && this.#watchWanted && this.#watcher === null) this.#startWatcher();
+        if (this.#running && this.#watchWanted && this.#watcher === null && this.#sourceWatch === null) this.#startWatcher();
       } while (this.#pending && this.#running);
     } finally {
       this.#loop = null;
@@ -141,10 +157,24 @@ export class Scheduler {
    * rename, and a watch on the old inode goes deaf after the first write.
    */
   #startWatcher(): void {
-    const base = path.basename(this.#file);
+    const target = this.#target;
+    if (typeof target === 'function') {
+      try {
+        this.#sourceWatch = target(
+          () => this.#changed(),
+          (err) => {
+            if (this.#running) this.#report(err);
+          },
+        );
+      } catch (err) {
+        this.#report(err); // retried after the next cycle
+      }
+      return;
+    }
+    const base = path.basename(target);
     let w: fs.FSWatcher;
     try {
-      w = fs.watch(path.dirname(this.#file), { persistent: true }, (_event, filename) => {
+      w = fs.watch(path.dirname(target), { persistent: true }, (_event, filename) => {
         if (filename === null || String(filename) === base) this.#changed();
       });
     } catch (err) {

@@ -10,6 +10,10 @@
  * The starting capital and drawdown limits come from the log's settings file
  * (trade-state.json), read again at each cycle, under this reconciler's options.
  *
+ * Instead of a file, the log can come from a LogSource (source.ts: a database account, through
+ * trade-state-engine/postgres): the same cycle, guards and derive code, the rulebook being the
+ * source's, so the same log gives byte-identical files from either.
+ *
  * Any refusal (damaged log, count guard, history guard) leaves every derived
  * file exactly as it was: stale but right beats fresh but wrong for a bot
  * deciding whether it is halted. docs/reconciler.md is the user's guide.
@@ -26,6 +30,7 @@ import { ReconcilerRunningError, TradeLogCorruptError, ValidationError } from '.
 import { writeAtomicFile } from '../io/atomic-file.js';
 import { LogCache } from '../io/log-cache.js';
 import { readLogBytes, readLogPinned, sameVersion, statVersionSync, type FileVersion } from '../io/read-log.js';
+import { serializeLog } from '../io/serialize.js';
 import { SettingsFileCache, settingsFileFor } from '../io/settings-file.js';
 import { sweepTemps } from '../io/temp-files.js';
 import {
@@ -40,13 +45,20 @@ import {
   type HistoryViolation,
 } from './history.js';
 import { Scheduler, type ReconcilerStartOptions } from './scheduler.js';
+import type { LogSource, SourceWatch } from './source.js';
 
 export type { HistoryViolation, HistoryViolationKind } from './history.js';
 export type { ReconcilerStartOptions } from './scheduler.js';
+export type { LogSource, SourceSnapshot, SourceWatch } from './source.js';
 
 export interface ReconcilerOptions {
-  /** Path of trade_log.json. Only ever read. */
-  tradeLog: string;
+  /** Path of trade_log.json. Only ever read. Give this or `source`. */
+  tradeLog?: string;
+  /**
+   * The log from elsewhere than a file (a database account: trade-state-engine/postgres's
+   * PostgresLogSource). Its rulebook stands for the settings file. close() closes it.
+   */
+  source?: LogSource;
   /** Where the derived files go. Default './state', resolved against the cwd at construction. */
   outputDir?: string;
   /**
@@ -88,11 +100,13 @@ interface HistoryRead {
 
 export class StateReconciler {
   readonly outputDir: string;
+  /** The log's path, or the source's name: what messages and the history file call the log. */
   readonly #tradeLog: string;
+  readonly #source: LogSource | null;
   readonly #historyFile: string;
   /** The money settings given as options; the settings file beside the log is read against them every cycle. */
   readonly #options: SettingsInput;
-  readonly #rulebook: SettingsFileCache;
+  readonly #rulebook: SettingsFileCache | null;
   #rulesFrom: SettingsFile | null | undefined = undefined;
   #startingCapital = 0;
   #drawdownLimits!: Readonly<DrawdownLimits>;
@@ -102,7 +116,7 @@ export class StateReconciler {
   readonly #onError: (err: unknown) => void;
   readonly #now: () => Date;
   /** The log as the last cycle read it; one that changed little is spliced, not parsed again. */
-  readonly #log: LogCache;
+  readonly #log: LogCache | null;
   readonly #digests = new DigestCache();
   #historyCache: { version: FileVersion; bytes: Buffer; file: HistoryFile | null } | null = null;
   /** No cycle has read the log yet: the next one fingerprints the log's bytes (#readLog). */
@@ -116,13 +130,20 @@ export class StateReconciler {
 
   constructor(options: ReconcilerOptions) {
     if (options === null || typeof options !== 'object') throw new ValidationError('options', options, 'must be an object');
-    if (typeof options.tradeLog !== 'string' || options.tradeLog === '') {
+    const source = options.source;
+    if (source !== undefined) {
+      if (options.tradeLog !== undefined) throw new ValidationError('tradeLog', options.tradeLog, 'must not be given with source');
+      if (source === null || typeof source !== 'object' || typeof source.read !== 'function' || typeof source.name !== 'string') {
+        throw new ValidationError('source', source, 'must be a LogSource (name, read())');
+      }
+    } else if (typeof options.tradeLog !== 'string' || options.tradeLog === '') {
       throw new ValidationError('tradeLog', options.tradeLog, 'must be a non-empty path');
     }
     if (options.outputDir !== undefined && (typeof options.outputDir !== 'string' || options.outputDir === '')) {
       throw new ValidationError('outputDir', options.outputDir, 'must be a non-empty path');
     }
-    this.#tradeLog = path.resolve(options.tradeLog);
+    this.#source = source ?? null;
+    this.#tradeLog = source !== undefined ? source.name : path.resolve(options.tradeLog as string);
     this.outputDir = path.resolve(options.outputDir ?? './state');
     this.#historyFile = path.join(this.outputDir, HISTORY_FILE);
     // the same defaults and rules as the store's (domain/settings.ts)
@@ -132,9 +153,10 @@ export class StateReconciler {
       ...(options.startingCapital !== undefined && { startingCapital: options.startingCapital }),
       ...(options.drawdownLimits !== undefined && { drawdownLimits: { ...options.drawdownLimits } }),
     };
-    this.#rulebook = new SettingsFileCache(settingsFileFor(this.#tradeLog));
+    this.#rulebook = source !== undefined ? null : new SettingsFileCache(settingsFileFor(this.#tradeLog));
     // Now as well as every cycle: an option that contradicts the log's settings file fails at once.
-    this.#refreshSettings();
+    // (A source's rulebook is read with its log, at the first cycle; until then, the options alone.)
+    this.#refreshSettings(source !== undefined ? null : undefined);
     for (const name of ['onCorruption', 'onHistoryViolation', 'onInvariantViolation', 'onError', 'now'] as const) {
       if (options[name] !== undefined && typeof options[name] !== 'function') throw new ValidationError(name, options[name], 'must be a function');
     }
@@ -143,9 +165,9 @@ export class StateReconciler {
     this.#onInvariantViolation = options.onInvariantViolation ?? warnInvariants;
     this.#onError = options.onError ?? ((err) => process.emitWarning(err instanceof Error ? err : String(err)));
     this.#now = options.now ?? (() => new Date());
-    this.#log = new LogCache(this.#tradeLog);
+    this.#log = source !== undefined ? null : new LogCache(this.#tradeLog);
     this.#scheduler = new Scheduler(
-      this.#tradeLog,
+      source === undefined ? this.#tradeLog : watchOf(source),
       async () => {
         const r = await this.reconcile();
         // The other two refusals have their callbacks; a damaged log must not go unnoticed either.
@@ -161,7 +183,8 @@ export class StateReconciler {
 
   /**
    * One cycle. Resolves ok:false for the three refusals (files untouched);
-   * rejects on unexpected I/O errors (outputDir not writable, …) and on an
+   * rejects on unexpected I/O errors (outputDir not writable, a source that
+   * cannot be read: DatabaseError, …) and on an
    * unusable or contradicted settings file (SettingsFileError, ValidationError,
    * SettingsConflictError), files untouched as well.
    * Calls made while another cycle runs wait for it: cycles never overlap.
@@ -175,11 +198,13 @@ export class StateReconciler {
   async #cycle(): Promise<ReconcileResult> {
     // Our descriptor is often the last reference to a version the log replaced, and the kernel
     // frees its blocks in close(2): the cache closes those after the cycle, on the threadpool.
-    this.#log.hold();
+    const cache = this.#log;
+    if (cache === null) return this.#rebuild();
+    cache.hold();
     try {
       return await this.#rebuild();
     } finally {
-      this.#log.release();
+      cache.release();
     }
   }
 
@@ -188,8 +213,8 @@ export class StateReconciler {
    * changed, under the options (resolveRules). Throws on a broken or contradicted file, before
    * anything is written: derived files computed with the wrong capital would look right.
    */
-  #refreshSettings(): void {
-    const file = this.#rulebook.read();
+  #refreshSettings(given?: SettingsFile | null): void {
+    const file = given !== undefined ? given : (this.#rulebook as SettingsFileCache).read();
     if (file === this.#rulesFrom) return;
     const { settings } = resolveRules(this.#options, file);
     this.#startingCapital = settings.startingCapital;
@@ -199,14 +224,18 @@ export class StateReconciler {
 
   async #rebuild(): Promise<ReconcileResult> {
     const t0 = performance.now();
-    this.#refreshSettings();
     let log: TradeLog;
     let fingerprint: string | null;
-    try {
-      ({ log, fingerprint } = this.#readLog());
-    } catch (err) {
-      if (!(err instanceof TradeLogCorruptError)) throw err;
-      return { ok: false, reason: 'LOG_CORRUPT', message: `${err.message}; the derived files were left as they are`, files: [], error: err };
+    if (this.#source !== null) {
+      ({ log, fingerprint } = await this.#readSource(this.#source));
+    } else {
+      this.#refreshSettings();
+      try {
+        ({ log, fingerprint } = this.#readLog());
+      } catch (err) {
+        if (!(err instanceof TradeLogCorruptError)) throw err;
+        return { ok: false, reason: 'LOG_CORRUPT', message: `${err.message}; the derived files were left as they are`, files: [], error: err };
+      }
     }
     let closed = 0;
     let open = 0;
@@ -328,16 +357,33 @@ export class StateReconciler {
    * its digests across cycles and does not pay for this read again.
    */
   #readLog(): { log: TradeLog; fingerprint: string | null } {
-    if (!this.#firstRead) return { log: this.#log.read().log, fingerprint: null };
+    const cache = this.#log as LogCache; // a file log's reconciler has one
+    if (!this.#firstRead) return { log: cache.read().log, fingerprint: null };
     this.#firstRead = false;
     const pinned = readLogPinned(this.#tradeLog);
     try {
-      const { log } = this.#log.read();
+      const { log } = cache.read();
       const fingerprint = pinned !== null && sameVersion(pinned.version, statVersionSync(this.#tradeLog)) ? logSha256(pinned.bytes) : null;
       return { log, fingerprint };
     } finally {
       if (pinned !== null) fs.closeSync(pinned.fd);
     }
+  }
+
+  /**
+   * The source's log, and on this reconciler's first read the SHA-256 of the log serialized as a
+   * file store would write it (io/serialize.ts): the source has no bytes of its own, and the
+   * serialization is a function of the log, so a cold cycle (cron) whose log is unchanged since
+   * the history file was written still skips every trade digest. Later reads return null, as the
+   * file path does: a long-running reconciler keeps its digests. The rulebook read with the log
+   * is applied first: derived files computed with the wrong capital would look right.
+   */
+  async #readSource(source: LogSource): Promise<{ log: TradeLog; fingerprint: string | null }> {
+    const snapshot = await source.read();
+    this.#refreshSettings(snapshot.settings);
+    if (!this.#firstRead) return { log: snapshot.log, fingerprint: null };
+    this.#firstRead = false;
+    return { log: snapshot.log, fingerprint: logSha256(serializeLog(snapshot.log).buf) };
   }
 
   /** Runs a user callback; a throw or rejection goes to onError and changes nothing else. */
@@ -376,6 +422,21 @@ export class StateReconciler {
     await this.#scheduler.stop();
     await this.#tail;
   }
+
+  /**
+   * stop(), then closes the source (its connections), if any: nothing of this reconciler is left
+   * holding the process open. It cannot be used afterwards. For a file log, the same as stop().
+   */
+  async close(): Promise<void> {
+    await this.stop();
+    await this.#source?.close?.();
+  }
+}
+
+/** What watch mode waits on for a source: its watch, or nothing (then only the periodic cycles run). */
+export function watchOf(source: LogSource): (onChange: () => void, onError: (err: unknown) => void) => SourceWatch {
+  if (typeof source.watch !== 'function') return () => ({ close: async () => {} });
+  return (onChange, onError) => (source.watch as NonNullable<LogSource['watch']>).call(source, onChange, onError);
 }
 
 /** A baseline this reconciler just wrote, as #readHistory would read it back. */

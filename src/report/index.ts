@@ -6,22 +6,30 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { resolveDrawdownLimits, resolveRules, resolveStartingCapital } from '../domain/settings.js';
-import type { DrawdownLimits } from '../domain/types.js';
+import { resolveDrawdownLimits, resolveRules, resolveStartingCapital, type SettingsFile } from '../domain/settings.js';
+import type { DrawdownLimits, TradeLog } from '../domain/types.js';
 import { writeAtomicFile } from '../io/atomic-file.js';
 import { readLog } from '../io/read-log.js';
 import { readSettingsFile, settingsFileFor } from '../io/settings-file.js';
+import type { LogSource } from '../reconcile/source.js';
 import { renderReport, type MarkName } from './render.js';
 import { DEFAULT_MAX_POINTS, shapeReportData } from './shape.js';
 
 export { shapeReportData, DEFAULT_MAX_POINTS, type ReportData } from './shape.js';
 export { renderReport, MARK_SELECTORS, type MarkName } from './render.js';
 
+export type { LogSource, SourceSnapshot } from '../reconcile/source.js';
+
 export const DEFAULT_REPORT_TITLE = 'Trading performance report';
 
 export interface BuildReportOptions {
-  /** Path of trade_log.json; a missing file is an empty log (readLog's rule). */
-  tradeLog: string;
+  /** Path of trade_log.json; a missing file is an empty log (readLog's rule). Give this or `source`. */
+  tradeLog?: string;
+  /**
+   * The log from elsewhere than a file: a database account (trade-state-engine/postgres's
+   * PostgresLogSource). Its rulebook stands for the settings file. Read once; not closed here.
+   */
+  source?: LogSource;
   /** Where to write the page (atomically and durably); nothing is written when absent. */
   out?: string;
   /**
@@ -52,7 +60,13 @@ export interface BuildReportResult {
  * file it could not read.
  */
 export async function buildReport(options: BuildReportOptions): Promise<BuildReportResult> {
-  if (typeof options?.tradeLog !== 'string' || options.tradeLog === '') {
+  const source = options?.source;
+  if (source !== undefined) {
+    if (options.tradeLog !== undefined) throw new TypeError('Expected either "tradeLog" or "source", not both');
+    if (source === null || typeof source !== 'object' || typeof source.read !== 'function' || typeof source.name !== 'string') {
+      throw new TypeError('Expected "source" to be a LogSource (name, read())');
+    }
+  } else if (typeof options?.tradeLog !== 'string' || options.tradeLog === '') {
     throw new TypeError('Expected "tradeLog" to be a non-empty path');
   }
   if (options.out !== undefined && (typeof options.out !== 'string' || options.out === '')) {
@@ -61,25 +75,36 @@ export async function buildReport(options: BuildReportOptions): Promise<BuildRep
   // The options are checked as ever, then judged against the log's settings file (resolveRules).
   resolveStartingCapital(options.startingCapital);
   resolveDrawdownLimits(options.drawdownLimits);
+  // The log, its rulebook, and the line under the title naming where it came from.
+  let log: TradeLog;
+  let rulebook: SettingsFile | null;
+  let shown: string;
+  if (source !== undefined) {
+    const snapshot = await source.read();
+    ({ log, settings: rulebook } = snapshot);
+    shown = snapshot.exists ? source.name : `${source.name} (not found: no trades yet)`;
+  } else {
+    const file = options.tradeLog as string;
+    rulebook = readSettingsFile(settingsFileFor(file));
+    const read = readLog(file);
+    log = read.log;
+    const base = path.basename(file);
+    shown = read.bytes === null ? `${base} (not found: no trades yet)` : base;
+  }
   const { settings } = resolveRules(
     {
       ...(options.startingCapital !== undefined && { startingCapital: options.startingCapital }),
       ...(options.drawdownLimits !== undefined && { drawdownLimits: options.drawdownLimits }),
     },
-    readSettingsFile(settingsFileFor(options.tradeLog)),
+    rulebook,
   );
-  const { log, bytes: logBytes } = readLog(options.tradeLog);
   const data = shapeReportData(log, {
     startingCapital: settings.startingCapital,
     drawdownLimits: settings.drawdownLimits,
     now: options.now ?? new Date(),
     maxPoints: options.maxPoints ?? DEFAULT_MAX_POINTS,
   });
-  const base = path.basename(options.tradeLog);
-  const { html, marks } = await renderReport(data, {
-    title: options.title ?? DEFAULT_REPORT_TITLE,
-    source: logBytes === null ? `${base} (not found: no trades yet)` : base,
-  });
+  const { html, marks } = await renderReport(data, { title: options.title ?? DEFAULT_REPORT_TITLE, source: shown });
   let written: string | null = null;
   if (options.out !== undefined) {
     written = path.resolve(options.out);

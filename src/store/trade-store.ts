@@ -2,20 +2,17 @@ import { AsyncResource } from 'node:async_hooks';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { haltState } from '../domain/derive/index.js';
 import { IntegrityTracker, verifyIntegrity, type Violation } from '../domain/integrity.js';
 import { equityOf } from '../domain/formulas.js';
-import { equityFrom, haltFrom, nextNumberFrom, OpenStateTracker, type OpenState } from '../domain/open-state.js';
-import { checkOpenRisk, checkOpenRiskWith, type RiskConfig, type RiskResult } from '../domain/risk.js';
-import { resolveRules, resolveSettings, SETTING_NAMES, type Settings, type SettingsFile, type SettingsInput } from '../domain/settings.js';
+import { OpenStateTracker } from '../domain/open-state.js';
+import type { RiskConfig, RiskResult } from '../domain/risk.js';
+import { resolveRules, resolveSettings, type Settings, type SettingsFile, type SettingsInput } from '../domain/settings.js';
 import {
   applyClose,
-  applyOpen,
   applyPartial,
   applyUpdate,
   applyUpdatesBatch,
   findTrade,
-  findTradeByClientId,
   formatTradeId,
   nextTradeNumber,
   type PartialResult,
@@ -28,7 +25,7 @@ import {
   validatePartialInput,
   type OpenInput,
 } from '../domain/validate.js';
-import { RiskRejectedError, SelfDeadlockError, TradeNotFoundError, ValidationError } from '../errors.js';
+import { SelfDeadlockError, TradeNotFoundError, ValidationError } from '../errors.js';
 import { LogCache } from '../io/log-cache.js';
 import { realLogPath } from '../io/log-path.js';
 import { fileExists } from '../io/read-log.js';
@@ -36,6 +33,9 @@ import { SettingsFileCache, settingsFileFor } from '../io/settings-file.js';
 import { sweepTemps } from '../io/temp-files.js';
 import { heldInWithLock, outsideWithLock } from '../lock/file-lock.js';
 import { IdleLock } from './idle-lock.js';
+import { advisory, checkOpen, openStep, probeOf, riskOf, settingOptions, type CheckContext } from './operations.js';
+import { applyGroup, doneOperations, settleGroup, WriteQueue, type Outcome, type PendingWrite } from './write-group.js';
+import { deepFreeze } from '../domain/freeze.js';
 
 export interface IntegrityContext {
   operation: string;
@@ -60,17 +60,6 @@ export interface TradeStoreOptions extends SettingsInput {
   onIntegrityViolation?: (violations: Violation[], context: IntegrityContext) => void;
   /** The clock, for tests and replays. Default: () => new Date(). */
   now?: () => Date;
-}
-
-/** One queued write call (TradeStore#mutate): its pure step and how to settle its caller. */
-interface PendingWrite {
-  readonly operation: string;
-  readonly fn: (log: TradeLog) => { log: TradeLog; result: unknown };
-  readonly rules: 'strict' | 'lenient';
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
-  /** performance.now() at the call: its lock timeout counts from here. */
-  readonly arrivedAt: number;
 }
 
 export type CheckResult = { ok: true } | { ok: false; code: RiskResult extends { ok: false; code: infer C } ? C : never; message: string };
@@ -115,19 +104,17 @@ export class TradeStore {
   #dirsReady = false;
   /** The message of the settings problem last warned about, so that one problem is one warning. */
   #settingsProblem: string | null = null;
-  /** Writes not yet in a group, in arrival order (#mutate, #commitGroup). */
-  #queue: PendingWrite[] = [];
-  /** Whether a #drain is running: at most one group of this store is in flight. */
-  #draining = false;
   /**
-   * The async context every #drain runs in. A drain serves whoever queues while it runs, so it
-   * must not run in the context of the caller that happened to start it: inside that caller's
-   * withLock() callback it would count the caller's locks as its own (released long before the
-   * drain ends), so that the lock step or the integrity handler it calls could be refused
-   * ESELFDEADLOCK on behalf of other callers. Created outside every withLock() for the same reason,
-   * in case the store itself is constructed inside one.
+   * Writes not yet in a group, in arrival order (#mutate, #commitGroup). Its drains run in an async
+   * context of their own, created outside every withLock(): inside the withLock() callback of the
+   * caller that happened to start a drain, the drain would count that caller's locks as its own
+   * (released long before the drain ends), so that the lock step or the integrity handler it calls
+   * could be refused ESELFDEADLOCK on behalf of other callers.
    */
-  readonly #drainScope = outsideWithLock(() => new AsyncResource('TradeStoreDrain'));
+  readonly #writes = new WriteQueue(
+    () => this.#commitGroup(),
+    outsideWithLock(() => new AsyncResource('TradeStoreDrain')),
+  );
   /** The after-write integrity check, kept up to date with the last log it checked. */
   readonly #integrity = new IntegrityTracker();
   /** What the open checks read from the whole history, carried from one open of a group to the next (open-state.ts). */
@@ -196,26 +183,7 @@ export class TradeStore {
    */
   async openTrade(input: OpenInput): Promise<Trade> {
     const valid = validateOpenInput(input);
-    return this.#mutate('openTrade', (log) => {
-      if (valid.client_id !== undefined) {
-        const existing = findTradeByClientId(log, valid.client_id);
-        if (existing) {
-          if (existing.symbol !== valid.symbol || existing.direction !== valid.direction) {
-            throw new ValidationError(
-              'client_id',
-              valid.client_id,
-              `was already used for trade ${existing.id} (${existing.direction} ${existing.symbol})`,
-            );
-          }
-          return { log, result: existing };
-        }
-      }
-      const state = this.#openState.stateOf(log);
-      const verdict = this.#check(log, valid, state);
-      if (!verdict.ok) throw new RiskRejectedError(verdict.code, verdict.message, verdict.details);
-      const next = applyOpen(log, valid, this.#now(), state !== null ? nextNumberFrom(state, log) : undefined);
-      return { log: next.log, result: next.trade };
-    }, 'strict');
+    return this.#mutate('openTrade', openStep(valid, this.#openState, () => this.#checkContext()), 'strict');
   }
 
   async closeTrade(id: string, input: { exit_price: number; exit_reason?: string | null; lessons?: string | null }): Promise<Trade> {
@@ -309,8 +277,7 @@ export class TradeStore {
   async checkOpen(input: OpenInput): Promise<{ ok: true } | { ok: false; code: string; message: string }> {
     const valid = validateOpenInput(input);
     this.#refreshSettings();
-    const r = this.#check(await this.#read(), valid);
-    return r.ok ? r : { ok: false, code: r.code, message: r.message };
+    return advisory(this.#check(await this.#read(), valid));
   }
 
   /**
@@ -318,13 +285,10 @@ export class TradeStore {
    * cap, loss cap; the correlation check needs a size and a stop, see checkOpen).
    */
   async canOpenPosition(symbol: string): Promise<{ ok: true } | { ok: false; code: string; message: string }> {
-    if (typeof symbol !== 'string' || symbol.trim() === '') throw new ValidationError('symbol', symbol, 'must be a non-empty string');
+    const probe = probeOf(symbol);
     this.#refreshSettings();
     const log = await this.#read();
-    // A nominal trade with no risk: the correlation check cannot refuse it.
-    const probe: OpenInput = { symbol, direction: 'LONG', entry_price: 1, stop_price: 1, target_price: 2, size: 1 };
-    const r = this.#check(log, probe);
-    return r.ok ? r : { ok: false, code: r.code, message: r.message };
+    return advisory(this.#check(log, probe));
   }
 
   /** The integrity violations of the log as it is now ([] when clean). */
@@ -344,9 +308,8 @@ export class TradeStore {
     const file = this.#rulebook.read();
     if (file === this.#rulesFrom) return;
     const { settings } = resolveRules(this.#options, file);
-    const { maxPositions, correlationGroups, maxCorrGroupRiskPct, assetConsecutiveLossCap } = settings;
     this.#settings = settings;
-    this.#risk = Object.freeze({ maxPositions, correlationGroups, maxCorrGroupRiskPct, assetConsecutiveLossCap });
+    this.#risk = riskOf(settings);
     this.#rulesFrom = file;
   }
 
@@ -379,23 +342,14 @@ export class TradeStore {
    * `state`: the log's OpenState when the caller has it (openTrade): the same numbers as the full
    * passes, without walking the whole history again for each open of a group.
    */
-  #check(log: TradeLog, input: OpenInput, state: OpenState | null = this.#openState.stateOf(log)): RiskResult {
-    const now = this.#now();
-    if (this.settings.haltOnDrawdown) {
-      const options = { startingCapital: this.startingCapital, drawdownLimits: this.drawdownLimits, now };
-      const h = state !== null ? haltFrom(state, options) : haltState(log, options);
-      if (h.halted) {
-        return {
-          ok: false,
-          code: 'HALTED',
-          message: `Trading is halted: ${h.halt_reason ?? 'a drawdown limit is breached'}; closes and stop updates are still allowed`,
-          details: { reason: h.halt_reason, daily: h.daily, weekly: h.weekly, total: h.total },
-        };
-      }
-    }
-    if (state === null) return checkOpenRisk(log, input, this.risk, equityOf(log, this.startingCapital));
-    return checkOpenRiskWith(log, state.open, input, this.risk, equityFrom(state, this.startingCapital));
+  #checkContext(): CheckContext {
+    return { settings: this.#settings, risk: this.#risk, now: this.#now() };
   }
+
+  #check(log: TradeLog, input: OpenInput): RiskResult {
+    return checkOpen(log, input, this.#checkContext(), this.#openState.stateOf(log));
+  }
+
 
   /**
    * Queues one write and resolves or rejects it once its group is decided.
@@ -422,24 +376,7 @@ export class TradeStore {
         ),
       );
     }
-    return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ operation, fn, rules, resolve: resolve as (value: unknown) => void, reject, arrivedAt: performance.now() });
-      if (this.#draining) return;
-      this.#draining = true;
-      this.#drainScope.runInAsyncScope(() => void this.#drain());
-    });
-  }
-
-  /** Commits groups until the queue is empty; one drain per store at a time, so groups never overlap. */
-  async #drain(): Promise<void> {
-    try {
-      while (this.#queue.length > 0) await this.#commitGroup();
-    } catch (err) {
-      // #commitGroup settles its calls itself; this only guards against a bug leaving callers hanging.
-      for (const call of this.#queue.splice(0)) call.reject(err);
-    } finally {
-      this.#draining = false;
-    }
+    return this.#writes.push(operation, undefined, fn, rules);
   }
 
   /**
@@ -456,29 +393,29 @@ export class TradeStore {
     try {
       await this.#ensureDirs();
     } catch (err) {
-      for (const call of this.#queue.splice(0)) call.reject(err);
+      for (const call of this.#writes.pending.splice(0)) call.reject(err);
       return;
     }
     const lock = this.#locks.take();
     try {
       // Each call keeps its own lockTimeoutMs, counted from its arrival: wait until the oldest
       // call's deadline, and on a timeout fail only the calls whose deadline has passed.
-      const oldest = (this.#queue[0] as PendingWrite).arrivedAt;
+      const oldest = (this.#writes.pending[0] as PendingWrite).arrivedAt;
       await lock.lock({ timeoutMs: Math.max(0, Math.ceil(oldest + this.#lockTimeoutMs - performance.now())) });
     } catch (err) {
       lock.close();
       const timedOut = (err as { code?: unknown }).code === 'ELOCKTIMEOUT';
       const now = performance.now();
-      const failed = timedOut ? this.#queue.filter((c) => c.arrivedAt + this.#lockTimeoutMs <= now + 1) : this.#queue.slice();
+      const failed = timedOut ? this.#writes.pending.filter((c) => c.arrivedAt + this.#lockTimeoutMs <= now + 1) : this.#writes.pending.slice();
       // Progress: the oldest call's deadline has passed when its wait timed out.
-      if (failed.length === 0) failed.push(this.#queue[0] as PendingWrite);
-      this.#queue = this.#queue.filter((c) => !failed.includes(c));
+      if (failed.length === 0) failed.push(this.#writes.pending[0] as PendingWrite);
+      this.#writes.pending = this.#writes.pending.filter((c) => !failed.includes(c));
       for (const call of failed) call.reject(err);
       return;
     }
     // Taken under the lock: the calls that piled up during the wait land in this write.
-    const group = this.#queue.splice(0);
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    const group = this.#writes.pending.splice(0);
+    let outcomes: Outcome[] = [];
     let after: TradeLog | undefined;
     let failure: { error: unknown } | null = null;
     // Versions replaced by this write are closed after the unlock, off the callers' path.
@@ -497,18 +434,9 @@ export class TradeStore {
         settingsError = { error };
         if (group.some((c) => c.rules === 'lenient')) this.#warnSettings(error);
       }
-      let log = before;
-      for (const call of group) {
-        try {
-          if (settingsError !== null && call.rules === 'strict') throw settingsError.error;
-          const next = call.fn(log);
-          // Frozen before the next call reads it, as every log a call is given.
-          log = freezeAfter(next.log, log);
-          outcomes.push({ ok: true, value: next.result });
-        } catch (error) {
-          outcomes.push({ ok: false, error });
-        }
-      }
+      const applied = applyGroup(before, group, settingsError);
+      const log = applied.log;
+      outcomes = applied.outcomes;
       if (log !== before) await this.#log.write(log);
       else if (outcomes.some((o) => o.ok)) {
         // Acknowledging without writing (a client_id retry finds its trade): the version found may
@@ -534,17 +462,12 @@ export class TradeStore {
       for (const call of group) call.reject(failure.error);
       return;
     }
-    group.forEach((call, i) => {
-      const o = outcomes[i] as (typeof outcomes)[number];
-      if (o.ok) call.resolve(o.value);
-      else call.reject(o.error);
-    });
+    settleGroup(group, outcomes);
     // Checked after every write, off the callers' path: violations are
     // reported, never blocking, so no caller waits for the check.
-    const done = group.filter((_, i) => outcomes[i]?.ok === true).map((c) => c.operation);
-    if (after !== undefined && done.length > 0) {
+    const operation = doneOperations(group, outcomes);
+    if (after !== undefined && operation !== null) {
       const checked = after;
-      const operation = [...new Set(done)].join('+');
       setImmediate(() => this.#verify(checked, operation));
     }
   }
@@ -579,13 +502,6 @@ export class TradeStore {
   }
 }
 
-/** The settings among the options, copied: a caller changing its options object later changes nothing here. */
-function settingOptions(options: SettingsInput): SettingsInput {
-  const out: Record<string, unknown> = {};
-  for (const name of SETTING_NAMES) if (options[name] !== undefined) out[name] = options[name];
-  if (options.drawdownLimits !== undefined) out.drawdownLimits = { ...options.drawdownLimits };
-  return out as SettingsInput;
-}
 
 function defaultViolationHandler(violations: Violation[], context: IntegrityContext): void {
   process.emitWarning(
@@ -593,38 +509,6 @@ function defaultViolationHandler(violations: Violation[], context: IntegrityCont
       violations.map((v) => `${v.code}${v.trade_id ? ` ${v.trade_id}` : ''}: ${v.message}`).join('; '),
     { code: 'TSE_INTEGRITY' },
   );
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    // Unchanged trades were frozen by an earlier write: one check each, no walk (and no call:
-    // at 10,000 trades a call per element was measurable on every write).
-    if (Array.isArray(value)) {
-      for (const v of value) if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) deepFreeze(v);
-    }
-    else for (const k in value) deepFreeze((value as Record<string, unknown>)[k]);
-  }
-  return value;
-}
-
-/**
- * deepFreeze of a call's new log, given the log the call was given (deep-frozen: every log a call
- * gets is). A trade the new log holds at the same place as the old one is that frozen trade, so it
- * is compared, not asked: at 10,000 trades asking Object.isFrozen of each was the largest cost of
- * an open in a group once the checks stopped walking the history (open-state.ts).
- */
-function freezeAfter(next: TradeLog, prev: TradeLog): TradeLog {
-  if (next !== null && typeof next === 'object' && !Object.isFrozen(next) && Array.isArray(next.trades) && !Object.isFrozen(next.trades)) {
-    const trades = next.trades;
-    const old: readonly unknown[] = Array.isArray(prev.trades) ? prev.trades : [];
-    for (let i = 0; i < trades.length; i++) {
-      const t = trades[i];
-      if (t !== old[i] && t !== null && typeof t === 'object' && !Object.isFrozen(t)) deepFreeze(t);
-    }
-    Object.freeze(trades);
-  }
-  return deepFreeze(next);
 }
 
 function summarize(data: unknown): unknown {

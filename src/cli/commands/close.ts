@@ -33,7 +33,7 @@ to the net P&L shown.`,
     const lessons = str(values, 'lessons');
     if (reason !== undefined) input.exit_reason = reason;
     if (lessons !== undefined) input.lessons = lessons;
-    const { store, violations } = openStore(globals);
+    const { store, violations } = await openStore(globals);
     const t = await store.closeTrade(id, input);
     const net = round2(netPnl(t));
     const partials = net !== t.pnl_usd ? ` (net ${signedUsd(net)} with partial exits)` : '';

@@ -11,20 +11,27 @@ import { SETTINGS_FILE, serializeSettings, settingsFileFor } from '../../io/sett
 import { withLock } from '../../lock/file-lock.js';
 import { CommandRefusedError } from '../cli-errors.js';
 import type { Command, CommandResult } from '../command.js';
-import { settingOptions } from '../store.js';
+import type { GlobalOptions } from '../args.js';
+import { settingOptions, whereJson, whereText } from '../backend.js';
 
 export const init: Command = {
   name: 'init',
   noLog: true, // it creates the log
+  database: 'account', // or the account
   summary: 'create a new log and its settings file (trade-state.json), the rules every process on it follows',
-  usage: 'init [--log <path>] [--capital <n>] [--max-positions <n>] [--json]',
+  usage: 'init [--log <path> | --db <url> --account <name>] [--capital <n>] [--max-positions <n>] [--json]',
   help: `Creates the log's folder, an empty log and, beside it, trade-state.json holding
 every risk setting in force (--capital and --max-positions, the defaults for the
 rest). Edit that file to change the rules of every process on the log, at their
 next write; trade-state config shows them. Refuses (exit 1) when the log or the
-settings file already exists: an existing log is never touched.`,
+settings file already exists: an existing log is never touched.
+
+With --db, creates the account with its rulebook (the same settings, kept in
+the database: trade-state config shows them), and refuses (exit 1) an account
+that already exists. The schema must be there: trade-state migrate first.`,
   options: {},
   async run({ globals }): Promise<CommandResult> {
+    if (globals.db !== undefined) return initAccount(globals);
     // The real path, as the store's: created through a symlinked folder (or a dangling link), the
     // log, its rulebook and its lock file land where every later store on the log looks for them.
     const log = realLogPath(globals.log);
@@ -56,3 +63,19 @@ settings file already exists: an existing log is never touched.`,
     };
   },
 };
+
+/** The account and its rulebook, created at once (one statement): an account that exists is left alone. */
+async function initAccount(globals: GlobalOptions): Promise<CommandResult> {
+  const { settings } = resolveRules(settingOptions(globals), null);
+  const { createAccount } = await import('../db.js');
+  const { created, where } = await createAccount(globals, settings);
+  if (!created) {
+    throw new CommandRefusedError('EACCOUNTEXISTS', 'refused', `${whereText(where)} already exists; init only creates a new account and leaves an existing one alone`, {
+      ...whereJson(where),
+    });
+  }
+  return {
+    json: { ...whereJson(where), settings },
+    text: `created ${whereText(where)} (empty) with its rulebook: capital ${settings.startingCapital}, at most ${settings.maxPositions} positions; trade-state config shows every rule`,
+  };
+}

@@ -56,7 +56,7 @@ exits 1 with its code, e.g. "rejected (DUPLICATE_SYMBOL)".`,
       ...optional('notes', str(values, 'notes')),
       ...optional('client_id', str(values, 'client-id')),
     } as OpenInput;
-    const { store, violations } = openStore(globals);
+    const { store, violations } = await openStore(globals);
     // Only to word the answer: a client_id, once in the log, stays there.
     const existed = input.client_id !== undefined && (await store.getAllTrades()).some((t) => t.client_id === input.client_id);
     const t = await store.openTrade(input);

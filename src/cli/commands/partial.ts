@@ -25,7 +25,7 @@ size_closed = round(size x f, 6); refused if nothing would remain open.`,
   async run({ values, args, globals }): Promise<CommandResult> {
     const id = args[0] as string;
     const reason = str(values, 'reason');
-    const { store, violations } = openStore(globals);
+    const { store, violations } = await openStore(globals);
     const r = await store.partialClose(id, {
       fraction: optionalNumber(values, 'fraction') as number,
       exit_price: optionalNumber(values, 'exit') as number,

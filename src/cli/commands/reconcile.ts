@@ -1,27 +1,36 @@
 import { once } from 'node:events';
 import path from 'node:path';
 
-import { Scheduler } from '../../reconcile/scheduler.js';
-import { StateReconciler, type ReconcileResult } from '../../reconcile/state-reconciler.js';
-import { str } from '../args.js';
-import { CommandRefusedError } from '../cli-errors.js';
+import { Scheduler, type WatchTarget } from '../../reconcile/scheduler.js';
+import type { LogSource } from '../../reconcile/source.js';
+import { StateReconciler, watchOf, type ReconcileResult } from '../../reconcile/state-reconciler.js';
+import { str, type GlobalOptions } from '../args.js';
+import { whereJson, whereText, type Where } from '../backend.js';
+import { CommandRefusedError, UsageError } from '../cli-errors.js';
 import type { Command, CommandResult, Context } from '../command.js';
 import { formatDuration, parseDuration } from '../duration.js';
 
 type Outcome = ReconcileResult;
+/** With --db: the account's log and where it is; null: the file at --log. */
+type Db = { source: LogSource; where: Where } | null;
 
 export const reconcile: Command = {
   name: 'reconcile',
   summary: 'rebuild the derived state files from the log (once, periodically or on change)',
-  usage: 'reconcile [--log <path>] [--state <dir>] [--capital <n>] [--every <duration>] [--watch] [--json]',
+  usage: 'reconcile [--log <path> | --db <url> --account <name>] [--state <dir>] [--capital <n>] [--every <duration>] [--watch] [--json]',
   help: `Rebuilds portfolio.json, equity.json, risk_state.json and setup_performance.json
-in --state (default ./state) from the trade log. Never writes the log.
+in --state (default ./state) from the trade log, or with --db from the account's
+log in PostgreSQL (the same files as from that log exported to JSON). Never
+writes the log.
 
 Options:
   --every <duration>   keep running, reconciling every 30s / 15m / 1h, until
                        SIGINT or SIGTERM
   --watch              keep running, reconciling shortly after the log changes
-                       (and every 15m as a safety net, unless --every says otherwise)
+                       (and every 15m as a safety net, unless --every says otherwise);
+                       with --db: woken by the writers' NOTIFY, and polling the
+                       account's version every few seconds (notifications are lost
+                       while disconnected)
 
 Once: exit 0 when the files were written, 1 when the reconciler refused
 (LOG_CORRUPT, COUNT_GUARD, HISTORY_GUARD: the previous files are kept) or the
@@ -37,11 +46,30 @@ For cron, prefer the one-shot form:  */15 * * * * trade-state reconcile --log ..
     const every = str(ctx.values, 'every');
     const intervalMs = every === undefined ? undefined : parseDuration('--every', every);
     const watch = ctx.values.watch === true;
-    if (intervalMs === undefined && !watch) return reconcileOnce(ctx);
-    await runForever(ctx, intervalMs, watch);
-    return null;
+    const db = await accountSource(ctx.globals);
+    try {
+      if (intervalMs === undefined && !watch) return await reconcileOnce(ctx, db);
+      await runForever(ctx, db, intervalMs, watch);
+      return null;
+    } finally {
+      await db?.source.close?.();
+    }
   },
 };
+
+/**
+ * With --db (or TSE_DATABASE_URL): the account's log as a source, and where it is for the output.
+ * Loaded only then (import()): a file-only run never loads the database client. A missing account
+ * is refused (EACCOUNTMISSING), as a missing log file is, unless --allow-missing.
+ */
+async function accountSource(g: GlobalOptions): Promise<{ source: LogSource; where: Where } | null> {
+  if (g.db === undefined) return null;
+  if (g.account === undefined) throw new UsageError('--db needs --account <name> (or TSE_ACCOUNT): the account whose log to read', 'reconcile');
+  const [{ openAccountSource }, { whereOf }] = await Promise.all([import('../../postgres/source.js'), import('../db.js')]);
+  const where = whereOf(g);
+  const source = await openAccountSource({ connectionString: g.db, account: g.account, allowMissing: g.allowMissing });
+  return { source, where };
+}
 
 /** Running: each problem is one stderr line, or one JSON line with the same error shape as everywhere. */
 function announce(ctx: Context, event: string, code: string, message: string, fields: Record<string, unknown> = {}): void {
@@ -54,14 +82,14 @@ function announceError(ctx: Context, err: unknown): void {
   announce(ctx, 'error', typeof code === 'string' ? code : 'EINTERNAL', err instanceof Error ? err.message : String(err));
 }
 
-function reconcilerFor(ctx: Context, report: boolean): StateReconciler {
+function reconcilerFor(ctx: Context, db: Db, report: boolean): StateReconciler {
   const g = ctx.globals;
   // once: the result says it all, callbacks would repeat it
   const say = (event: string, code: string, message: string, fields: Record<string, unknown> = {}): void => {
     if (report) announce(ctx, event, code, message, fields);
   };
   return new StateReconciler({
-    tradeLog: g.log,
+    ...(db === null ? { tradeLog: g.log } : { source: db.source }),
     outputDir: g.state,
     ...(g.capital !== undefined && { startingCapital: g.capital }),
     onCorruption: (previous, current) =>
@@ -75,7 +103,7 @@ function reconcilerFor(ctx: Context, report: boolean): StateReconciler {
 }
 
 /** The JSON fields and text of a successful cycle, or the error a refusal becomes. */
-function describe(r: Outcome, ctx: Context): { json: Record<string, unknown>; text: string; failure: CommandRefusedError | null } {
+function describe(r: Outcome, ctx: Context, db: Db): { json: Record<string, unknown>; text: string; failure: CommandRefusedError | null } {
   if (!r.ok) {
     const cause = (r.error as { code?: unknown } | undefined)?.code;
     const fields = { reason: r.reason, ...(typeof cause === 'string' && { cause_code: cause }) };
@@ -84,7 +112,7 @@ function describe(r: Outcome, ctx: Context): { json: Record<string, unknown>; te
   // Absolute paths, as every other command and `files` give them: a script reading the JSON
   // may run elsewhere than the cwd the relative flag meant.
   const json = {
-    log: path.resolve(ctx.globals.log),
+    ...whereJson(db === null ? { log: path.resolve(ctx.globals.log) } : db.where),
     state_dir: path.resolve(ctx.globals.state),
     files: r.files,
     closed_trades: r.closedTrades,
@@ -101,15 +129,15 @@ function describe(r: Outcome, ctx: Context): { json: Record<string, unknown>; te
   return { json, text, failure };
 }
 
-async function reconcileOnce(ctx: Context): Promise<CommandResult> {
-  const d = describe(await reconcilerFor(ctx, false).reconcile(), ctx);
+async function reconcileOnce(ctx: Context, db: Db): Promise<CommandResult> {
+  const d = describe(await reconcilerFor(ctx, db, false).reconcile(), ctx, db);
   if (d.failure) throw d.failure;
   return { json: d.json, text: d.text };
 }
 
-async function runForever(ctx: Context, intervalMs: number | undefined, watch: boolean): Promise<void> {
+async function runForever(ctx: Context, db: Db, intervalMs: number | undefined, watch: boolean): Promise<void> {
   const { io, globals: g } = ctx;
-  const rec = reconcilerFor(ctx, true);
+  const rec = reconcilerFor(ctx, db, true);
   const ac = new AbortController();
   const stop = (): void => ac.abort();
   // `on`, not `once`, until the end: a write in flight has write-file-atomic's signal-exit handler
@@ -119,6 +147,7 @@ async function runForever(ctx: Context, intervalMs: number | undefined, watch: b
   process.on('SIGTERM', stop);
   /** Cycles that failed since the last good one: a good cycle after them is reported as a recovery. */
   let failed = 0;
+  const describeHere = (r: Outcome): ReturnType<typeof describe> => describe(r, ctx, db);
   const counted = (d: ReturnType<typeof describe>): void => {
     if (d.failure !== null) {
       failed++;
@@ -133,8 +162,9 @@ async function runForever(ctx: Context, intervalMs: number | undefined, watch: b
   const sayError = (err: unknown): void => announceError(ctx, err);
   // The reconciler's own start() reports only problems; driving its scheduler here gives each
   // cycle's result, so the first good cycle after a failure can say so.
+  const target: WatchTarget = db === null ? path.resolve(g.log) : watchOf(db.source);
   const scheduler = new Scheduler(
-    path.resolve(g.log),
+    target,
     async () => {
       let r: ReconcileResult;
       try {
@@ -146,15 +176,15 @@ async function runForever(ctx: Context, intervalMs: number | undefined, watch: b
       }
       // COUNT_GUARD and HISTORY_GUARD were reported by their callbacks; a damaged log has none.
       if (!r.ok && r.reason === 'LOG_CORRUPT') sayError(r.error ?? new Error(r.message));
-      counted(describe(r, ctx));
+      counted(describeHere(r));
     },
     sayError, // the watcher's errors: not a failed cycle
   );
   try {
     const how = [intervalMs !== undefined && `every ${formatDuration(intervalMs)}`, watch && 'when the log changes'].filter(Boolean).join(' and ');
-    if (!g.json) io.stderr(`trade-state: reconciling ${g.log} into ${g.state} ${how}; SIGINT or SIGTERM stops\n`);
+    if (!g.json) io.stderr(`trade-state: reconciling ${db === null ? g.log : whereText(db.where)} into ${g.state} ${how}; SIGINT or SIGTERM stops\n`);
     // A cycle of our own first, to print its outcome whatever it is.
-    const first = describe(await rec.reconcile(), ctx);
+    const first = describeHere(await rec.reconcile());
     const f = first.failure;
     if (g.json) {
       const error = f && { error: { ...f.fields, code: f.code, message: f.message } };

@@ -3,7 +3,7 @@ import type { Command } from '../command.js';
 /**
  * Every command by name, each module imported only when that command runs. A
  * cron `status` or `reconcile` pays for its own imports and nothing else:
- * importing all eleven pulled the store and its native addon, the reconciler,
+ * importing all of them pulled the store and its native addon, the reconciler,
  * the demo and every formatter into each run, whichever command it was.
  * test/cli-cold-load.test.ts keeps the cold commands from loading the report.
  */
@@ -23,6 +23,9 @@ export const REGISTRY: readonly CommandEntry[] = [
   { name: 'report', load: async () => (await import('./report.js')).report },
   { name: 'config', load: async () => (await import('./config.js')).config },
   { name: 'init', load: async () => (await import('./init.js')).init },
+  { name: 'migrate', load: async () => (await import('./migrate.js')).migrate },
+  { name: 'export', load: async () => (await import('./export.js')).exportCommand },
+  { name: 'import', load: async () => (await import('./import.js')).importCommand },
   { name: 'demo', load: async () => (await import('./demo.js')).demo },
 ];
 

@@ -1,19 +1,23 @@
 import path from 'node:path';
 
 import { plain } from '../../format.js';
-import { str } from '../args.js';
+import type { LogSource } from '../../reconcile/source.js';
+import { str, type GlobalOptions } from '../args.js';
+import { whereJson, type Where } from '../backend.js';
+import { UsageError } from '../cli-errors.js';
 import type { Command, CommandResult } from '../command.js';
 
 export const report: Command = {
   name: 'report',
   summary: 'write a self-contained HTML performance report (equity, drawdown, R, setups)',
-  usage: 'report --out <file.html> [--log <path>] [--capital <n>] [--title <text>]',
+  usage: 'report --out <file.html> [--log <path> | --db <url> --account <name>] [--capital <n>] [--title <text>]',
   help: `Options:
   --out <file>         where to write the report (one HTML file, no network needed to view it)
   --title <text>       the page's title (default "Trading performance report")
 
-Built from the trade log alone, with the reconciler's formulas (docs/report.md).
-The charting library is loaded only by this command.`,
+Built from the trade log alone (with --db, the account's log in PostgreSQL: the
+same page as from that log exported to JSON), with the reconciler's formulas
+(docs/report.md). The charting library is loaded only by this command.`,
   options: {
     out: { type: 'string' },
     title: { type: 'string' },
@@ -23,15 +27,34 @@ The charting library is loaded only by this command.`,
     const { buildReport } = await import('../../report/index.js');
     const out = path.resolve(str(values, 'out') as string);
     const title = str(values, 'title');
-    const r = await buildReport({
-      tradeLog: globals.log,
-      out,
-      ...(globals.capital !== undefined && { startingCapital: globals.capital }),
-      ...(title !== undefined && { title }),
-    });
-    return {
-      json: { log: path.resolve(globals.log), path: r.path, bytes: r.bytes, marks: r.marks },
-      text: `report written: ${r.path} (${plain.count(Math.round(r.bytes / 1024))} KiB)`,
-    };
+    const db = await accountSource(globals);
+    try {
+      const r = await buildReport({
+        ...(db === null ? { tradeLog: globals.log } : { source: db.source }),
+        out,
+        ...(globals.capital !== undefined && { startingCapital: globals.capital }),
+        ...(title !== undefined && { title }),
+      });
+      return {
+        json: { ...whereJson(db === null ? { log: path.resolve(globals.log) } : db.where), path: r.path, bytes: r.bytes, marks: r.marks },
+        text: `report written: ${r.path} (${plain.count(Math.round(r.bytes / 1024))} KiB)`,
+      };
+    } finally {
+      await db?.source.close?.();
+    }
   },
 };
+
+/**
+ * With --db (or TSE_DATABASE_URL): the account's log as a source, and where it is for the output.
+ * Loaded only then (import()): a file-only run never loads the database client. A missing account
+ * is refused (EACCOUNTMISSING), as a missing log file is, unless --allow-missing.
+ */
+async function accountSource(g: GlobalOptions): Promise<{ source: LogSource; where: Where } | null> {
+  if (g.db === undefined) return null;
+  if (g.account === undefined) throw new UsageError('--db needs --account <name> (or TSE_ACCOUNT): the account whose log to read', 'report');
+  const [{ openAccountSource }, { whereOf }] = await Promise.all([import('../../postgres/source.js'), import('../db.js')]);
+  const where = whereOf(g);
+  const source = await openAccountSource({ connectionString: g.db, account: g.account, allowMissing: g.allowMissing });
+  return { source, where };
+}

@@ -3,7 +3,7 @@ import { round2 } from '../../domain/round.js';
 import type { Trade } from '../../domain/types.js';
 import { plain } from '../../format.js';
 import type { Command, CommandResult } from '../command.js';
-import { openStore } from '../store.js';
+import { openView, whereJson } from '../store.js';
 import { table } from '../table.js';
 
 const { pct, price, signedPct, signedUsd, usd } = plain;
@@ -17,19 +17,19 @@ export function riskUsd(t: Trade): number {
 export const status: Command = {
   name: 'status',
   summary: 'open positions, equity, realized P&L, drawdown and halt state',
-  usage: 'status [--log <path>] [--capital <n>] [--max-positions <n>] [--json]',
-  help: `Reads the trade log (no lock needed) and shows the open positions with the
+  usage: 'status [--log <path> | --db <url> --account <name>] [--capital <n>] [--max-positions <n>] [--json]',
+  help: `Reads the trade log (no lock needed; with --db, the account's log) and shows the open positions with the
 USD each would lose at its current stop, then equity, realized P&L, the
 drawdown from the equity peak, and whether new opens are halted and why.
 --capital is the starting capital equity counts from; --max-positions the cap
 shown in "2 of 7 open" (give the bots' values).`,
   options: {},
   async run({ globals }): Promise<CommandResult> {
-    const { store } = openStore(globals);
-    const trades = await store.getAllTrades();
+    const view = await openView(globals);
+    const { trades, settings } = view;
     const d = deriveState(
       { trades: [...trades], next_id: 0 }, // derive reads only the trades
-      { startingCapital: store.startingCapital, drawdownLimits: store.drawdownLimits, now: new Date() },
+      { startingCapital: settings.startingCapital, drawdownLimits: settings.drawdownLimits, now: new Date() },
     );
     const open = trades.filter((t) => t.status === 'OPEN');
     const positions = open.map((t) => ({
@@ -47,10 +47,10 @@ shown in "2 of 7 open" (give the bots' values).`,
     const e = d.equity;
     const rs = d.risk_state;
     // risk_state says whether a limit is breached; whether that halts opens is the log's haltOnDrawdown.
-    const halted = rs.halted && store.settings.haltOnDrawdown;
+    const halted = rs.halted && settings.haltOnDrawdown;
     const json = {
-      log: store.tradeLog,
-      starting_capital: store.startingCapital,
+      ...whereJson(view.where),
+      starting_capital: settings.startingCapital,
       equity: e.current_equity,
       realized_pnl: e.total_pnl,
       total_return_pct: e.total_return_pct,
@@ -61,7 +61,7 @@ shown in "2 of 7 open" (give the bots' values).`,
       halt_reason: halted ? rs.halt_reason : null,
       // the breach itself, halting or not (haltOnDrawdown false): null when no limit is breached
       drawdown_breach: rs.halt_reason,
-      max_positions: store.risk.maxPositions,
+      max_positions: settings.maxPositions,
       open_risk_usd: openRisk,
       closed_trades: e.total_trades,
       win_rate: e.win_rate,
@@ -78,9 +78,9 @@ shown in "2 of 7 open" (give the bots' values).`,
             rows,
           ),
       '',
-      `Equity     ${usd(e.current_equity)}  (start ${usd(store.startingCapital)}, realized ${signedUsd(e.total_pnl)})`,
+      `Equity     ${usd(e.current_equity)}  (start ${usd(settings.startingCapital)}, realized ${signedUsd(e.total_pnl)})`,
       `Drawdown   ${signedPct(e.drawdown_percent)} from peak ${usd(e.peak_equity)} (${e.drawdown_status})`,
-      `Positions  ${positions.length} of ${store.risk.maxPositions} open, ${usd(openRisk)} at risk; ${e.total_trades} closed, win rate ${pct(e.win_rate, 1)}`,
+      `Positions  ${positions.length} of ${settings.maxPositions} open, ${usd(openRisk)} at risk; ${e.total_trades} closed, win rate ${pct(e.win_rate, 1)}`,
       `Trading    ${
         halted
           ? `HALTED: ${rs.halt_reason ?? 'a drawdown limit is breached'}`

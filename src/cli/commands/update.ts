@@ -50,7 +50,7 @@ fields, client_id...) change only through open, partial and close.`,
       patch[key] = value;
     }
     if (Object.keys(patch).length === 0) throw new UsageError('update: nothing to change; give at least one of --stop, --target, --notes, --grade, --setup, --set', 'update');
-    const { store, violations } = openStore(globals);
+    const { store, violations } = await openStore(globals);
     const t = await store.updateTrade(id, patch);
     const changes = Object.keys(patch).map((k) => `${k}=${k.endsWith('_price') ? price(t[k]) : JSON.stringify(t[k])}`);
     return withIntegrity({ trade: t, changed: Object.keys(patch) }, `updated ${t.id} ${t.symbol}: ${changes.join(', ')}`, violations);

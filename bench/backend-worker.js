@@ -1,0 +1,60 @@
+// One writer process of the backends benchmark (bench/postgres.js): the same loop on either store.
+//   node backend-worker.js file <log> <pairs> <tag>
+//   node backend-worker.js pg <url> <account> <pairs> <tag>
+// Warms up (the first calls read the whole log and warm V8), prints "ready", waits for a line on
+// stdin so that all processes of a case start together, then runs `await openTrade` /
+// `await closeTrade` pairs and prints {writes, ms, cpuMs, calls} (cpuMs: this process's CPU time,
+// user + system, over the loop; calls: each call's latency, ms).
+import { TradeStore } from '../dist/index.js';
+import { PostgresTradeStore } from '../dist/postgres/index.js';
+
+const OPTS = { maxPositions: 1e6, startingCapital: 1e9, assetConsecutiveLossCap: 0 };
+const WARMUP_PAIRS = 5;
+
+const [backend, ...args] = process.argv.slice(2);
+let store;
+let pairs;
+let tag;
+if (backend === 'file') {
+  const [log, n, t] = args;
+  store = new TradeStore({ tradeLog: log, ...OPTS });
+  [pairs, tag] = [Number(n), t];
+} else if (backend === 'pg') {
+  const [url, account, n, t] = args;
+  store = new PostgresTradeStore({ connectionString: url, account, ...OPTS });
+  [pairs, tag] = [Number(n), t];
+} else {
+  throw new Error(`backend must be file or pg, not ${backend}`);
+}
+
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+// One turn of the check phase: work a store deferred with setImmediate after its last write
+// (integrity check, closing replaced files) still delays a bot's next call, so it counts.
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+let seq = 0;
+async function pair(calls) {
+  let t = now();
+  const trade = await store.openTrade({ symbol: `${tag}${seq++}`, direction: 'LONG', entry_price: 100, stop_price: 95, target_price: 110, size: 1 });
+  calls?.push(now() - t);
+  t = now();
+  await store.closeTrade(trade.id, { exit_price: 101 });
+  calls?.push(now() - t);
+}
+
+for (let i = 0; i < WARMUP_PAIRS; i++) await pair(null);
+await turn();
+
+process.stdout.write('ready\n');
+await new Promise((resolve) => process.stdin.once('data', resolve));
+process.stdin.pause();
+
+const calls = [];
+const cpu0 = process.cpuUsage();
+const t0 = now();
+for (let i = 0; i < pairs; i++) await pair(calls);
+await turn();
+const ms = now() - t0;
+const { user, system } = process.cpuUsage(cpu0);
+await store.close();
+process.stdout.write(`${JSON.stringify({ writes: pairs * 2, ms, cpuMs: (user + system) / 1000, calls })}\n`);

@@ -1,0 +1,169 @@
+/**
+ * The commands' side of the PostgreSQL backend (--db): loaded by import() only when --db (or
+ * TSE_DATABASE_URL) is given, so that a file user never loads the database client.
+ *
+ * One small pool per process, shared by the reads of a command (the account's existence, its log,
+ * its rulebook: one statement, one snapshot), ended by run.ts when the command is done; the
+ * writes go through a PostgresTradeStore, closed the same way.
+ */
+import type { Violation } from '../domain/integrity.js';
+import { checkSettingsFile, resolveRules, type Rules, type Settings, type SettingsFile } from '../domain/settings.js';
+import { AccountError } from '../errors.js';
+import { AccountLog, type AccountState } from '../postgres/account-log.js';
+import { Connection, databaseError, migrateDatabase, schemaVersion } from '../postgres/connection.js';
+import { SCHEMA, SCHEMA_VERSION } from '../postgres/schema.js';
+import { checkAccountName, settingsLabel } from '../postgres/options.js';
+import { PostgresTradeStore } from '../postgres/store.js';
+import { exportAccount, importLog, type ExportResult, type ImportResult, type PoolLike } from '../postgres/transfer.js';
+import type { GlobalOptions } from './args.js';
+import { settingOptions, type LogView, type Where } from './backend.js';
+import { onCleanup } from './cleanup.js';
+
+/** The connection string without its password, for messages and --json. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    const p = u.searchParams.get('password');
+    if (p !== null) u.searchParams.set('password', '***');
+    return u.toString();
+  } catch {
+    // Not a URL (a key=value string): hide what follows password=.
+    return url.replace(/(password\s*=\s*)(\S+)/gi, '$1***');
+  }
+}
+
+function dbOf(g: GlobalOptions): string {
+  if (g.db === undefined) throw new Error('db.ts used without --db');
+  return g.db;
+}
+
+/** The account named, checked as the store checks it (ValidationError naming --account). */
+function accountOf(g: GlobalOptions): string {
+  return checkAccountName(g.account);
+}
+
+export function whereOf(g: GlobalOptions): Where {
+  return { account: accountOf(g), db: redactUrl(dbOf(g)) };
+}
+
+let shared: Connection | null = null;
+
+/** The process's pool for reads and transfers: two connections at most, ended after the command. */
+function connection(g: GlobalOptions): Connection {
+  if (shared === null) {
+    const c = new Connection({ connectionString: dbOf(g), pool: { max: 2 } });
+    shared = c;
+    onCleanup(async () => {
+      shared = null;
+      await c.end();
+    });
+  }
+  return shared;
+}
+
+async function pool(g: GlobalOptions): Promise<PoolLike> {
+  return (await connection(g).pool()) as unknown as PoolLike;
+}
+
+let read: Promise<AccountState> | null = null;
+
+/** The account as one snapshot (read once per command). */
+async function accountState(g: GlobalOptions): Promise<AccountState> {
+  const account = accountOf(g);
+  read ??= (async () => {
+    try {
+      return await new AccountLog(account).read(await pool(g));
+    } catch (err) {
+      read = null;
+      throw databaseError(err, account);
+    }
+  })();
+  return read;
+}
+
+/**
+ * As requireLog for a file: a mistyped --account must not read as an empty account, nor have a
+ * write create a second account beside the real one; --allow-missing says empty is meant.
+ */
+function requireAccount(g: GlobalOptions, state: AccountState): void {
+  if (state.exists || g.allowMissing) return;
+  const account = accountOf(g);
+  throw new AccountError(
+    'EACCOUNTMISSING',
+    account,
+    `no account "${account}" in ${redactUrl(dbOf(g))}: check --account (or TSE_ACCOUNT) and --db; ` +
+      'trade-state init --db … --account … creates one, --allow-missing treats a missing one as empty',
+  );
+}
+
+/** The account's rulebook, checked (a broken one is SettingsFileError naming the account), and the rules in force with the options. */
+export async function accountRules(g: GlobalOptions): Promise<{ state: AccountState; rulebook: SettingsFile | null; rules: Readonly<Rules>; where: Where }> {
+  const state = await accountState(g);
+  requireAccount(g, state);
+  const rulebook = state.settings === null || state.settings === undefined ? null : checkSettingsFile(state.settings, settingsLabel(accountOf(g)));
+  // Strict, as a file store's construction: an option looser than the rulebook is refused here.
+  return { state, rulebook, rules: resolveRules(settingOptions(g), rulebook), where: whereOf(g) };
+}
+
+export async function accountView(g: GlobalOptions): Promise<LogView> {
+  const { state, rules, where } = await accountRules(g);
+  return { log: state.log, trades: state.log.trades, settings: rules.settings, where };
+}
+
+export async function openAccountStore(g: GlobalOptions): Promise<{ store: PostgresTradeStore; violations: Violation[]; where: Where }> {
+  // The existence check and a strict look at the rulebook first, as a file command gets them.
+  await accountRules(g);
+  const violations: Violation[] = [];
+  const store = new PostgresTradeStore({
+    connectionString: dbOf(g),
+    account: accountOf(g),
+    ...settingOptions(g),
+    pool: { max: 1 },
+    onIntegrityViolation: (v) => violations.push(...v),
+  });
+  onCleanup(() => store.close());
+  return { store, violations, where: whereOf(g) };
+}
+
+/**
+ * A new account with its rulebook, in one statement: refused (null) when the account exists, so
+ * that init never changes an account in use.
+ */
+export async function createAccount(g: GlobalOptions, settings: Readonly<Settings>): Promise<{ created: boolean; where: Where }> {
+  const account = accountOf(g);
+  const db = await pool(g);
+  try {
+    const r = await db.query(
+      `INSERT INTO ${SCHEMA}.accounts (account, settings) VALUES ($1, $2::json) ON CONFLICT (account) DO NOTHING RETURNING account`,
+      [account, JSON.stringify(settings)],
+    );
+    return { created: r.rows.length === 1, where: whereOf(g) };
+  } catch (err) {
+    throw databaseError(err, account);
+  }
+}
+
+/** Creates or upgrades the schema; the versions applied, and the version the database is at. */
+export async function migrate(g: GlobalOptions): Promise<{ applied: number[]; version: number; latest: number; db: string }> {
+  const c = connection(g);
+  const applied = await migrateDatabase(c);
+  return { applied, version: await schemaVersion(c), latest: SCHEMA_VERSION, db: redactUrl(dbOf(g)) };
+}
+
+export async function importFile(g: GlobalOptions, file: string, replace: boolean): Promise<ImportResult & { where: Where }> {
+  const r = await importLog({ pool: await pool(g), account: accountOf(g), tradeLog: file, replace });
+  return { ...r, where: whereOf(g) };
+}
+
+export async function exportFile(g: GlobalOptions, file: string, replace: boolean): Promise<ExportResult & { where: Where }> {
+  const r = await exportAccount({
+    pool: await pool(g),
+    account: accountOf(g),
+    tradeLog: file,
+    replace,
+    ...(g.lock !== undefined && { lockFile: g.lock }),
+  });
+  return { ...r, where: whereOf(g) };
+}
+

@@ -1,0 +1,159 @@
+/**
+ * An account's trade log as the database holds it, cached by version. Every write bumps the
+ * account's version and stamps the rows it changed with it, so a reader that knows version v
+ * fetches only the rows stamped after v — one round trip, a few rows — and splices them into the
+ * log it has, instead of reading 10,000 trades again. Used by the store (under the account lock
+ * and without it), the reconciler's database source and the export.
+ */
+import { deepFreeze } from '../domain/freeze.js';
+import type { Trade, TradeLog } from '../domain/types.js';
+import { logFrom, rowToTrade } from './rows.js';
+import { SCHEMA } from './schema.js';
+
+/** Something that runs a query: a pool or a client checked out of one. */
+export interface Queryable {
+  query(text: string, values?: unknown[]): Promise<QueryResultLike>;
+  /** `name`: a prepared statement of that name (parsed once per connection). */
+  query(config: { name?: string; text: string; values?: unknown[] }): Promise<QueryResultLike>;
+}
+
+export interface QueryResultLike {
+  rows: Record<string, unknown>[];
+  rowCount: number | null;
+}
+
+/** The account row's fields a reader needs. */
+export interface AccountRow {
+  version: number;
+  next_id: number;
+  rebuilt_at: number;
+  log_extra: Record<string, unknown>;
+  log_keys: string[];
+  settings: unknown;
+}
+
+export interface AccountState {
+  /** Frozen, as a store hands it out. */
+  readonly log: TradeLog;
+  /** The account's version: the event_seq of its last event (0: none). */
+  readonly version: number;
+  /** The account's rulebook (null: none), as stored. */
+  readonly settings: unknown;
+  /** Whether the account row exists. */
+  readonly exists: boolean;
+}
+
+const ACCOUNT_FIELDS = 'version, next_id, rebuilt_at, log_extra, log_keys, settings';
+
+/** The account row under the account lock: the cross-host equivalent of the flock (READ COMMITTED). */
+export const LOCK_ACCOUNT_SQL = `SELECT ${ACCOUNT_FIELDS} FROM ${SCHEMA}.accounts WHERE account = $1 FOR NO KEY UPDATE`;
+/** The trades changed after version $2 (all of them when the trades were replaced after it), in log order. */
+export const CHANGED_TRADES_SQL = `SELECT t.* FROM ${SCHEMA}.trades t JOIN ${SCHEMA}.accounts a USING (account)
+  WHERE t.account = $1 AND (t.version > $2 OR a.rebuilt_at > $2) ORDER BY t.position`;
+/**
+ * The account row and the trades changed after version $2 in ONE statement, so one snapshot: a
+ * lock-free read sees one whole version, as a file reader does thanks to rename.
+ */
+const READ_SQL = `SELECT a.version AS a_version, a.next_id AS a_next_id, a.rebuilt_at AS a_rebuilt_at, a.log_extra AS a_log_extra,
+    a.log_keys AS a_log_keys, a.settings AS a_settings, t.*
+  FROM ${SCHEMA}.accounts a LEFT JOIN ${SCHEMA}.trades t ON t.account = a.account AND (t.version > $2 OR a.rebuilt_at > $2)
+  WHERE a.account = $1 ORDER BY t.position`;
+
+export function accountRowOf(r: Record<string, unknown>, prefix = ''): AccountRow {
+  return {
+    version: Number(r[`${prefix}version`]),
+    next_id: Number(r[`${prefix}next_id`]),
+    rebuilt_at: Number(r[`${prefix}rebuilt_at`]),
+    log_extra: r[`${prefix}log_extra`] as Record<string, unknown>,
+    log_keys: r[`${prefix}log_keys`] as string[],
+    settings: r[`${prefix}settings`] ?? null,
+  };
+}
+
+const EMPTY: AccountState = Object.freeze({ log: deepFreeze({ trades: [], next_id: 1 }), version: 0, settings: null, exists: false });
+
+export class AccountLog {
+  readonly account: string;
+  /** Whether to run the reads as named prepared statements (parsed once per connection). */
+  readonly #prepared: boolean;
+  #state: AccountState | null = null;
+
+  constructor(account: string, options: { prepared?: boolean } = {}) {
+    this.account = account;
+    this.#prepared = options.prepared === true;
+  }
+
+  #query(db: Queryable, name: string, text: string, values: unknown[]): Promise<QueryResultLike> {
+    return db.query(this.#prepared ? { name, text, values } : { text, values });
+  }
+
+  /** The version known (-1: nothing read yet, so every row is new). */
+  get version(): number {
+    return this.#state?.version ?? -1;
+  }
+
+  get state(): AccountState | null {
+    return this.#state;
+  }
+
+  /** After a write: the log this process just committed, at its version. */
+  set(state: AccountState): void {
+    this.#state = state;
+  }
+
+  /** A lock-free read: one statement, one snapshot. */
+  async read(db: Queryable): Promise<AccountState> {
+    const known = this.version;
+    const r = await this.#query(db, 'tse_read', READ_SQL, [this.account, known]);
+    const first = r.rows[0];
+    if (first === undefined) {
+      // No account row: an account nobody wrote to yet reads as an empty log, as a missing file does.
+      this.#state = EMPTY;
+      return EMPTY;
+    }
+    const rows = first.id === null ? [] : r.rows;
+    return this.#apply(accountRowOf(first, 'a_'), rows, db);
+  }
+
+  /** Under the account lock: `account` from LOCK_ACCOUNT_SQL; fetches the trades changed since the version known. */
+  async readLocked(db: Queryable, account: AccountRow): Promise<AccountState> {
+    if (this.#state !== null && this.#state.exists && account.version === this.#state.version) return this.#state;
+    const r = await this.#query(db, 'tse_changed', CHANGED_TRADES_SQL, [this.account, this.version]);
+    return this.#apply(account, r.rows, db);
+  }
+
+  async #apply(account: AccountRow, rows: Record<string, unknown>[], db: Queryable): Promise<AccountState> {
+    const prev = this.#state;
+    let trades: Trade[] | null;
+    if (prev === null || !prev.exists || account.rebuilt_at > prev.version) trades = splice([], rows);
+    else trades = account.version === prev.version && rows.length === 0 ? (prev.log.trades as Trade[]) : splice(prev.log.trades, rows);
+    if (trades === null) {
+      // Rows that do not fit the log known (cannot happen while every writer stamps versions as
+      // this library does): read the whole account again.
+      this.#state = null;
+      const all = await this.#query(db, 'tse_changed', CHANGED_TRADES_SQL, [this.account, -1]);
+      trades = splice([], all.rows);
+      if (trades === null) throw new Error(`account ${this.account}: trade positions are not contiguous`);
+    }
+    const state: AccountState = Object.freeze({
+      log: deepFreeze(logFrom({ next_id: account.next_id, extra: account.log_extra, keys: account.log_keys }, trades)),
+      version: account.version,
+      settings: account.settings,
+      exists: true,
+    });
+    this.#state = state;
+    return state;
+  }
+}
+
+/** `known` with the changed rows put at their positions; null when a row's position leaves a hole. */
+function splice(known: readonly Trade[], rows: readonly Record<string, unknown>[]): Trade[] | null {
+  const trades = known.slice();
+  for (const row of rows) {
+    const position = Number(row.position);
+    if (position < trades.length) trades[position] = rowToTrade(row);
+    else if (position === trades.length) trades.push(rowToTrade(row));
+    else return null;
+  }
+  return trades;
+}

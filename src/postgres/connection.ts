@@ -1,0 +1,188 @@
+/**
+ * The pool, the transaction frame and what the server's errors mean to a caller. The `pg` package
+ * is loaded on first use, so that importing this subpath costs nothing and a missing `pg` is one
+ * clear error (PgMissingError), not a module-resolution stack.
+ */
+import type { Pool, PoolClient, PoolConfig } from 'pg';
+
+import { DatabaseError, LockTimeoutError, PgMissingError, TradeStateError } from '../errors.js';
+import type { ConnectionOptions } from './options.js';
+
+// Re-exported for the modules of this folder; public types import it from options.ts (no pg types there).
+export type { ConnectionOptions };
+import { MIGRATE_LOCK_KEY, MIGRATIONS, SCHEMA, SCHEMA_VERSION, VERSION_TABLE_SQL } from './schema.js';
+
+type PgModule = typeof import('pg');
+let pgModule: Promise<PgModule> | null = null;
+
+/** The `pg` module, imported once. */
+export function loadPg(): Promise<PgModule> {
+  pgModule ??= import('pg').then(
+    (m) => ((m as unknown as { default?: PgModule }).default ?? m) as PgModule,
+    (err: unknown) => {
+      pgModule = null;
+      throw new PgMissingError(err);
+    },
+  );
+  return pgModule;
+}
+
+/** A lazily created pg.Pool whose idle clients' errors (a restarted server) are absorbed, not fatal. */
+export class Connection {
+  readonly #config: PoolConfig;
+  #pool: Promise<Pool> | null = null;
+  #ended = false;
+
+  constructor(options: ConnectionOptions) {
+    this.#config = { max: 4, ...(options.connectionString !== undefined && { connectionString: options.connectionString }), ...(options.pool as PoolConfig | undefined) };
+  }
+
+  async pool(): Promise<Pool> {
+    if (this.#ended) throw new TradeStateError('ECLOSED', 'This store was closed: create a new one');
+    this.#pool ??= loadPg().then((pg) => {
+      const pool = new pg.Pool(this.#config);
+      // An idle client whose server went away emits 'error' on the pool; unhandled it would kill
+      // the process. pg drops that client; the next call connects anew.
+      pool.on('error', () => {});
+      return pool;
+    });
+    return this.#pool;
+  }
+
+  /** A client of the pool; a failure to connect is EDBUNAVAILABLE. */
+  async connect(account: string | null): Promise<PoolClient> {
+    const pool = await this.pool();
+    let client: PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (err) {
+      throw databaseError(err, account);
+    }
+    // A checked-out client has lost the pool's 'error' listener: a connection lost while it is out
+    // would be an uncaught 'error' event that kills the bot, though the query in flight is rejected
+    // with that error anyway (and handled there).
+    const onError = (): void => {};
+    client.on('error', onError);
+    const release = client.release.bind(client);
+    client.release = (err?: Error | boolean): void => {
+      client.off('error', onError);
+      release(err);
+    };
+    return client;
+  }
+
+  async end(): Promise<void> {
+    this.#ended = true;
+    const pool = this.#pool;
+    this.#pool = null;
+    if (pool !== null) await (await pool).end();
+  }
+}
+
+/** Whether `err` is a lost or refused connection (no SQLSTATE from the server, or one of its shutdown states). */
+export function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    // 08: connection exception; 57P01-57P03: admin/crash shutdown, cannot connect now
+    if (/^08/.test(code) || code === '57P01' || code === '57P02' || code === '57P03') return true;
+    if (/^E[A-Z]+$/.test(code)) return ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code);
+    return false;
+  }
+  const message = err instanceof Error ? err.message : '';
+  return /Connection terminated|connection is closed|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(message);
+}
+
+/** What an error of the server or the connection means to the caller; TradeStateErrors pass through. */
+export function databaseError(err: unknown, account: string | null, lock?: { what: string; timeoutMs: number }): Error {
+  if (err instanceof TradeStateError) return err;
+  const e = err as { code?: unknown; constraint?: unknown; message?: unknown; table?: unknown } | null;
+  const sqlstate = typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : null;
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  const who = account !== null ? ` (account "${account}")` : '';
+  if (isConnectionError(err)) {
+    return new DatabaseError('EDBUNAVAILABLE', `PostgreSQL is unreachable${who}: ${message}. Nothing was written; retry when it is back`, {
+      account, sqlstate, cause: err,
+    });
+  }
+  if (sqlstate === '55P03' && lock !== undefined) return new LockTimeoutError(lock.what, lock.timeoutMs);
+  if (sqlstate === '57014') {
+    return new DatabaseError('EDBTIMEOUT', `A statement ran past the store's statement timeout${who}: ${message}. Nothing was written`, {
+      account, sqlstate, cause: err,
+    });
+  }
+  if (sqlstate !== null && sqlstate.startsWith('23')) {
+    const constraint = typeof e?.constraint === 'string' ? e.constraint : /freeze_closed_trades|refused/.test(message) ? 'freeze_closed_trades' : null;
+    return new DatabaseError(
+      'EDBCONSTRAINT',
+      `The database refused the write${who}: ${message}${constraint ? ` [${constraint}]` : ''}. Nothing was written; ` +
+        'the library checks its writes first, so the rows were probably changed outside it',
+      { account, sqlstate, constraint, cause: err },
+    );
+  }
+  if (sqlstate === '42P01' || sqlstate === '3F000') {
+    return new DatabaseError('EDBSCHEMA', `The trade_state schema is missing${who}: run migrate() (or \`trade-state migrate --db …\`) first. (${message})`, {
+      account, sqlstate, cause: err,
+    });
+  }
+  return new DatabaseError('EDBERROR', `PostgreSQL refused${who}: ${message}`, { account, sqlstate, cause: err });
+}
+
+/**
+ * Applies the migrations the database lacks, each in its own transaction, under an advisory lock
+ * (two hosts migrating at once: the second waits, then finds nothing to do). Idempotent. Refuses
+ * a database already migrated past this library's SCHEMA_VERSION. Returns the versions applied.
+ */
+export async function migrateDatabase(connection: Connection): Promise<number[]> {
+  const client = await connection.connect(null);
+  let broken = false;
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATE_LOCK_KEY]);
+    try {
+      await client.query(VERSION_TABLE_SQL);
+      const done = new Set((await client.query<{ version: number }>(`SELECT version FROM ${SCHEMA}.schema_version`)).rows.map((r) => r.version));
+      const newest = Math.max(0, ...done);
+      if (newest > SCHEMA_VERSION) {
+        throw new DatabaseError(
+          'EDBSCHEMA',
+          `The database's trade_state schema is version ${newest}, newer than this library's ${SCHEMA_VERSION}: upgrade trade-state-engine`,
+        );
+      }
+      const applied: number[] = [];
+      for (const m of MIGRATIONS) {
+        if (done.has(m.version)) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(m.sql);
+          await client.query(`INSERT INTO ${SCHEMA}.schema_version (version, description) VALUES ($1, $2)`, [m.version, m.description]);
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => {});
+          throw err;
+        }
+        applied.push(m.version);
+      }
+      return applied;
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATE_LOCK_KEY]).catch(() => {});
+    }
+  } catch (err) {
+    broken = isConnectionError(err);
+    throw databaseError(err, null);
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** The schema version the database holds (0: not migrated). */
+export async function schemaVersion(connection: Connection): Promise<number> {
+  const pool = await connection.pool();
+  try {
+    // Two statements: a query naming a table that does not exist fails at parse time, whatever its CASE says.
+    const exists = await pool.query<{ t: string | null }>(`SELECT to_regclass('${SCHEMA}.schema_version')::text AS t`);
+    if (exists.rows[0]?.t == null) return 0;
+    const r = await pool.query<{ v: number }>(`SELECT coalesce(max(version), 0)::int AS v FROM ${SCHEMA}.schema_version`);
+    return r.rows[0]?.v ?? 0;
+  } catch (err) {
+    throw databaseError(err, null);
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * trade-state-engine/postgres: the trade log on PostgreSQL, for bots on several hosts sharing one
+ * account's risk budget. A subpath of its own, so that a bot using only files never loads a
+ * database client; `pg` (node-postgres) is an optional peer dependency, loaded on first use.
+ */
+export { PostgresTradeStore, type PostgresTradeStoreOptions, type PostgresIntegrityContext } from './store.js';
+export type { ConnectionOptions } from './options.js';
+export {
+  PostgresLogSource,
+  reconcilerFor,
+  NOTIFY_CHANNEL,
+  LISTENER_APPLICATION_NAME,
+  type PostgresLogSourceOptions,
+  type PostgresReconcilerOptions,
+} from './source.js';
+export type { LogSource, SourceSnapshot, SourceWatch } from '../reconcile/source.js';
+export { SCHEMA, SCHEMA_VERSION } from './schema.js';
+export {
+  AccountError,
+  DatabaseError,
+  LockTimeoutError,
+  OutcomeUnknownError,
+  PgMissingError,
+  RiskRejectedError,
+  TradeNotFoundError,
+  TradeStateConflictError,
+  TradeStateError,
+  ValidationError,
+  type DatabaseErrorCode,
+} from '../errors.js';
+export {
+  exportAccount,
+  exportLog,
+  importLog,
+  type ExportAccountOptions,
+  type ExportedLog,
+  type ExportLogOptions,
+  type ExportResult,
+  type ImportLogOptions,
+  type ImportResult,
+  type PoolLike,
+  type TransferConnectionOptions,
+} from './transfer.js';

@@ -1,0 +1,28 @@
+import { ValidationError } from '../errors.js';
+import { SCHEMA } from './schema.js';
+
+/**
+ * How to reach the server. Kept apart from connection.ts so that the public types never name
+ * `pg`'s: a TypeScript consumer without @types/pg (pg is optional) still type-checks.
+ */
+export interface ConnectionOptions {
+  /** postgres://user:password@host:port/database. Or give `pool`. */
+  connectionString?: string;
+  /** node-postgres pool options (host, port, user, password, database, ssl, max…), merged over the connection string. Default max: 4 connections. */
+  pool?: Record<string, unknown>;
+}
+
+const ACCOUNT_NAME = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+
+/** The account's rulebook's label in messages (where a file store names trade-state.json). */
+export function settingsLabel(account: string): string {
+  return `postgres account "${account}" (${SCHEMA}.accounts.settings)`;
+}
+
+export function checkAccountName(account: unknown): string {
+  if (typeof account !== 'string' || !ACCOUNT_NAME.test(account)) {
+    throw new ValidationError('account', account, 'must be 1-128 letters, digits or . _ : @ -, starting with a letter or digit');
+  }
+  return account;
+}
+

