@@ -1,7 +1,7 @@
 /** What every demo child process shares: its arguments, output, clock and stop flag. */
-import { TradeStore } from '../index.js';
+import { TradeStateError, TradeStore } from '../index.js';
 import { demoStoreOptions } from './config.js';
-import { emit } from './protocol.js';
+import { emit, parseOrder, type Step } from './protocol.js';
 
 export interface ChildArgs {
   name: string;
@@ -14,7 +14,7 @@ export interface ChildArgs {
 }
 
 /** The single argv argument is JSON: no option parsing in processes nobody types by hand. */
-export function childArgs<T extends ChildArgs>(): T {
+export function childArgs<T extends { name: string }>(): T {
   return JSON.parse(process.argv[2] ?? '{}') as T;
 }
 
@@ -51,6 +51,65 @@ export function stopFlag(): () => boolean {
   process.stdin.on('end', stop).on('error', stop).resume();
   (process.stdin as { unref?: () => void }).unref?.(); // reading stdin must not keep the process alive
   return () => stopped;
+}
+
+/** A PostgreSQL demo host's link to the parent: the stop flag, and the parent's orders read from stdin. */
+export interface ParentLink {
+  stopped(): boolean;
+  /** Waits for the parent to order `step`: true when it did, false when the host was stopped meanwhile. */
+  next(step: Step): Promise<boolean>;
+}
+
+/**
+ * stopFlag, plus the parent's orders ("GO race", one a line on stdin). Call it at the start, before
+ * READY is sent: stdin flows from here, and a line arriving with nobody listening would be lost.
+ * stdin keeps the process alive only while an order is awaited, and a SIGTERM (or the parent's
+ * end) ends that wait too, so that a host is never stuck waiting for an order that cannot come.
+ */
+export function parentLink(): ParentLink {
+  const stdin = process.stdin as NodeJS.ReadStream & { ref?: () => void; unref?: () => void };
+  let stopped = false;
+  const lines: string[] = [];
+  let buf = '';
+  let wake: (() => void) | null = null;
+  const poke = (): void => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const stop = (): void => {
+    stopped = true;
+    poke();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  stdin.setEncoding('utf8');
+  stdin.on('data', (chunk: string) => {
+    buf += chunk;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+    poke();
+  });
+  stdin.on('end', stop).on('error', stop);
+  stdin.unref?.();
+  return {
+    stopped: () => stopped,
+    async next(step) {
+      stdin.ref?.(); // a pending order must keep the process alive (an idle pool may not)
+      try {
+        while (lines.length === 0 && !stopped) await new Promise<void>((r) => (wake = r));
+      } finally {
+        stdin.unref?.();
+      }
+      if (stopped) return false;
+      const line = lines.shift() as string;
+      if (parseOrder(line) !== step) throw new TradeStateError('EDEMOPROTOCOL', `expected the parent's order "${step}", got "${line}"`);
+      return true;
+    },
+  };
 }
 
 export function reportUnexpected(say: (text: string) => void, err: unknown): void {

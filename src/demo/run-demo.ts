@@ -60,8 +60,9 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
     }
   });
 
-function prepareDir(dir: string | undefined): string {
-  if (dir === undefined) return fs.mkdtempSync(path.join(os.tmpdir(), 'trade-state-demo-'));
+/** The demo's folder: a new temp one (named after `prefix`), or `dir`, which must be new or empty. */
+export function prepareDir(dir: string | undefined, prefix = 'trade-state-demo-'): string {
+  if (dir === undefined) return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const abs = path.resolve(dir);
   fs.mkdirSync(abs, { recursive: true });
   if (fs.readdirSync(abs).length > 0) throw new ValidationError('--dir', dir, 'must be a new or empty folder (the demo checks every trade in its log)');

@@ -4,9 +4,10 @@
  * client_id, announced first (INTENT), so that a restarted scanner can retry
  * the attempt a SIGKILL interrupted without risking a second trade.
  */
-import { RiskRejectedError, type OpenInput, type Trade } from '../index.js';
-import { GRADES, RISK_USD, SETUPS, STOP_PCT, SYMBOLS, TARGET_R, roundTo, specOf } from './config.js';
+import { RiskRejectedError, type Trade } from '../index.js';
+import { SYMBOLS, specOf } from './config.js';
 import { childArgs, reportUnexpected, sayAs, sleep, stopFlag, storeFor, until, type ChildArgs } from './child.js';
+import { tradeIdea } from './idea.js';
 import { Market, rng, seedOf } from './market.js';
 import { emit, type Intent } from './protocol.js';
 
@@ -25,21 +26,6 @@ const store = storeFor(a);
 const market = new Market(a.seed, a.t0);
 const random = rng(seedOf(a.seed, `${a.name}-${a.generation}`));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
-
-/** Trades with the recent move (the feed drifts, so momentum has a small edge), sometimes against it. */
-function idea(symbol: string): OpenInput {
-  const spec = specOf(symbol);
-  const tick = market.tick();
-  const up = market.price(symbol, tick) >= market.price(symbol, Math.max(0, tick - 15));
-  const direction = up === (random() < 0.8) ? 'LONG' : 'SHORT';
-  const sign = direction === 'LONG' ? 1 : -1;
-  const entry = roundTo(market.price(symbol) * (1 + (random() - 0.5) * 0.001), spec.decimals);
-  const stop = roundTo(entry * (1 - sign * STOP_PCT), spec.decimals);
-  const target = roundTo(entry + sign * TARGET_R * Math.abs(entry - stop), spec.decimals);
-  const riskUsd = RISK_USD * (0.7 + random() * 0.6);
-  const size = Math.max(roundTo(riskUsd / Math.abs(entry - stop), spec.sizeDecimals), 10 ** -spec.sizeDecimals);
-  return { symbol, direction, entry_price: entry, stop_price: stop, target_price: target, size, setup_type: pick(SETUPS), grade: pick(GRADES) };
-}
 
 /** `landed`: the trade this client_id already has in the log (a retry), whose return is not an open. */
 async function attempt(intent: Intent, landed?: Trade): Promise<void> {
@@ -80,7 +66,7 @@ for (let n = 1; !stopped(); n++) {
   // Like a real scanner it skips what it sees open; the read takes no lock, so it can be stale.
   const open = new Set(await store.getOpenSymbols());
   const candidates = symbols.filter((s) => !open.has(s));
-  const intent: Intent = { client_id: `scan-${a.generation}-${n}`, input: idea(pick(candidates.length > 0 ? candidates : symbols)) };
+  const intent: Intent = { client_id: `scan-${a.generation}-${n}`, input: tradeIdea(market, pick(candidates.length > 0 ? candidates : symbols), random) };
   emit('INTENT', intent);
   await attempt(intent);
   await sleep(350 + random() * 450);

@@ -7,6 +7,8 @@ import { parseMessage, type Message } from './protocol.js';
 export interface DemoChild {
   name: string;
   proc: ChildProcess;
+  /** Writes one line to the child's stdin (the PostgreSQL demo's orders); a child already gone is noticed by its exit, not here. */
+  tell(line: string): void;
   /** Resolves once the process exited and its output was read to the end. */
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -18,11 +20,15 @@ export interface ChildSinks {
   print(line: string): void;
 }
 
+/** The demo's child scripts, under dist/demo/. */
+export type ChildScript = 'scanner' | 'monitor' | 'racer' | 'postgres/host-scanner' | 'postgres/host-monitor';
+
 /** Starts dist/demo/<script>.js with this very node binary, the library as a user would use it. */
-export function startChild(script: 'scanner' | 'monitor' | 'racer', args: ChildArgs & Record<string, unknown>, sinks: ChildSinks): DemoChild {
+export function startChild(script: ChildScript, args: Pick<ChildArgs, 'name'> & Record<string, unknown>, sinks: ChildSinks): DemoChild {
   const file = fileURLToPath(new URL(`./${script}.js`, import.meta.url));
   // stdin stays open and unused: its end tells the child that the parent is gone
   const proc = spawn(process.execPath, [file, JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  proc.stdin?.on('error', () => {}); // EPIPE when writing to a child that died: its exit says so
   const outDone = lines(proc.stdout, (line) => {
     const m = parseMessage(line);
     if (m) sinks.message(args.name, m);
@@ -37,7 +43,10 @@ export function startChild(script: 'scanner' | 'monitor' | 'racer', args: ChildA
     });
   });
   const done = Promise.all([exited, outDone, errDone]).then(([e]) => e);
-  return { name: args.name, proc, done };
+  const tell = (line: string): void => {
+    if (proc.stdin !== null && proc.stdin.writable) proc.stdin.write(line);
+  };
+  return { name: args.name, proc, tell, done };
 }
 
 /** Calls `onLine` for each complete line; resolves at end of stream. */

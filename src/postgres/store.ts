@@ -21,7 +21,7 @@ import { equityOf } from '../domain/formulas.js';
 import { IntegrityTracker, verifyIntegrity, type Violation } from '../domain/integrity.js';
 import { OpenStateTracker } from '../domain/open-state.js';
 import type { RiskConfig, RiskResult } from '../domain/risk.js';
-import { checkSettingsFile, resolveRules, resolveSettings, type Settings, type SettingsFile, type SettingsInput } from '../domain/settings.js';
+import { checkSettingsFile, type Settings, type SettingsInput } from '../domain/settings.js';
 import {
   applyClose,
   applyPartial,
@@ -35,7 +35,8 @@ import {
 import type { DrawdownLimits, Trade, TradeLog } from '../domain/types.js';
 import { validateCloseInput, validateOpenInput, validatePartialInput, type OpenInput } from '../domain/validate.js';
 import { DatabaseError, OutcomeUnknownError, TradeNotFoundError, ValidationError } from '../errors.js';
-import { advisory, checkOpen, openStep, probeOf, riskOf, settingOptions, type CheckContext } from '../store/operations.js';
+import { advisory, checkOpen, openStep, probeOf, type CheckContext } from '../store/operations.js';
+import { RulesInForce, type RulebookRead } from '../store/rules.js';
 import { applyGroup, doneOperations, settleGroup, WriteQueue, type Outcome, type PendingWrite } from '../store/write-group.js';
 import { AccountLog, accountRowOf, LOCK_ACCOUNT_SQL, type AccountState, type Queryable } from './account-log.js';
 import { Connection, databaseError, isConnectionError, migrateDatabase } from './connection.js';
@@ -109,12 +110,8 @@ export class PostgresTradeStore {
   readonly #lockTimeoutMs: number;
   readonly #statementTimeoutMs: number;
   readonly #prepared: boolean;
-  readonly #options: SettingsInput;
-  /** The rulebook's JSON the settings in force were resolved from (undefined: not yet). */
-  #rulesFrom: string | undefined = undefined;
-  #settings!: Readonly<Settings>;
-  #risk!: Readonly<RiskConfig>;
-  #settingsProblem: string | null = null;
+  /** The settings in force, resolved again whenever the account's rulebook changed (read with every read and write). */
+  readonly #rules: RulesInForce;
   readonly #onViolation: (violations: Violation[], context: PostgresIntegrityContext) => void;
   readonly #now: () => Date;
   readonly #log: AccountLog;
@@ -131,10 +128,8 @@ export class PostgresTradeStore {
     if (options.connectionString === undefined && options.pool === undefined) {
       throw new ValidationError('connectionString', undefined, 'is required (or pool, node-postgres pool options)');
     }
-    resolveSettings(options);
-    this.#options = settingOptions(options);
-    this.#applyRules(null);
-    this.#rulesFrom = undefined; // the account's rulebook is read at the first call
+    // The options alone until the first call reads the account's rulebook (a constructor cannot query).
+    this.#rules = new RulesInForce(options, `postgres account "${this.account}"`);
     this.#lockTimeoutMs = timeoutOption('lockTimeoutMs', options.lockTimeoutMs, 30_000);
     this.#statementTimeoutMs = timeoutOption('statementTimeoutMs', options.statementTimeoutMs, 15_000);
     this.#onViolation = options.onIntegrityViolation ?? defaultViolationHandler;
@@ -153,19 +148,19 @@ export class PostgresTradeStore {
   }
 
   get settings(): Readonly<Settings> {
-    return this.#settings;
+    return this.#rules.settings;
   }
 
   get startingCapital(): number {
-    return this.#settings.startingCapital;
+    return this.#rules.settings.startingCapital;
   }
 
   get risk(): Readonly<RiskConfig> {
-    return this.#risk;
+    return this.#rules.risk;
   }
 
   get drawdownLimits(): Readonly<DrawdownLimits> {
-    return this.#settings.drawdownLimits;
+    return this.#rules.settings.drawdownLimits;
   }
 
   /** Creates or upgrades the schema (idempotent; safe from several hosts at once). Returns the versions applied. */
@@ -322,42 +317,25 @@ export class PostgresTradeStore {
     }
   }
 
-  #applyRules(raw: unknown): void {
-    const file: SettingsFile | null = raw === null || raw === undefined ? null : checkSettingsFile(raw, settingsLabel(this.account));
-    const { settings } = resolveRules(this.#options, file);
-    this.#settings = settings;
-    this.#risk = riskOf(settings);
+  /** The account's rulebook as the last read found it: its JSON text is its version. */
+  #rulebookOf(raw: unknown): RulebookRead {
+    return () => ({
+      version: raw === null || raw === undefined ? 'null' : JSON.stringify(raw),
+      load: () => (raw === null || raw === undefined ? null : checkSettingsFile(raw, settingsLabel(this.account))),
+    });
   }
 
-  /** The settings in force again when the account's rulebook changed. Throws when it is unusable or an option is looser. */
   #refreshSettings(raw: unknown): void {
-    const json = raw === null || raw === undefined ? 'null' : JSON.stringify(raw);
-    if (json === this.#rulesFrom) return;
-    this.#applyRules(raw);
-    this.#rulesFrom = json;
+    this.#rules.apply(this.#rulebookOf(raw));
   }
 
   /** As the file store: a broken rulebook never blocks a close or a stop move; it is a warning, opens are refused. */
   #refreshSettingsLeniently(raw: unknown): void {
-    try {
-      this.#refreshSettings(raw);
-      this.#settingsProblem = null;
-    } catch (err) {
-      this.#warnSettings(err);
-    }
-  }
-
-  #warnSettings(err: unknown): void {
-    const message = err instanceof Error ? err.message : String(err);
-    if (message === this.#settingsProblem) return;
-    this.#settingsProblem = message;
-    process.emitWarning(`${message}; account "${this.account}": closes and updates go on with the last good settings, opens are refused`, {
-      code: 'TSE_SETTINGS',
-    });
+    this.#rules.applyLeniently(this.#rulebookOf(raw));
   }
 
   #checkContext(): CheckContext {
-    return { settings: this.#settings, risk: this.#risk, now: this.#now() };
+    return { settings: this.#rules.settings, risk: this.#rules.risk, now: this.#now() };
   }
 
   #check(log: TradeLog, input: OpenInput): RiskResult {
@@ -475,14 +453,7 @@ export class PostgresTradeStore {
           xid = null;
           const account = accountRowOf(await this.#lockAccount(client, locked));
           const before = await this.#log.readLocked(client as unknown as Queryable, account);
-          let settingsError: { error: unknown } | null = null;
-          try {
-            this.#refreshSettings(before.settings);
-            this.#settingsProblem = null;
-          } catch (error) {
-            settingsError = { error };
-            if (group.some((c) => c.rules === 'lenient')) this.#warnSettings(error);
-          }
+          const settingsError = this.#rules.applyForGroup(this.#rulebookOf(before.settings), group.some((c) => c.rules === 'lenient'));
           const applied = applyGroup(before.log, group, settingsError);
           outcomes = applied.outcomes;
           if (applied.log === before.log) {

@@ -6,7 +6,7 @@ import { IntegrityTracker, verifyIntegrity, type Violation } from '../domain/int
 import { equityOf } from '../domain/formulas.js';
 import { OpenStateTracker } from '../domain/open-state.js';
 import type { RiskConfig, RiskResult } from '../domain/risk.js';
-import { resolveRules, resolveSettings, type Settings, type SettingsFile, type SettingsInput } from '../domain/settings.js';
+import { resolveSettings, type Settings, type SettingsFile, type SettingsInput } from '../domain/settings.js';
 import {
   applyClose,
   applyPartial,
@@ -33,7 +33,8 @@ import { SettingsFileCache, settingsFileFor } from '../io/settings-file.js';
 import { sweepTemps } from '../io/temp-files.js';
 import { heldInWithLock, outsideWithLock } from '../lock/file-lock.js';
 import { IdleLock } from './idle-lock.js';
-import { advisory, checkOpen, openStep, probeOf, riskOf, settingOptions, type CheckContext } from './operations.js';
+import { advisory, checkOpen, openStep, probeOf, type CheckContext } from './operations.js';
+import { RulesInForce } from './rules.js';
 import { applyGroup, doneOperations, settleGroup, WriteQueue, type Outcome, type PendingWrite } from './write-group.js';
 import { deepFreeze } from '../domain/freeze.js';
 
@@ -87,12 +88,10 @@ export class TradeStore {
   readonly settingsFile: string;
   readonly #lockTimeoutMs: number;
   /** The settings given as options, as given: resolved again against every new version of the settings file. */
-  readonly #options: SettingsInput;
   readonly #rulebook: SettingsFileCache;
   /** The settings file's contents the settings in force were resolved from (null: no file; undefined: not yet). */
-  #rulesFrom: SettingsFile | null | undefined = undefined;
-  #settings!: Readonly<Settings>;
-  #risk!: Readonly<RiskConfig>;
+  /** The settings in force, resolved again whenever the settings file changed. */
+  readonly #rules: RulesInForce;
   readonly #onViolation: (violations: Violation[], context: IntegrityContext) => void;
   readonly #now: () => Date;
   /** The log as last read or written; every read and the read step of every write go through it. */
@@ -102,8 +101,6 @@ export class TradeStore {
   readonly #logDir: string;
   readonly #logName: readonly string[];
   #dirsReady = false;
-  /** The message of the settings problem last warned about, so that one problem is one warning. */
-  #settingsProblem: string | null = null;
   /**
    * Writes not yet in a group, in arrival order (#mutate, #commitGroup). Its drains run in an async
    * context of their own, created outside every withLock(): inside the withLock() callback of the
@@ -129,7 +126,7 @@ export class TradeStore {
     // A lock file given is used as given: the lock itself knows a file by identity, not by path.
     this.lockFile = path.resolve(options.lockFile ?? path.join(path.dirname(this.tradeLog), 'trade.lock'));
     resolveSettings(options); // a bad option is refused as ever, before the file is looked at
-    this.#options = settingOptions(options);
+    this.#rules = new RulesInForce(options, this.tradeLog);
     this.settingsFile = settingsFileFor(this.tradeLog);
     this.#rulebook = new SettingsFileCache(this.settingsFile);
     // Read now too, so that an option looser than the file fails at construction, not at the first open.
@@ -148,21 +145,21 @@ export class TradeStore {
 
   /** Every risk setting in force, as last resolved (at construction and at each write). */
   get settings(): Readonly<Settings> {
-    return this.#settings;
+    return this.#rules.settings;
   }
 
   /** settings.startingCapital, kept as its own field for existing callers. */
   get startingCapital(): number {
-    return this.#settings.startingCapital;
+    return this.#rules.settings.startingCapital;
   }
 
   /** The four settings the open checks read. */
   get risk(): Readonly<RiskConfig> {
-    return this.#risk;
+    return this.#rules.risk;
   }
 
   get drawdownLimits(): Readonly<DrawdownLimits> {
-    return this.#settings.drawdownLimits;
+    return this.#rules.settings.drawdownLimits;
   }
 
   /**
@@ -299,51 +296,24 @@ export class TradeStore {
 
   // --------------------------------------------------------------- internals
 
-  /**
-   * Resolves the settings in force again when the settings file changed (one stat when it did
-   * not). Throws when the file is broken or an option is looser than it; the settings in force
-   * stay the last good ones.
-   */
-  #refreshSettings(): void {
+  /** The settings file: its version is the checked contents SettingsFileCache gives, the same object while its stat is unchanged. */
+  readonly #readRulebook = (): { version: unknown; load: () => SettingsFile | null } => {
     const file = this.#rulebook.read();
-    if (file === this.#rulesFrom) return;
-    const { settings } = resolveRules(this.#options, file);
-    this.#settings = settings;
-    this.#risk = riskOf(settings);
-    this.#rulesFrom = file;
+    return { version: file, load: () => file };
+  };
+
+  /** The settings file's rulebook applied (one stat when it did not change); throws on a broken or conflicting one. */
+  #refreshSettings(): void {
+    this.#rules.apply(this.#readRulebook);
   }
 
-  /**
-   * For writes that apply no rule of the settings file (close, partial, update, saveRaw) and the
-   * reads beside them: a broken or newly conflicting rulebook must not stop a position from being
-   * closed or a stop from being moved — the same reason a drawdown halt blocks opens only. They
-   * keep the last good settings, and the problem is reported as a warning (once per distinct
-   * problem); every open, and every new store, refuses until it is fixed.
-   */
+  /** For reads, closes and updates: a rulebook problem is a warning, not a refusal (RulesInForce). */
   #refreshSettingsLeniently(): void {
-    try {
-      this.#refreshSettings();
-      this.#settingsProblem = null;
-    } catch (err) {
-      this.#warnSettings(err);
-    }
+    this.#rules.applyLeniently(this.#readRulebook);
   }
 
-  #warnSettings(err: unknown): void {
-    const message = err instanceof Error ? err.message : String(err);
-    if (message === this.#settingsProblem) return;
-    this.#settingsProblem = message;
-    process.emitWarning(`${message}; ${this.tradeLog}: closes and updates go on with the last good settings, opens are refused`, {
-      code: 'TSE_SETTINGS',
-    });
-  }
-
-  /**
-   * `state`: the log's OpenState when the caller has it (openTrade): the same numbers as the full
-   * passes, without walking the whole history again for each open of a group.
-   */
   #checkContext(): CheckContext {
-    return { settings: this.#settings, risk: this.#risk, now: this.#now() };
+    return { settings: this.#rules.settings, risk: this.#rules.risk, now: this.#now() };
   }
 
   #check(log: TradeLog, input: OpenInput): RiskResult {
@@ -426,14 +396,7 @@ export class TradeStore {
       // Under the lock: an edited rulebook applies to this very write, in every process. Read once
       // per group — nobody can change it while the lock is held (init writes it under this lock) —
       // and its problem, if any, refuses each strict call and warns once for the lenient ones.
-      let settingsError: { error: unknown } | null = null;
-      try {
-        this.#refreshSettings();
-        this.#settingsProblem = null;
-      } catch (error) {
-        settingsError = { error };
-        if (group.some((c) => c.rules === 'lenient')) this.#warnSettings(error);
-      }
+      const settingsError = this.#rules.applyForGroup(this.#readRulebook, group.some((c) => c.rules === 'lenient'));
       const applied = applyGroup(before, group, settingsError);
       const log = applied.log;
       outcomes = applied.outcomes;
