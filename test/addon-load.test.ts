@@ -112,6 +112,8 @@ describe('without a usable binary, as an installed package', () => {
 
   it('the CLI prints the explanation and exits 1, with no stack trace', () => {
     const root = bareInstall();
+    // An existing log: the CLI checks that the log exists before it loads the store (and the addon).
+    fs.writeFileSync(path.join(root, 'log.json'), '{"trades": [], "next_id": 1}\n');
     const r = spawnSync(process.execPath, [path.join(root, 'dist', 'cli', 'main.js'), 'status', '--log', path.join(root, 'log.json')], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');

@@ -17,26 +17,14 @@ import { randomUUID } from 'node:crypto';
 
 import type { PoolClient } from 'pg';
 
-import { equityOf } from '../domain/formulas.js';
-import { IntegrityTracker, verifyIntegrity, type Violation } from '../domain/integrity.js';
-import { OpenStateTracker } from '../domain/open-state.js';
-import type { RiskConfig, RiskResult } from '../domain/risk.js';
-import { checkSettingsFile, type Settings, type SettingsInput } from '../domain/settings.js';
-import {
-  applyClose,
-  applyPartial,
-  applyUpdate,
-  applyUpdatesBatch,
-  findTrade,
-  formatTradeId,
-  nextTradeNumber,
-  type PartialResult,
-} from '../domain/trade-ops.js';
-import type { DrawdownLimits, Trade, TradeLog } from '../domain/types.js';
+import { IntegrityTracker, type Violation } from '../domain/integrity.js';
+import { checkSettingsFile, type SettingsInput } from '../domain/settings.js';
+import { applyClose, applyPartial, applyUpdate, applyUpdatesBatch, type PartialResult } from '../domain/trade-ops.js';
+import type { Trade, TradeLog } from '../domain/types.js';
 import { validateCloseInput, validateOpenInput, validatePartialInput, type OpenInput } from '../domain/validate.js';
-import { DatabaseError, OutcomeUnknownError, TradeNotFoundError, ValidationError } from '../errors.js';
-import { advisory, checkOpen, openStep, probeOf, type CheckContext } from '../store/operations.js';
+import { DatabaseError, OutcomeUnknownError, ValidationError } from '../errors.js';
 import { RulesInForce, type RulebookRead } from '../store/rules.js';
+import { StoreBase, type RulesNeed } from '../store/store-base.js';
 import { applyGroup, doneOperations, settleGroup, WriteQueue, type Outcome, type PendingWrite } from '../store/write-group.js';
 import { AccountLog, accountRowOf, LOCK_ACCOUNT_SQL, type AccountState, type Queryable } from './account-log.js';
 import { Connection, databaseError, isConnectionError, migrateDatabase } from './connection.js';
@@ -104,36 +92,32 @@ WITH bumped AS (
 SELECT pg_notify('trade_state_events', account || ':' || version::text), (SELECT count(*) FROM logged) AS events,
   pg_current_xact_id()::text AS xid FROM bumped`;
 
-export class PostgresTradeStore {
+export class PostgresTradeStore extends StoreBase {
   readonly account: string;
   readonly #connection: Connection;
   readonly #lockTimeoutMs: number;
   readonly #statementTimeoutMs: number;
   readonly #prepared: boolean;
-  /** The settings in force, resolved again whenever the account's rulebook changed (read with every read and write). */
-  readonly #rules: RulesInForce;
   readonly #onViolation: (violations: Violation[], context: PostgresIntegrityContext) => void;
-  readonly #now: () => Date;
   readonly #log: AccountLog;
   readonly #writes = new WriteQueue(() => this.#commitGroup());
   readonly #integrity = new IntegrityTracker();
-  readonly #openState = new OpenStateTracker();
 
   constructor(options: PostgresTradeStoreOptions) {
     if (options === null || typeof options !== 'object') throw new ValidationError('options', options, 'must be an object');
-    this.account = checkAccountName(options.account);
+    const account = checkAccountName(options.account);
+    // The options alone until the first call reads the account's rulebook (a constructor cannot query).
+    super(new RulesInForce(options, `postgres account "${account}"`), options.now ?? (() => new Date()));
+    this.account = account;
     if (options.connectionString !== undefined && (typeof options.connectionString !== 'string' || options.connectionString === '')) {
       throw new ValidationError('connectionString', options.connectionString, 'must be a postgres:// URL');
     }
     if (options.connectionString === undefined && options.pool === undefined) {
       throw new ValidationError('connectionString', undefined, 'is required (or pool, node-postgres pool options)');
     }
-    // The options alone until the first call reads the account's rulebook (a constructor cannot query).
-    this.#rules = new RulesInForce(options, `postgres account "${this.account}"`);
     this.#lockTimeoutMs = timeoutOption('lockTimeoutMs', options.lockTimeoutMs, 30_000);
     this.#statementTimeoutMs = timeoutOption('statementTimeoutMs', options.statementTimeoutMs, 15_000);
     this.#onViolation = options.onIntegrityViolation ?? defaultViolationHandler;
-    this.#now = options.now ?? (() => new Date());
     this.#connection = new Connection(options);
     if (options.preparedStatements !== undefined && typeof options.preparedStatements !== 'boolean') {
       throw new ValidationError('preparedStatements', options.preparedStatements, 'must be true or false');
@@ -145,22 +129,6 @@ export class PostgresTradeStore {
   /** A query config: named (prepared once per connection) unless preparedStatements is off. */
   #statement(name: string, text: string, values: unknown[]): { name?: string; text: string; values: unknown[] } {
     return this.#prepared ? { name, text, values } : { text, values };
-  }
-
-  get settings(): Readonly<Settings> {
-    return this.#rules.settings;
-  }
-
-  get startingCapital(): number {
-    return this.#rules.settings.startingCapital;
-  }
-
-  get risk(): Readonly<RiskConfig> {
-    return this.#rules.risk;
-  }
-
-  get drawdownLimits(): Readonly<DrawdownLimits> {
-    return this.#rules.settings.drawdownLimits;
   }
 
   /** Creates or upgrades the schema (idempotent; safe from several hosts at once). Returns the versions applied. */
@@ -206,13 +174,13 @@ export class PostgresTradeStore {
 
   async openTrade(input: OpenInput): Promise<Trade> {
     const valid = validateOpenInput(input);
-    return this.#writes.push('openTrade', valid, openStep(valid, this.#openState, () => this.#checkContext()), 'strict');
+    return this.#writes.push('openTrade', valid, this.openStep(valid), 'strict');
   }
 
   async closeTrade(id: string, input: { exit_price: number; exit_reason?: string | null; lessons?: string | null }): Promise<Trade> {
     const valid = validateCloseInput(input);
     return this.#writes.push('closeTrade', { id, ...valid }, (log) => {
-      const next = applyClose(log, id, valid, this.#now());
+      const next = applyClose(log, id, valid, this.clock());
       return { log: next.log, result: next.trade };
     }, 'lenient');
   }
@@ -220,7 +188,7 @@ export class PostgresTradeStore {
   async partialClose(id: string, input: { fraction: number; exit_price: number; reason?: string | null }): Promise<PartialResult> {
     const valid = validatePartialInput(input);
     return this.#writes.push('partialClose', { id, ...valid }, (log) => {
-      const next = applyPartial(log, id, valid, this.#now());
+      const next = applyPartial(log, id, valid, this.clock());
       return { log: next.log, result: next.result };
     }, 'lenient');
   }
@@ -240,66 +208,22 @@ export class PostgresTradeStore {
     }, 'lenient');
   }
 
-  // ------------------------------------------------------------------- reads (as TradeStore)
+  // ------------------------------------------------------------------- reads (StoreBase)
 
   /** The whole log of the account, as a file store would hold it (frozen). */
   async getLog(): Promise<TradeLog> {
-    return (await this.#read()).log;
+    return this.readLog('none');
   }
 
-  async getAllTrades(): Promise<readonly Trade[]> {
-    return (await this.#read()).log.trades;
-  }
-
-  async getOpenTrades(): Promise<Trade[]> {
-    return (await this.#read()).log.trades.filter((t) => t.status === 'OPEN');
-  }
-
-  async getClosedTrades(): Promise<Trade[]> {
-    return (await this.#read()).log.trades.filter((t) => t.status === 'CLOSED');
-  }
-
-  async getTrade(id: string): Promise<Trade> {
-    const t = findTrade((await this.#read()).log, id);
-    if (!t) throw new TradeNotFoundError(id);
-    return t;
-  }
-
-  async getOpenSymbols(): Promise<string[]> {
-    return (await this.getOpenTrades()).map((t) => t.symbol);
-  }
-
-  async positionCount(): Promise<number> {
-    return (await this.getOpenTrades()).length;
-  }
-
-  async nextId(): Promise<string> {
-    return formatTradeId(nextTradeNumber((await this.#read()).log));
-  }
-
-  async equity(): Promise<number> {
+  /**
+   * One lock-free statement: the rows changed since the version this store knows. The account's
+   * rulebook comes with it: applied leniently on every read (store.settings follows it), strictly
+   * for the open checks.
+   */
+  protected async readLog(rules: RulesNeed): Promise<TradeLog> {
     const state = await this.#read();
-    return equityOf(state.log, this.startingCapital);
-  }
-
-  /** Advisory dry run of every open check without the lock; openTrade repeats them under it. */
-  async checkOpen(input: OpenInput): Promise<{ ok: true } | { ok: false; code: string; message: string }> {
-    const valid = validateOpenInput(input);
-    const state = await this.#read();
-    this.#refreshSettings(state.settings);
-    return advisory(this.#check(state.log, valid));
-  }
-
-  async canOpenPosition(symbol: string): Promise<{ ok: true } | { ok: false; code: string; message: string }> {
-    const probe = probeOf(symbol);
-    const state = await this.#read();
-    this.#refreshSettings(state.settings);
-    return advisory(this.#check(state.log, probe));
-  }
-
-  async verifyIntegrity(): Promise<Violation[]> {
-    const state = await this.#read();
-    return verifyIntegrity(state.log, { maxPositions: this.risk.maxPositions });
+    if (rules === 'strict') this.rules.apply(this.#rulebookOf(state.settings));
+    return state.log;
   }
 
   // --------------------------------------------------------------- internals
@@ -310,7 +234,7 @@ export class PostgresTradeStore {
       const state = await this.#log.read(pool as unknown as Queryable);
       // Every read brings the account's rulebook too: store.settings follows it (a broken or
       // conflicting one is a warning here, as on the file store's reads; opens refuse it).
-      this.#refreshSettingsLeniently(state.settings);
+      this.rules.applyLeniently(this.#rulebookOf(state.settings));
       return state;
     } catch (err) {
       throw databaseError(err, this.account);
@@ -324,24 +248,6 @@ export class PostgresTradeStore {
       load: () => (raw === null || raw === undefined ? null : checkSettingsFile(raw, settingsLabel(this.account))),
     });
   }
-
-  #refreshSettings(raw: unknown): void {
-    this.#rules.apply(this.#rulebookOf(raw));
-  }
-
-  /** As the file store: a broken rulebook never blocks a close or a stop move; it is a warning, opens are refused. */
-  #refreshSettingsLeniently(raw: unknown): void {
-    this.#rules.applyLeniently(this.#rulebookOf(raw));
-  }
-
-  #checkContext(): CheckContext {
-    return { settings: this.#rules.settings, risk: this.#rules.risk, now: this.#now() };
-  }
-
-  #check(log: TradeLog, input: OpenInput): RiskResult {
-    return checkOpen(log, input, this.#checkContext(), this.#openState.stateOf(log));
-  }
-
 
   /**
    * The account row, locked. `locked`: the row the transaction's first round trip already locked
@@ -453,7 +359,7 @@ export class PostgresTradeStore {
           xid = null;
           const account = accountRowOf(await this.#lockAccount(client, locked));
           const before = await this.#log.readLocked(client as unknown as Queryable, account);
-          const settingsError = this.#rules.applyForGroup(this.#rulebookOf(before.settings), group.some((c) => c.rules === 'lenient'));
+          const settingsError = this.rules.applyForGroup(this.#rulebookOf(before.settings), group.some((c) => c.rules === 'lenient'));
           const applied = applyGroup(before.log, group, settingsError);
           outcomes = applied.outcomes;
           if (applied.log === before.log) {

@@ -2,30 +2,14 @@ import { AsyncResource } from 'node:async_hooks';
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { deepFreeze } from '../domain/freeze.js';
 import { IntegrityTracker, verifyIntegrity, type Violation } from '../domain/integrity.js';
-import { equityOf } from '../domain/formulas.js';
-import { OpenStateTracker } from '../domain/open-state.js';
-import type { RiskConfig, RiskResult } from '../domain/risk.js';
-import { resolveSettings, type Settings, type SettingsFile, type SettingsInput } from '../domain/settings.js';
-import {
-  applyClose,
-  applyPartial,
-  applyUpdate,
-  applyUpdatesBatch,
-  findTrade,
-  formatTradeId,
-  nextTradeNumber,
-  type PartialResult,
-} from '../domain/trade-ops.js';
-import type { DrawdownLimits, Trade, TradeLog } from '../domain/types.js';
-import {
-  validateCloseInput,
-  validateLogShape,
-  validateOpenInput,
-  validatePartialInput,
-  type OpenInput,
-} from '../domain/validate.js';
-import { SelfDeadlockError, TradeNotFoundError, ValidationError } from '../errors.js';
+import type { RiskResult } from '../domain/risk.js';
+import type { SettingsFile, SettingsInput } from '../domain/settings.js';
+import { applyClose, applyPartial, applyUpdate, applyUpdatesBatch, type PartialResult } from '../domain/trade-ops.js';
+import type { Trade, TradeLog } from '../domain/types.js';
+import { validateCloseInput, validateLogShape, validateOpenInput, validatePartialInput, type OpenInput } from '../domain/validate.js';
+import { SelfDeadlockError, ValidationError } from '../errors.js';
 import { LogCache } from '../io/log-cache.js';
 import { realLogPath } from '../io/log-path.js';
 import { fileExists } from '../io/read-log.js';
@@ -33,10 +17,9 @@ import { SettingsFileCache, settingsFileFor } from '../io/settings-file.js';
 import { sweepTemps } from '../io/temp-files.js';
 import { heldInWithLock, outsideWithLock } from '../lock/file-lock.js';
 import { IdleLock } from './idle-lock.js';
-import { advisory, checkOpen, openStep, probeOf, type CheckContext } from './operations.js';
 import { RulesInForce } from './rules.js';
+import { StoreBase, type RulesNeed } from './store-base.js';
 import { applyGroup, doneOperations, settleGroup, WriteQueue, type Outcome, type PendingWrite } from './write-group.js';
-import { deepFreeze } from '../domain/freeze.js';
 
 export interface IntegrityContext {
   operation: string;
@@ -74,7 +57,7 @@ export type CheckResult = { ok: true } | { ok: false; code: RiskResult extends {
  *
  * Records are returned frozen: they are also this store's cache.
  */
-export class TradeStore {
+export class TradeStore extends StoreBase {
   /**
    * The log's real path (io/log-path.ts: absolute, symlinks resolved at construction, the log's
    * own included, or its folder's when it does not exist yet): the file this store reads and
@@ -90,10 +73,7 @@ export class TradeStore {
   /** The settings given as options, as given: resolved again against every new version of the settings file. */
   readonly #rulebook: SettingsFileCache;
   /** The settings file's contents the settings in force were resolved from (null: no file; undefined: not yet). */
-  /** The settings in force, resolved again whenever the settings file changed. */
-  readonly #rules: RulesInForce;
   readonly #onViolation: (violations: Violation[], context: IntegrityContext) => void;
-  readonly #now: () => Date;
   /** The log as last read or written; every read and the read step of every write go through it. */
   readonly #log: LogCache;
   readonly #locks: IdleLock;
@@ -114,19 +94,18 @@ export class TradeStore {
   );
   /** The after-write integrity check, kept up to date with the last log it checked. */
   readonly #integrity = new IntegrityTracker();
-  /** What the open checks read from the whole history, carried from one open of a group to the next (open-state.ts). */
-  readonly #openState = new OpenStateTracker();
 
   constructor(options: TradeStoreOptions) {
     if (options === null || typeof options !== 'object') throw new ValidationError('options', options, 'must be an object');
     if (typeof options.tradeLog !== 'string' || options.tradeLog === '') {
       throw new ValidationError('tradeLog', options.tradeLog, 'must be a non-empty path');
     }
-    this.tradeLog = realLogPath(options.tradeLog);
+    const tradeLog = realLogPath(options.tradeLog);
+    // A bad option is refused as ever (RulesInForce resolves the options alone), before the file is looked at.
+    super(new RulesInForce(options, tradeLog), options.now ?? (() => new Date()));
+    this.tradeLog = tradeLog;
     // A lock file given is used as given: the lock itself knows a file by identity, not by path.
     this.lockFile = path.resolve(options.lockFile ?? path.join(path.dirname(this.tradeLog), 'trade.lock'));
-    resolveSettings(options); // a bad option is refused as ever, before the file is looked at
-    this.#rules = new RulesInForce(options, this.tradeLog);
     this.settingsFile = settingsFileFor(this.tradeLog);
     this.#rulebook = new SettingsFileCache(this.settingsFile);
     // Read now too, so that an option looser than the file fails at construction, not at the first open.
@@ -136,30 +115,10 @@ export class TradeStore {
       throw new ValidationError('lockTimeoutMs', options.lockTimeoutMs, 'must be a number >= 0');
     }
     this.#onViolation = options.onIntegrityViolation ?? defaultViolationHandler;
-    this.#now = options.now ?? (() => new Date());
     this.#log = new LogCache(this.tradeLog);
     this.#locks = new IdleLock(this.lockFile);
     this.#logDir = path.dirname(this.tradeLog);
     this.#logName = [path.basename(this.tradeLog)];
-  }
-
-  /** Every risk setting in force, as last resolved (at construction and at each write). */
-  get settings(): Readonly<Settings> {
-    return this.#rules.settings;
-  }
-
-  /** settings.startingCapital, kept as its own field for existing callers. */
-  get startingCapital(): number {
-    return this.#rules.settings.startingCapital;
-  }
-
-  /** The four settings the open checks read. */
-  get risk(): Readonly<RiskConfig> {
-    return this.#rules.risk;
-  }
-
-  get drawdownLimits(): Readonly<DrawdownLimits> {
-    return this.#rules.settings.drawdownLimits;
   }
 
   /**
@@ -180,13 +139,13 @@ export class TradeStore {
    */
   async openTrade(input: OpenInput): Promise<Trade> {
     const valid = validateOpenInput(input);
-    return this.#mutate('openTrade', openStep(valid, this.#openState, () => this.#checkContext()), 'strict');
+    return this.#mutate('openTrade', this.openStep(valid), 'strict');
   }
 
   async closeTrade(id: string, input: { exit_price: number; exit_reason?: string | null; lessons?: string | null }): Promise<Trade> {
     const valid = validateCloseInput(input);
     return this.#mutate('closeTrade', (log) => {
-      const next = applyClose(log, id, valid, this.#now());
+      const next = applyClose(log, id, valid, this.clock());
       return { log: next.log, result: next.trade };
     });
   }
@@ -194,7 +153,7 @@ export class TradeStore {
   async partialClose(id: string, input: { fraction: number; exit_price: number; reason?: string | null }): Promise<PartialResult> {
     const valid = validatePartialInput(input);
     return this.#mutate('partialClose', (log) => {
-      const next = applyPartial(log, id, valid, this.#now());
+      const next = applyPartial(log, id, valid, this.clock());
       return { log: next.log, result: next.result };
     });
   }
@@ -226,72 +185,13 @@ export class TradeStore {
     await this.#mutate('saveRaw', () => ({ log: copy, result: undefined }));
   }
 
-  // ------------------------------------------------------------------- reads
+  // ------------------------------------------------------------------- reads (StoreBase)
 
-  async getAllTrades(): Promise<readonly Trade[]> {
-    return (await this.#read()).trades;
-  }
-
-  async getOpenTrades(): Promise<Trade[]> {
-    return (await this.#read()).trades.filter((t) => t.status === 'OPEN');
-  }
-
-  async getClosedTrades(): Promise<Trade[]> {
-    return (await this.#read()).trades.filter((t) => t.status === 'CLOSED');
-  }
-
-  /** The trade with this id; TradeNotFoundError when there is none. */
-  async getTrade(id: string): Promise<Trade> {
-    const t = findTrade(await this.#read(), id);
-    if (!t) throw new TradeNotFoundError(id);
-    return t;
-  }
-
-  async getOpenSymbols(): Promise<string[]> {
-    return (await this.getOpenTrades()).map((t) => t.symbol);
-  }
-
-  async positionCount(): Promise<number> {
-    return (await this.getOpenTrades()).length;
-  }
-
-  /** The id the next opened trade will get, e.g. "T012". */
-  async nextId(): Promise<string> {
-    return formatTradeId(nextTradeNumber(await this.#read()));
-  }
-
-  /** Current equity: starting capital plus realized P&L. */
-  async equity(): Promise<number> {
-    this.#refreshSettingsLeniently();
-    return equityOf(await this.#read(), this.startingCapital);
-  }
-
-  /**
-   * Advisory dry run of every open check (halt, duplicate, cap, correlation,
-   * loss cap) without the lock: the answer can be stale by the time you act.
-   * openTrade repeats the checks under the lock; only its answer is binding.
-   */
-  async checkOpen(input: OpenInput): Promise<{ ok: true } | { ok: false; code: string; message: string }> {
-    const valid = validateOpenInput(input);
-    this.#refreshSettings();
-    return advisory(this.#check(await this.#read(), valid));
-  }
-
-  /**
-   * Advisory: could a trade on `symbol` open now, size aside (halt, duplicate,
-   * cap, loss cap; the correlation check needs a size and a stop, see checkOpen).
-   */
-  async canOpenPosition(symbol: string): Promise<{ ok: true } | { ok: false; code: string; message: string }> {
-    const probe = probeOf(symbol);
-    this.#refreshSettings();
-    const log = await this.#read();
-    return advisory(this.#check(log, probe));
-  }
-
-  /** The integrity violations of the log as it is now ([] when clean). */
-  async verifyIntegrity(): Promise<Violation[]> {
-    this.#refreshSettingsLeniently();
-    return verifyIntegrity(await this.#read(), { maxPositions: this.risk.maxPositions });
+  /** The log as on disk; the settings file applied first when the read needs the rules. */
+  protected async readLog(rules: RulesNeed): Promise<TradeLog> {
+    if (rules === 'strict') this.#refreshSettings();
+    else if (rules === 'lenient') this.#refreshSettingsLeniently();
+    return this.#read();
   }
 
   // --------------------------------------------------------------- internals
@@ -304,22 +204,13 @@ export class TradeStore {
 
   /** The settings file's rulebook applied (one stat when it did not change); throws on a broken or conflicting one. */
   #refreshSettings(): void {
-    this.#rules.apply(this.#readRulebook);
+    this.rules.apply(this.#readRulebook);
   }
 
   /** For reads, closes and updates: a rulebook problem is a warning, not a refusal (RulesInForce). */
   #refreshSettingsLeniently(): void {
-    this.#rules.applyLeniently(this.#readRulebook);
+    this.rules.applyLeniently(this.#readRulebook);
   }
-
-  #checkContext(): CheckContext {
-    return { settings: this.#rules.settings, risk: this.#rules.risk, now: this.#now() };
-  }
-
-  #check(log: TradeLog, input: OpenInput): RiskResult {
-    return checkOpen(log, input, this.#checkContext(), this.#openState.stateOf(log));
-  }
-
 
   /**
    * Queues one write and resolves or rejects it once its group is decided.
@@ -396,7 +287,7 @@ export class TradeStore {
       // Under the lock: an edited rulebook applies to this very write, in every process. Read once
       // per group — nobody can change it while the lock is held (init writes it under this lock) —
       // and its problem, if any, refuses each strict call and warns once for the lenient ones.
-      const settingsError = this.#rules.applyForGroup(this.#readRulebook, group.some((c) => c.rules === 'lenient'));
+      const settingsError = this.rules.applyForGroup(this.#readRulebook, group.some((c) => c.rules === 'lenient'));
       const applied = applyGroup(before, group, settingsError);
       const log = applied.log;
       outcomes = applied.outcomes;
