@@ -159,7 +159,8 @@ describe('AccountLog: a lock-free read whose answer arrives late never corrupts 
     expect((await bot.getTrade('T001')).size).toBe(0.25);
     const closed = await bot.closeTrade('T001', { exit_price: 120 });
     expect(closed.partial_exits).toHaveLength(2);
-    expect(closed.pnl_usd).toBe(5 + 3 + 5);
+    // pnl_usd is what the close itself realizes: the 0.25 left, 100 -> 120 (not 0.5 of it).
+    expect(closed.pnl_usd).toBe(0.25 * 20);
     const fresh = store({}, bot.account);
     const row = await fresh.getTrade('T001');
     expect(row.partial_exits).toHaveLength(2);
@@ -256,6 +257,54 @@ describe('a patch field named __proto__', () => {
     } else {
       expect(result).toMatchObject({ code: 'EVALIDATION' });
       expect(await store({}, s.account).getTrade('T001')).not.toHaveProperty('other');
+    }
+  });
+});
+
+describe('hardening after the review', () => {
+  // A database (or role) whose synchronous_commit is off acknowledges commits a server crash can
+  // lose. The store's transaction turns it back on, so an acknowledged write is durable whatever
+  // the database's default. Observed from inside the write: a trigger records the setting each
+  // event insert runs under.
+  it('writes with synchronous_commit on even when the database default is off', async () => {
+    await withClient(db.url, async (c) => {
+      await c.query('CREATE TABLE IF NOT EXISTS public.commit_probe (setting text NOT NULL)');
+      await c.query(`CREATE OR REPLACE FUNCTION public.commit_probe() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN INSERT INTO public.commit_probe VALUES (current_setting('synchronous_commit')); RETURN NEW; END $$`);
+      await c.query('CREATE TRIGGER commit_probe BEFORE INSERT ON trade_state.events FOR EACH ROW EXECUTE FUNCTION public.commit_probe()');
+      await c.query(`ALTER DATABASE ${pg.escapeIdentifier(db.name)} SET synchronous_commit = off`);
+    });
+    try {
+      const s = store();
+      // the new default applies to new sessions: check that this store's sessions do get it
+      const seen = await withClient(db.url, async (c) => (await c.query(`SELECT current_setting('synchronous_commit') AS s`)).rows[0].s);
+      expect(seen).toBe('off');
+      await s.openTrade(btc);
+      await s.saveSettings({ maxPositions: 3 });
+      const probes = await withClient(db.url, async (c) => (await c.query('SELECT setting FROM public.commit_probe')).rows.map((r: { setting: string }) => r.setting));
+      expect(probes).toEqual(['on', 'on']);
+    } finally {
+      await withClient(db.url, async (c) => {
+        await c.query(`ALTER DATABASE ${pg.escapeIdentifier(db.name)} RESET synchronous_commit`);
+        await c.query('DROP TRIGGER commit_probe ON trade_state.events');
+      });
+    }
+  });
+
+  // The rows' key order and extension fields live in json columns. A bot that set a global pg
+  // parser for json (to get the text, say) must still get the records the file store would give.
+  it('reads records right when the process overrode pg\'s global json parser', async () => {
+    const s = store();
+    await s.openTrade({ ...btc, client_id: 'k1' });
+    await s.updateTrade('T001', { notes: 'n', z_ext: { b: 1, a: [2, 3] } });
+    const expected = JSON.stringify(await s.getLog());
+    const before = pg.types.getTypeParser(114);
+    pg.types.setTypeParser(114, (text: string) => text);
+    try {
+      const fresh = store({}, s.account);
+      expect(JSON.stringify(await fresh.getLog())).toBe(expected);
+    } finally {
+      pg.types.setTypeParser(114, before);
     }
   });
 });

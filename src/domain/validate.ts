@@ -166,6 +166,8 @@ export function validatePatch(patch: unknown): Record<string, unknown> {
   const o = requireObject('patch', patch);
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(o)) {
+    // As jsonCopy refuses it inside a value: assigned, it would set the copy's prototype and vanish.
+    if (key === '__proto__') throw new ValidationError(key, value, 'is not an allowed key');
     if (IMMUTABLE_FIELDS.includes(key)) throw new ImmutableFieldError(key);
     if (key === 'stop_price' || key === 'target_price') {
       // Sides are checked against the trade once the patch is merged (stopTargetProblem).
@@ -178,6 +180,20 @@ export function validatePatch(patch: unknown): Record<string, unknown> {
     }
   }
   return out;
+}
+
+/**
+ * The [id, patch] pairs of updateTradesBatch, each patch checked and copied (validatePatch): taken
+ * at the call, so that a caller changing its array or patches afterwards changes nothing.
+ */
+export function validateUpdates(updates: unknown): Array<readonly [string, Record<string, unknown>]> {
+  if (!Array.isArray(updates)) throw new ValidationError('updates', updates, 'must be an array of [id, patch] pairs');
+  return updates.map((pair: unknown, n) => {
+    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string') {
+      throw new ValidationError(`updates[${n}]`, pair, 'must be an [id, patch] pair');
+    }
+    return [pair[0], validatePatch(pair[1])] as const;
+  });
 }
 
 export type PriceField = 'stop_price' | 'target_price';

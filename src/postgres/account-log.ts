@@ -103,27 +103,36 @@ export class AccountLog {
 
   /** A lock-free read: one statement, one snapshot. */
   async read(db: Queryable): Promise<AccountState> {
-    const known = this.version;
-    const r = await this.#query(db, 'tse_read', READ_SQL, [this.account, known]);
+    // The state the rows are fetched against: another read or a write may replace #state while
+    // this one is in flight, and the rows fetched since `base` fit `base` only.
+    const base = this.#state;
+    const r = await this.#query(db, 'tse_read', READ_SQL, [this.account, base?.version ?? -1]);
     const first = r.rows[0];
     if (first === undefined) {
       // No account row: an account nobody wrote to yet reads as an empty log, as a missing file does.
-      this.#state = EMPTY;
+      this.#keep(EMPTY);
       return EMPTY;
     }
     const rows = first.id === null ? [] : r.rows;
-    return this.#apply(accountRowOf(first, 'a_'), rows, db);
+    return this.#apply(base, accountRowOf(first, 'a_'), rows, db);
   }
 
   /** Under the account lock: `account` from LOCK_ACCOUNT_SQL; fetches the trades changed since the version known. */
   async readLocked(db: Queryable, account: AccountRow): Promise<AccountState> {
-    if (this.#state !== null && this.#state.exists && account.version === this.#state.version) return this.#state;
-    const r = await this.#query(db, 'tse_changed', CHANGED_TRADES_SQL, [this.account, this.version]);
-    return this.#apply(account, r.rows, db);
+    const base = this.#state;
+    if (base !== null && base.exists && account.version === base.version) return base;
+    const r = await this.#query(db, 'tse_changed', CHANGED_TRADES_SQL, [this.account, base?.version ?? -1]);
+    return this.#apply(base, account, r.rows, db);
   }
 
-  async #apply(account: AccountRow, rows: Record<string, unknown>[], db: Queryable): Promise<AccountState> {
-    const prev = this.#state;
+  /** `state` becomes the cached one unless the cache meanwhile holds a newer version (a read answered late). */
+  #keep(state: AccountState): void {
+    const current = this.#state;
+    if (current === null || !current.exists || state.version >= current.version) this.#state = state;
+  }
+
+  /** `prev`: the state the rows were fetched against (its version was the query's `known`). */
+  async #apply(prev: AccountState | null, account: AccountRow, rows: Record<string, unknown>[], db: Queryable): Promise<AccountState> {
     let trades: Trade[] | null;
     if (prev === null || !prev.exists || account.rebuilt_at > prev.version) trades = splice([], rows);
     else trades = account.version === prev.version && rows.length === 0 ? (prev.log.trades as Trade[]) : splice(prev.log.trades, rows);
@@ -141,7 +150,7 @@ export class AccountLog {
       settings: account.settings,
       exists: true,
     });
-    this.#state = state;
+    this.#keep(state);
     return state;
   }
 }

@@ -27,6 +27,19 @@ export function loadPg(): Promise<PgModule> {
   return pgModule;
 }
 
+/**
+ * Type parsers that read json and jsonb with JSON.parse whatever the process's global pg parsers
+ * say: the rows' key order and extension fields live in json columns, and a bot that set a global
+ * json parser (to get strings, say) must not get records rebuilt wrong. Other types: pg's own.
+ */
+function jsonParsingTypes(pg: PgModule): PoolConfig['types'] {
+  const global = pg.types;
+  return {
+    getTypeParser: ((oid: number, format?: string) =>
+      (oid === 114 || oid === 3802) && format !== 'binary' ? (text: string) => JSON.parse(text) as unknown : global.getTypeParser(oid, format as 'text')) as typeof global.getTypeParser,
+  };
+}
+
 /** A lazily created pg.Pool whose idle clients' errors (a restarted server) are absorbed, not fatal. */
 export class Connection {
   readonly #config: PoolConfig;
@@ -40,7 +53,7 @@ export class Connection {
   async pool(): Promise<Pool> {
     if (this.#ended) throw new TradeStateError('ECLOSED', 'This store was closed: create a new one');
     this.#pool ??= loadPg().then((pg) => {
-      const pool = new pg.Pool(this.#config);
+      const pool = new pg.Pool({ types: jsonParsingTypes(pg), ...this.#config });
       // An idle client whose server went away emits 'error' on the pool; unhandled it would kill
       // the process. pg drops that client; the next call connects anew.
       pool.on('error', () => {});
@@ -77,6 +90,11 @@ export class Connection {
     this.#pool = null;
     if (pool !== null) await (await pool).end();
   }
+}
+
+/** A timeout for SET LOCAL: whole ms, at most PostgreSQL's maximum (2^31 - 1 ms, ~24.8 days; a longer one is as good as none). */
+export function pgTimeout(ms: number): number {
+  return Math.min(Math.ceil(ms), 2_147_483_647);
 }
 
 /** Whether `err` is a lost or refused connection (no SQLSTATE from the server, or one of its shutdown states). */

@@ -42,6 +42,29 @@ export const ROW_COLUMNS: ReadonlyArray<readonly [string, string]> = Object.free
   ['keys', 'json'],
 ]);
 
+/** A NUL character, or a UTF-16 surrogate without its pair: JSON holds both, PostgreSQL's text, json and jsonb neither. */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** The path and value of the first string in `value` (object keys included) PostgreSQL cannot store, or null. */
+export function unstorable(value: unknown, path: string): { path: string; value: string } | null {
+  if (typeof value === 'string') return UNSTORABLE.test(value) ? { path, value } : null;
+  if (value === null || typeof value !== 'object') return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const bad = unstorable(value[i], `${path}[${i}]`);
+      if (bad !== null) return bad;
+    }
+    return null;
+  }
+  for (const key of Object.keys(value)) {
+    const at = path === '' ? key : `${path}.${key}`;
+    if (UNSTORABLE.test(key)) return { path: at, value: key };
+    const bad = unstorable((value as Record<string, unknown>)[key], at);
+    if (bad !== null) return bad;
+  }
+  return null;
+}
+
 function defineField(target: Record<string, unknown>, key: string, value: unknown): void {
   // defineProperty, not assignment: a field named __proto__ must stay a field
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });

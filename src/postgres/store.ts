@@ -21,15 +21,15 @@ import { IntegrityTracker, type Violation } from '../domain/integrity.js';
 import { checkSettingsFile, type SettingsInput } from '../domain/settings.js';
 import { applyClose, applyPartial, applyUpdate, applyUpdatesBatch, type PartialResult } from '../domain/trade-ops.js';
 import type { Trade, TradeLog } from '../domain/types.js';
-import { validateCloseInput, validateOpenInput, validatePartialInput, type OpenInput } from '../domain/validate.js';
+import { validateCloseInput, validateOpenInput, validatePartialInput, validatePatch, validateUpdates, type OpenInput } from '../domain/validate.js';
 import { DatabaseError, OutcomeUnknownError, ValidationError } from '../errors.js';
 import { RulesInForce, type RulebookRead } from '../store/rules.js';
 import { StoreBase, type RulesNeed } from '../store/store-base.js';
 import { applyGroup, doneOperations, settleGroup, WriteQueue, type Outcome, type PendingWrite } from '../store/write-group.js';
 import { AccountLog, accountRowOf, LOCK_ACCOUNT_SQL, type AccountState, type Queryable } from './account-log.js';
-import { Connection, databaseError, isConnectionError, migrateDatabase } from './connection.js';
+import { Connection, databaseError, isConnectionError, migrateDatabase, pgTimeout } from './connection.js';
 import { checkAccountName, settingsLabel, type ConnectionOptions } from './options.js';
-import { logTopOf, ROW_COLUMNS, tradeToRow, type RowInput } from './rows.js';
+import { logTopOf, ROW_COLUMNS, tradeToRow, unstorable, type RowInput } from './rows.js';
 import { SCHEMA } from './schema.js';
 
 export interface PostgresIntegrityContext {
@@ -172,14 +172,29 @@ export class PostgresTradeStore extends StoreBase {
 
   // ------------------------------------------------------------------ writes (as TradeStore)
 
+  /**
+   * Queues a write call. Its step is refused, alone, when its input holds a string PostgreSQL
+   * cannot store: the group's one write statement would otherwise fail for every call in it.
+   */
+  #push<T>(operation: string, input: unknown, step: (log: TradeLog) => { log: TradeLog; result: T }, rules: 'strict' | 'lenient'): Promise<T> {
+    return this.#writes.push(operation, input, (log) => {
+      const next = step(log);
+      const bad = unstorable(input, '');
+      if (bad !== null) {
+        throw new ValidationError(bad.path, bad.value, 'holds a NUL character or an unpaired UTF-16 surrogate, which PostgreSQL cannot store');
+      }
+      return next;
+    }, rules);
+  }
+
   async openTrade(input: OpenInput): Promise<Trade> {
     const valid = validateOpenInput(input);
-    return this.#writes.push('openTrade', valid, this.openStep(valid), 'strict');
+    return this.#push('openTrade', valid, this.openStep(valid), 'strict');
   }
 
   async closeTrade(id: string, input: { exit_price: number; exit_reason?: string | null; lessons?: string | null }): Promise<Trade> {
     const valid = validateCloseInput(input);
-    return this.#writes.push('closeTrade', { id, ...valid }, (log) => {
+    return this.#push('closeTrade', { id, ...valid }, (log) => {
       const next = applyClose(log, id, valid, this.clock());
       return { log: next.log, result: next.trade };
     }, 'lenient');
@@ -187,24 +202,26 @@ export class PostgresTradeStore extends StoreBase {
 
   async partialClose(id: string, input: { fraction: number; exit_price: number; reason?: string | null }): Promise<PartialResult> {
     const valid = validatePartialInput(input);
-    return this.#writes.push('partialClose', { id, ...valid }, (log) => {
+    return this.#push('partialClose', { id, ...valid }, (log) => {
       const next = applyPartial(log, id, valid, this.clock());
       return { log: next.log, result: next.result };
     }, 'lenient');
   }
 
   async updateTrade(id: string, patch: Record<string, unknown>): Promise<Trade> {
-    return this.#writes.push('updateTrade', { id, patch }, (log) => {
-      const next = applyUpdate(log, id, patch);
+    // Checked and copied now: the caller may change its object before the group runs.
+    const valid = validatePatch(patch);
+    return this.#push('updateTrade', { id, patch: valid }, (log) => {
+      const next = applyUpdate(log, id, valid);
       return { log: next.log, result: next.trade };
     }, 'lenient');
   }
 
   async updateTradesBatch(updates: ReadonlyArray<readonly [string, Record<string, unknown>]>): Promise<number> {
-    if (!Array.isArray(updates)) throw new ValidationError('updates', updates, 'must be an array of [id, patch] pairs');
-    return this.#writes.push('updateTradesBatch', { updates }, (log) => {
-      const next = applyUpdatesBatch(log, updates);
-      return { log: next.log, result: updates.length };
+    const valid = validateUpdates(updates);
+    return this.#push('updateTradesBatch', { updates: valid }, (log) => {
+      const next = applyUpdatesBatch(log, valid);
+      return { log: next.log, result: valid.length };
     }, 'lenient');
   }
 
@@ -283,9 +300,13 @@ export class PostgresTradeStore extends StoreBase {
         // integers computed here), and a multi-statement query none, so the account is a literal
         // (its name was checked against a strict pattern, and escapeLiteral quotes it anyway).
         const opened = (await client.query(
-          `BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = ${waitMs}; ` +
-            `SET LOCAL statement_timeout = ${waitMs + this.#statementTimeoutMs}; ` +
-            `SET LOCAL idle_in_transaction_session_timeout = ${this.#statementTimeoutMs}; ` +
+          `BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = ${pgTimeout(waitMs)}; ` +
+            `SET LOCAL statement_timeout = ${pgTimeout(waitMs + this.#statementTimeoutMs)}; ` +
+            `SET LOCAL idle_in_transaction_session_timeout = ${pgTimeout(this.#statementTimeoutMs)}; ` +
+            // Acknowledged means durable: a database or role with synchronous_commit = off would
+            // acknowledge commits a server crash can lose. 'local', 'remote_write', 'remote_apply'
+            // are at least as strong as 'on' and are left as they are.
+            `SELECT set_config('synchronous_commit', 'on', true) WHERE current_setting('synchronous_commit') = 'off'; ` +
             LOCK_ACCOUNT_SQL.replace('$1', client.escapeLiteral(this.account)),
         )) as unknown as Array<{ rows: Record<string, unknown>[] }>;
         const locked = opened[opened.length - 1]?.rows[0];

@@ -27,7 +27,7 @@ import { parseLog, readLogBytes } from '../io/read-log.js';
 import { serializeLog } from '../io/serialize.js';
 import { readSettingsFile, SETTINGS_FILE, settingsFileFor } from '../io/settings-file.js';
 import { AccountLog, LOCK_ACCOUNT_SQL, type Queryable } from './account-log.js';
-import { Connection, databaseError, isConnectionError } from './connection.js';
+import { Connection, databaseError, isConnectionError, pgTimeout } from './connection.js';
 import { logTopOf, ROW_COLUMNS, tradeToRow, type RowInput } from './rows.js';
 import { SCHEMA } from './schema.js';
 import { checkAccountName, settingsLabel } from './options.js';
@@ -176,8 +176,8 @@ export async function importLog(options: ImportLogOptions): Promise<ImportResult
     let lost = false;
     try {
       await client.query(
-        `BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = ${Math.max(1, Math.ceil(lockTimeoutMs))}; ` +
-          `SET LOCAL statement_timeout = ${Math.ceil(lockTimeoutMs + statementTimeoutMs)}`,
+        `BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = ${pgTimeout(Math.max(1, lockTimeoutMs))}; ` +
+          `SET LOCAL statement_timeout = ${pgTimeout(lockTimeoutMs + statementTimeoutMs)}`,
       );
       // The account row first (a new account starts here), then its lock: the cross-host flock.
       await client.query(`INSERT INTO ${SCHEMA}.accounts (account) VALUES ($1) ON CONFLICT (account) DO NOTHING`, [account]);

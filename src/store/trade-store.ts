@@ -8,7 +8,7 @@ import type { RiskResult } from '../domain/risk.js';
 import type { SettingsFile, SettingsInput } from '../domain/settings.js';
 import { applyClose, applyPartial, applyUpdate, applyUpdatesBatch, type PartialResult } from '../domain/trade-ops.js';
 import type { Trade, TradeLog } from '../domain/types.js';
-import { validateCloseInput, validateLogShape, validateOpenInput, validatePartialInput, type OpenInput } from '../domain/validate.js';
+import { validateCloseInput, validateLogShape, validateOpenInput, validatePartialInput, validatePatch, validateUpdates, type OpenInput } from '../domain/validate.js';
 import { SelfDeadlockError, ValidationError } from '../errors.js';
 import { LogCache } from '../io/log-cache.js';
 import { realLogPath } from '../io/log-path.js';
@@ -160,18 +160,20 @@ export class TradeStore extends StoreBase {
 
   /** Changes only mutable fields (stops, target, notes, grade, setup_type, lessons, extension fields). */
   async updateTrade(id: string, patch: Record<string, unknown>): Promise<Trade> {
+    // Checked and copied now: the caller may change its object before the group runs.
+    const valid = validatePatch(patch);
     return this.#mutate('updateTrade', (log) => {
-      const next = applyUpdate(log, id, patch);
+      const next = applyUpdate(log, id, valid);
       return { log: next.log, result: next.trade };
     });
   }
 
   /** Several updates under one lock and one write; all or nothing. Returns how many trades changed. */
   async updateTradesBatch(updates: ReadonlyArray<readonly [string, Record<string, unknown>]>): Promise<number> {
-    if (!Array.isArray(updates)) throw new ValidationError('updates', updates, 'must be an array of [id, patch] pairs');
+    const valid = validateUpdates(updates);
     return this.#mutate('updateTradesBatch', (log) => {
-      const next = applyUpdatesBatch(log, updates);
-      return { log: next.log, result: updates.length };
+      const next = applyUpdatesBatch(log, valid);
+      return { log: next.log, result: valid.length };
     });
   }
 
