@@ -117,6 +117,9 @@ function tidy(message: string): string {
 }
 
 export function globalsOf(values: Values): GlobalOptions {
+  // `--db "$DB_URL"` with the variable unset: pg would silently use the libpq defaults (PGHOST...,
+  // else localhost:5432), another database than meant. (An empty TSE_DATABASE_URL counts as unset.)
+  if (values.db === '') throw new ValidationError('--db', '', 'is empty: give a postgres:// URL, or leave --db out for the file log');
   const given = new Set(Object.keys(GLOBAL_OPTIONS).filter((k) => values[k] !== undefined));
   const capital = str(values, 'capital');
   const maxPositions = str(values, 'max-positions');

@@ -13,8 +13,10 @@ import { AccountLog, type AccountState } from '../postgres/account-log.js';
 import { Connection, databaseError, migrateDatabase, schemaVersion } from '../postgres/connection.js';
 import { SCHEMA, SCHEMA_VERSION } from '../postgres/schema.js';
 import { checkAccountName, settingsLabel } from '../postgres/options.js';
-import { PostgresTradeStore } from '../postgres/store.js';
-import { exportAccount, importLog, type ExportResult, type ImportResult, type PoolLike } from '../postgres/transfer.js';
+// Types only: the store and import/export are loaded by the commands that use them, not by status.
+import type { PostgresLogSource } from '../postgres/source.js';
+import type { PostgresTradeStore } from '../postgres/store.js';
+import type { ExportResult, ImportResult, PoolLike } from '../postgres/transfer.js';
 import type { GlobalOptions } from './args.js';
 import { settingOptions, type LogView, type Where } from './backend.js';
 import { onCleanup } from './cleanup.js';
@@ -28,8 +30,9 @@ export function redactUrl(url: string): string {
     if (p !== null) u.searchParams.set('password', '***');
     return u.toString();
   } catch {
-    // Not a URL (a key=value string): hide what follows password=.
-    return url.replace(/(password\s*=\s*)(\S+)/gi, '$1***');
+    // Not a URL the WHATWG parser takes, though pg does (no host: postgres://bot:pw@/db?host=/run/postgresql),
+    // or a key=value string: hide the userinfo's password (up to the last "@") and any password= value.
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*:).*@/i, '$1***@').replace(/(password\s*=\s*)([^&\s]+)/gi, '$1***');
   }
 }
 
@@ -86,7 +89,7 @@ async function accountState(g: GlobalOptions): Promise<AccountState> {
  * As requireLog for a file: a mistyped --account must not read as an empty account, nor have a
  * write create a second account beside the real one; --allow-missing says empty is meant.
  */
-function requireAccount(g: GlobalOptions, state: AccountState): void {
+function requireAccount(g: GlobalOptions, state: Pick<AccountState, 'exists'>): void {
   if (state.exists || g.allowMissing) return;
   const account = accountOf(g);
   throw new AccountError(
@@ -106,6 +109,23 @@ export async function accountRules(g: GlobalOptions): Promise<{ state: AccountSt
   return { state, rulebook, rules: resolveRules(settingOptions(g), rulebook), where: whereOf(g) };
 }
 
+/**
+ * The account's log as a LogSource (reconcile, report), and where it is for the output. A missing
+ * account is refused with the same error as every other command's, unless --allow-missing.
+ */
+export async function accountSource(g: GlobalOptions): Promise<{ source: PostgresLogSource; where: Where }> {
+  const where = whereOf(g);
+  const { openAccountSource } = await import('../postgres/source.js');
+  const source = await openAccountSource({ connectionString: dbOf(g), account: accountOf(g), allowMissing: true });
+  try {
+    requireAccount(g, await source.read());
+  } catch (err) {
+    await source.close();
+    throw err;
+  }
+  return { source, where };
+}
+
 export async function accountView(g: GlobalOptions): Promise<LogView> {
   const { state, rules, where } = await accountRules(g);
   return { log: state.log, trades: state.log.trades, settings: rules.settings, where };
@@ -114,6 +134,7 @@ export async function accountView(g: GlobalOptions): Promise<LogView> {
 export async function openAccountStore(g: GlobalOptions): Promise<{ store: PostgresTradeStore; violations: Violation[]; where: Where }> {
   // The existence check and a strict look at the rulebook first, as a file command gets them.
   await accountRules(g);
+  const { PostgresTradeStore } = await import('../postgres/store.js');
   const violations: Violation[] = [];
   const store = new PostgresTradeStore({
     connectionString: dbOf(g),
@@ -152,11 +173,13 @@ export async function migrate(g: GlobalOptions): Promise<{ applied: number[]; ve
 }
 
 export async function importFile(g: GlobalOptions, file: string, replace: boolean): Promise<ImportResult & { where: Where }> {
+  const { importLog } = await import('../postgres/transfer.js');
   const r = await importLog({ pool: await pool(g), account: accountOf(g), tradeLog: file, replace });
   return { ...r, where: whereOf(g) };
 }
 
 export async function exportFile(g: GlobalOptions, file: string, replace: boolean): Promise<ExportResult & { where: Where }> {
+  const { exportAccount } = await import('../postgres/transfer.js');
   const r = await exportAccount({
     pool: await pool(g),
     account: accountOf(g),

@@ -12,7 +12,7 @@ export function version(): string {
 const GLOBAL_HELP = `Global options (before or after the command):
   --log <path>          trade log (default ./trades/trade_log.json)
   --db <url>            PostgreSQL instead of the file: postgres://user:pass@host/db
-                        (default: TSE_DATABASE_URL); not together with --log
+                        (default: TSE_DATABASE_URL); not with --log (but export, import)
   --account <name>      the account in that database (default: TSE_ACCOUNT)
   --lock <path>         lock file (default trade.lock beside the log)
   --state <dir>         derived state directory (default ./state)

@@ -13,6 +13,8 @@ export type { ConnectionOptions };
 import { MIGRATE_LOCK_KEY, MIGRATIONS, SCHEMA, SCHEMA_VERSION, VERSION_TABLE_SQL } from './schema.js';
 
 type PgModule = typeof import('pg');
+/** How long getting a connection may take (connect, TLS, authentication) before EDBUNAVAILABLE. */
+const CONNECT_TIMEOUT_MS = 10_000;
 let pgModule: Promise<PgModule> | null = null;
 
 /** The `pg` module, imported once. */
@@ -47,7 +49,9 @@ export class Connection {
   #ended = false;
 
   constructor(options: ConnectionOptions) {
-    this.#config = { max: 4, ...(options.connectionString !== undefined && { connectionString: options.connectionString }), ...(options.pool as PoolConfig | undefined) };
+    // connectionTimeoutMillis: a server that accepts the connection and never answers (hung, a
+    // half-open connection, a stuck proxy) must fail as unreachable, not hang the caller forever.
+    this.#config = { max: 4, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, ...(options.connectionString !== undefined && { connectionString: options.connectionString }), ...(options.pool as PoolConfig | undefined) };
   }
 
   async pool(): Promise<Pool> {

@@ -384,6 +384,12 @@ export class PostgresTradeStore extends StoreBase {
           const applied = applyGroup(before.log, group, settingsError);
           outcomes = applied.outcomes;
           if (applied.log === before.log) {
+            if (locked === undefined) {
+              // Nothing accepted on an account this transaction created: leave no account behind, as
+              // a refused write on a missing file log leaves no file (the COMMIT after it is empty).
+              await client.query('ROLLBACK AND CHAIN');
+              return;
+            }
             committed = before;
             return;
           }

@@ -6,7 +6,7 @@ import type { LogSource } from '../../reconcile/source.js';
 import { StateReconciler, watchOf, type ReconcileResult } from '../../reconcile/state-reconciler.js';
 import { str, type GlobalOptions } from '../args.js';
 import { whereJson, whereText, type Where } from '../backend.js';
-import { CommandRefusedError, UsageError } from '../cli-errors.js';
+import { CommandRefusedError } from '../cli-errors.js';
 import type { Command, CommandResult, Context } from '../command.js';
 import { formatDuration, parseDuration } from '../duration.js';
 
@@ -64,11 +64,7 @@ For cron, prefer the one-shot form:  */15 * * * * trade-state reconcile --log ..
  */
 async function accountSource(g: GlobalOptions): Promise<{ source: LogSource; where: Where } | null> {
   if (g.db === undefined) return null;
-  if (g.account === undefined) throw new UsageError('--db needs --account <name> (or TSE_ACCOUNT): the account whose log to read', 'reconcile');
-  const [{ openAccountSource }, { whereOf }] = await Promise.all([import('../../postgres/source.js'), import('../db.js')]);
-  const where = whereOf(g);
-  const source = await openAccountSource({ connectionString: g.db, account: g.account, allowMissing: g.allowMissing });
-  return { source, where };
+  return (await import('../db.js')).accountSource(g);
 }
 
 /** Running: each problem is one stderr line, or one JSON line with the same error shape as everywhere. */

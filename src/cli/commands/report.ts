@@ -4,7 +4,6 @@ import { plain } from '../../format.js';
 import type { LogSource } from '../../reconcile/source.js';
 import { str, type GlobalOptions } from '../args.js';
 import { whereJson, type Where } from '../backend.js';
-import { UsageError } from '../cli-errors.js';
 import type { Command, CommandResult } from '../command.js';
 
 export const report: Command = {
@@ -52,9 +51,5 @@ same page as from that log exported to JSON), with the reconciler's formulas
  */
 async function accountSource(g: GlobalOptions): Promise<{ source: LogSource; where: Where } | null> {
   if (g.db === undefined) return null;
-  if (g.account === undefined) throw new UsageError('--db needs --account <name> (or TSE_ACCOUNT): the account whose log to read', 'report');
-  const [{ openAccountSource }, { whereOf }] = await Promise.all([import('../../postgres/source.js'), import('../db.js')]);
-  const where = whereOf(g);
-  const source = await openAccountSource({ connectionString: g.db, account: g.account, allowMissing: g.allowMissing });
-  return { source, where };
+  return (await import('../db.js')).accountSource(g);
 }
