@@ -149,6 +149,21 @@ describe('a refused write on a missing account', () => {
   });
 });
 
+describe('import --from a file that does not exist', () => {
+  // A mistyped path read as an empty log would import nothing, or with --replace wipe an
+  // account's trades for none: refused as every command refuses a missing log.
+  it('is ELOGMISSING naming the path, exit 1, and creates no account', async () => {
+    const name = account();
+    const missing = path.join(dir, 'nope', 'trade_log.json');
+    const r = await cli(['import', '--from', missing, '--db', db.url, '--account', name, '--replace', '--json']);
+    expect(r.code, r.stdout).toBe(1);
+    expect(json(r.stdout).error).toMatchObject({ code: 'ELOGMISSING' });
+    expect(json(r.stdout).error.message).toContain(missing);
+    const after = await cli(['status', '--db', db.url, '--account', name, '--json']);
+    expect(json(after.stdout).error.code).toBe('EACCOUNTMISSING');
+  });
+});
+
 describe('a missing account', () => {
   it('is the same error, with the same advice (--allow-missing), from status, reconcile and report', async () => {
     const name = account();

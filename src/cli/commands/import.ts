@@ -1,4 +1,6 @@
 import { plain } from '../../format.js';
+import { fileExists } from '../../io/read-log.js';
+import { CommandRefusedError } from '../cli-errors.js';
 import { whereJson, whereText } from '../backend.js';
 import type { Command, CommandResult } from '../command.js';
 import { transferFile } from '../transfer-file.js';
@@ -29,6 +31,11 @@ client_id...), is refused with the database unchanged.`,
   },
   async run(ctx): Promise<CommandResult> {
     const file = transferFile(ctx, 'from');
+    // A mistyped --from must not read as an empty log (which would import nothing, or replace an
+    // account's trades with none): refused as every command refuses a missing log.
+    if (!(await fileExists(file))) {
+      throw new CommandRefusedError('ELOGMISSING', 'error', `no trade log at ${file}: check --from and the working directory`, { path: file });
+    }
     const { importFile } = await import('../db.js');
     const r = await importFile(ctx.globals, file, ctx.values.replace === true);
     const replaced = r.replaced > 0 ? `, replacing ${plural(r.replaced, 'trade')}` : '';
