@@ -273,7 +273,7 @@ export async function benchPostgres({ quick = false } = {}) {
     console.log(
       `PostgreSQL floor on this server, one connection: round trip (SELECT 1) p50 ${fmt(floor.rtt, 3)} ms; ` +
         `durable one-row INSERT (autocommit: 1 round trip + WAL flush) p50 ${fmt(floor.commit, 2)} ms. ` +
-        'A store write = 4 round trips (BEGIN+SET LOCAL, account lock, write statement, COMMIT) + 1 WAL flush, ' +
+        'A store write = 3 round trips (BEGIN + SET LOCAL + the account lock in one, the write statement, COMMIT) + 1 WAL flush, ' +
         '+1 round trip to fetch the rows another process changed.',
     );
     out.ratios = {
