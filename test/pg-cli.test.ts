@@ -255,7 +255,7 @@ describe('export and import', () => {
     expect((await onAccount(a, 'status')).doc.error.code).toBe('EACCOUNTMISSING');
     const missing = await onAccount(a, 'import', '--from', path.join(dir, 'nope.json'));
     expect(missing.code).toBe(1);
-    expect(missing.doc.error.code).toBe('EVALIDATION');
+    expect(missing.doc.error.code).toBe('ELOGMISSING'); // as every command refuses a missing log
   });
 });
 
