@@ -152,7 +152,10 @@ describe('spliceParse agrees with a full parse', () => {
     );
     // the property must not pass by always declining
     expect(spliced).toBeGreaterThan(600);
-    expect(eligibleSpliced).toBeGreaterThan(eligible * 0.6);
+    // About two in three typical writes splice (0.63-0.74 over runs, ~145 of them a run): 0.6 failed
+    // about one run in twenty by chance; 0.45 is five standard deviations down and still refuses a
+    // splice that declines most of the time.
+    expect(eligibleSpliced).toBeGreaterThan(eligible * 0.45);
   });
 
   it('never accepts damage that glues onto an unchanged neighbour (the sentinels must stay separate tokens)', () => {
