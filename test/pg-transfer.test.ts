@@ -247,7 +247,7 @@ describe('the rulebook travels both ways', () => {
     const settingsFile = path.join(dir, 'out', 'trade-state.json');
     expect(exported.settingsFile).toBe(settingsFile);
     const text = fs.readFileSync(settingsFile, 'utf8');
-    // the same rulebook, in the order a person wrote it (jsonb keeps keys in an order of its own)
+    // the same rulebook, in the order a person wrote it (init's order), whatever order the account holds it in
     expect(text).toBe(`${JSON.stringify(RULEBOOK, null, 2)}\n`);
   });
 

@@ -1,7 +1,8 @@
 // Helpers for tests that need a real PostgreSQL server (started by test/pg-global-setup.ts).
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, afterEach, beforeAll, inject } from 'vitest';
+import { PostgresTradeStore } from '../src/postgres/index.js';
 import { startServer } from './pg-server.js';
 
 /** URL of the run's server (maintenance database, superuser). */
@@ -64,6 +65,49 @@ export async function freshDatabase(): Promise<{ url: string; name: string; drop
       dropped = true;
     },
   };
+}
+
+export type StoreOptions = Partial<ConstructorParameters<typeof PostgresTradeStore>[0]>;
+
+/**
+ * For a test file: a fresh database made and migrated in beforeAll, dropped in afterAll;
+ * `url` is its URL (read it inside a hook or a test), `store()` a PostgresTradeStore on it (or on
+ * `url`, e.g. through a proxy) with `defaults` under `extra`, closed after the test that made it.
+ */
+export function storeDatabase(defaults: StoreOptions = {}): {
+  readonly url: string;
+  store(account: string, extra?: StoreOptions, url?: string): PostgresTradeStore;
+} {
+  let db: Awaited<ReturnType<typeof freshDatabase>> | undefined;
+  const stores: PostgresTradeStore[] = [];
+  const fixture = {
+    get url(): string {
+      if (db === undefined) throw new Error('storeDatabase(): the database is made in beforeAll');
+      return db.url;
+    },
+    store(account: string, extra: StoreOptions = {}, url = fixture.url): PostgresTradeStore {
+      const s = new PostgresTradeStore({ connectionString: url, account, ...defaults, ...extra });
+      stores.push(s);
+      return s;
+    },
+  };
+  beforeAll(async () => {
+    db = await freshDatabase();
+    await fixture.store('migrator').migrate();
+  });
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+  return fixture;
+}
+
+/** The event_seq of each of an account's events, in order. */
+export async function eventSeqs(url: string, account: string): Promise<number[]> {
+  return withClient(url, async (c) =>
+    (await c.query<{ s: string }>('SELECT event_seq AS s FROM trade_state.events WHERE account = $1 ORDER BY event_seq', [account])).rows.map((r) => Number(r.s)));
 }
 
 /**

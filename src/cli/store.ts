@@ -1,4 +1,5 @@
 import type { Violation } from '../domain/integrity.js';
+import type { LogSource } from '../reconcile/source.js';
 import type { GlobalOptions } from './args.js';
 import { settingOptions, type CliStore, type LogView, type Where } from './backend.js';
 
@@ -30,6 +31,16 @@ export async function openView(g: GlobalOptions): Promise<LogView> {
   const { store, where } = await openStore(g);
   const trades = await store.getAllTrades();
   return { log: { trades: [...trades], next_id: 0 }, trades, settings: store.settings, where };
+}
+
+/**
+ * For the commands that read the log through a source (reconcile, report): with --db (or
+ * TSE_DATABASE_URL) the account's log and where it is for the output; null: the file at --log.
+ * A missing account is refused (EACCOUNTMISSING), as a missing log file is, unless --allow-missing.
+ */
+export async function openSource(g: GlobalOptions): Promise<{ source: LogSource; where: Where } | null> {
+  if (g.db === undefined) return null;
+  return (await import('./db.js')).accountSource(g);
 }
 
 /** A write's result with the violations its write left behind, reported but not failing (SPEC §4). */

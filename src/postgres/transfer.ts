@@ -401,8 +401,9 @@ async function withConnection<T>(options: TransferConnectionOptions, account: st
 
 /**
  * The rulebook in the order of a settings file written by init (the settings in their documented
- * order, drawdown limits daily, weekly, total, warning): jsonb keeps keys in its own order, and a
- * person reads the file. A rulebook that is not a usable one is refused, naming the account.
+ * order, drawdown limits daily, weekly, total, warning): the column keeps whatever order its writer
+ * gave (saveSettings, an import, a hand-made UPDATE), and a person reads the file. A rulebook that
+ * is not a usable one is refused, naming the account.
  */
 function canonicalSettings(raw: unknown, account: string): SettingsInput {
   const given = checkSettingsFile(raw, settingsLabel(account)).given as Record<string, unknown>;

@@ -72,6 +72,8 @@ With --json the progress goes to stderr and one JSON document to stdout.
     const dir = str(values, 'dir');
     const print = (line: string): void => (globals.json ? io.stderr(`${line}\n`) : io.stdout(`${line}\n`));
     const cli = fileURLToPath(new URL('../main.js', import.meta.url));
+    // Both demos take the same run options.
+    const common = { ...(dir !== undefined && { dir }), keep: values.keep === true, seconds, seed, capital, print, cli };
     const db = str(values, 'db');
     if (values.postgres === true || db !== undefined) {
       if (db === '') throw new ValidationError('--db', db, 'must be a postgres:// URL');
@@ -80,27 +82,15 @@ With --json the progress goes to stderr and one JSON document to stdout.
       const { runPostgresDemo } = await import('../../demo/postgres/run.js');
       const r = await runPostgresDemo({
         ...((db ?? fromEnv) ? { db: (db ?? fromEnv) as string } : {}),
-        ...(dir !== undefined && { dir }),
-        keep: values.keep === true,
-        seconds,
-        seed,
-        capital,
-        print,
-        cli,
+        ...common,
       });
       return verdictResult(r);
     }
     const r = await runDemo({
-      ...(dir !== undefined && { dir }),
-      keep: values.keep === true,
-      seconds,
-      seed,
-      capital,
-      print,
+      ...common,
       // The demo reaches the library only through its public entry; the report (not part of it)
       // is handed in, and its charting code is loaded only when the run ends and writes one.
       writeReport: async (request) => (await import('../../report/index.js')).buildReport(request),
-      cli,
     });
     return verdictResult(r);
   },

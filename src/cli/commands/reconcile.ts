@@ -4,11 +4,12 @@ import path from 'node:path';
 import { Scheduler, type WatchTarget } from '../../reconcile/scheduler.js';
 import type { LogSource } from '../../reconcile/source.js';
 import { StateReconciler, watchOf, type ReconcileResult } from '../../reconcile/state-reconciler.js';
-import { str, type GlobalOptions } from '../args.js';
+import { str } from '../args.js';
 import { whereJson, whereText, type Where } from '../backend.js';
 import { CommandRefusedError } from '../cli-errors.js';
 import type { Command, CommandResult, Context } from '../command.js';
 import { formatDuration, parseDuration } from '../duration.js';
+import { openSource } from '../store.js';
 
 type Outcome = ReconcileResult;
 /** With --db: the account's log and where it is; null: the file at --log. */
@@ -46,7 +47,7 @@ For cron, prefer the one-shot form:  */15 * * * * trade-state reconcile --log ..
     const every = str(ctx.values, 'every');
     const intervalMs = every === undefined ? undefined : parseDuration('--every', every);
     const watch = ctx.values.watch === true;
-    const db = await accountSource(ctx.globals);
+    const db = await openSource(ctx.globals);
     try {
       if (intervalMs === undefined && !watch) return await reconcileOnce(ctx, db);
       await runForever(ctx, db, intervalMs, watch);
@@ -56,16 +57,6 @@ For cron, prefer the one-shot form:  */15 * * * * trade-state reconcile --log ..
     }
   },
 };
-
-/**
- * With --db (or TSE_DATABASE_URL): the account's log as a source, and where it is for the output.
- * Loaded only then (import()): a file-only run never loads the database client. A missing account
- * is refused (EACCOUNTMISSING), as a missing log file is, unless --allow-missing.
- */
-async function accountSource(g: GlobalOptions): Promise<{ source: LogSource; where: Where } | null> {
-  if (g.db === undefined) return null;
-  return (await import('../db.js')).accountSource(g);
-}
 
 /** Running: each problem is one stderr line, or one JSON line with the same error shape as everywhere. */
 function announce(ctx: Context, event: string, code: string, message: string, fields: Record<string, unknown> = {}): void {

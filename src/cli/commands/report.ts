@@ -1,10 +1,10 @@
 import path from 'node:path';
 
 import { plain } from '../../format.js';
-import type { LogSource } from '../../reconcile/source.js';
-import { str, type GlobalOptions } from '../args.js';
-import { whereJson, type Where } from '../backend.js';
+import { str } from '../args.js';
+import { whereJson } from '../backend.js';
 import type { Command, CommandResult } from '../command.js';
+import { openSource } from '../store.js';
 
 export const report: Command = {
   name: 'report',
@@ -26,7 +26,7 @@ same page as from that log exported to JSON), with the reconciler's formulas
     const { buildReport } = await import('../../report/index.js');
     const out = path.resolve(str(values, 'out') as string);
     const title = str(values, 'title');
-    const db = await accountSource(globals);
+    const db = await openSource(globals);
     try {
       const r = await buildReport({
         ...(db === null ? { tradeLog: globals.log } : { source: db.source }),
@@ -43,13 +43,3 @@ same page as from that log exported to JSON), with the reconciler's formulas
     }
   },
 };
-
-/**
- * With --db (or TSE_DATABASE_URL): the account's log as a source, and where it is for the output.
- * Loaded only then (import()): a file-only run never loads the database client. A missing account
- * is refused (EACCOUNTMISSING), as a missing log file is, unless --allow-missing.
- */
-async function accountSource(g: GlobalOptions): Promise<{ source: LogSource; where: Where } | null> {
-  if (g.db === undefined) return null;
-  return (await import('../db.js')).accountSource(g);
-}
