@@ -12,67 +12,28 @@
 //   npx tsc -p tsconfig.build.json && node bench/postgres.js [--quick]
 // Numbers are printed, never asserted.
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { TradeStore } from '../dist/index.js';
-import { PostgresTradeStore } from '../dist/postgres/index.js';
-import { logTopOf, ROW_COLUMNS, tradeToRow } from '../dist/postgres/rows.js';
+import { importLog, PostgresTradeStore } from '../dist/postgres/index.js';
 import { SCHEMA } from '../dist/postgres/schema.js';
 import { fmt, percentile, table, tempDir } from './lib.js';
 import { benchDatabase, benchServer, URL_ENV, withClient } from './pg-server.js';
-import { syntheticLog } from './store.js';
+import { OPTS, preparedLog, syntheticLog } from './store.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const OPTS = { maxPositions: 1e6, startingCapital: 1e9, assetConsecutiveLossCap: 0 };
 const p50 = (a) => percentile([...a].sort((x, y) => x - y), 50);
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 
-/** A file log of n trades written through the store (its own byte layout). */
-async function fileLog(dir, name, n) {
-  const sub = path.join(dir, name);
-  fs.mkdirSync(sub);
-  const logFile = path.join(sub, 'trade_log.json');
-  const filler = new TradeStore({ tradeLog: logFile, ...OPTS });
-  await filler.saveRaw(syntheticLog(n));
-  filler.close();
-  return logFile;
-}
-
-/**
- * An account holding the same n trades as fileLog's, put in with three bulk statements in one
- * transaction (the columns tradeToRow produces, every row at version 1, one event), as an import
- * leaves it: version 1 = the event_seq of its one event, next_id from the log, rebuilt_at 1.
- */
+/** An account holding the same n trades as the file log, put in by the library's own import (one transaction, one event). */
 async function pgAccount(url, account, n) {
   const log = syntheticLog(n);
-  const top = logTopOf(log);
-  const rows = log.trades.map((t, i) => tradeToRow(t, i));
-  const cols = ROW_COLUMNS.map(([c]) => c);
-  await withClient(url, async (c) => {
-    await c.query('BEGIN');
-    await c.query(
-      `INSERT INTO ${SCHEMA}.accounts (account, next_id, version, rebuilt_at, log_extra, log_keys) VALUES ($1, $2, 1, 1, $3::json, $4::json)`,
-      [account, top.next_id, JSON.stringify(top.extra), JSON.stringify(top.keys)],
-    );
-    await c.query(
-      `INSERT INTO ${SCHEMA}.trades (account, version, ${cols.join(', ')})
-       SELECT $1, 1, ${cols.map((col) => `x.${col}`).join(', ')}
-       FROM json_to_recordset($2::json) AS x(${ROW_COLUMNS.map(([col, type]) => `${col} ${type}`).join(', ')})`,
-      [account, JSON.stringify(rows)],
-    );
-    await c.query(
-      `INSERT INTO ${SCHEMA}.events (account, event_seq, op_id, kind, trade_ids, payload) VALUES ($1, 1, $2, 'import', '{}', $3::jsonb)`,
-      [account, randomUUID(), JSON.stringify({ input: { bench_prefill: n }, result: null })],
-    );
-    await c.query('COMMIT');
-  });
+  await importLog({ connectionString: url, account, log });
   return log;
 }
 
-/** The store must read the bulk-filled account as the log it came from: same JSON, same next id. */
+/** The store must read the imported account as the log it came from: same JSON, same next id. */
 async function checkAccount(url, account, log) {
   const store = new PostgresTradeStore({ connectionString: url, account, ...OPTS });
   try {
@@ -188,7 +149,7 @@ export async function benchPostgres({ quick = false } = {}) {
       for (const [n, procs] of CASES) {
         const pairs = pairsPerProc(procs);
         const name = `r${r}-n${n}-p${procs}`;
-        const logFile = await fileLog(dir, name, n);
+        const logFile = await preparedLog(dir, name, n);
         const account = `bench-${name}`;
         const log = await pgAccount(db.url, account, n);
         if (r === 0 && procs === 1) await checkAccount(db.url, account, log);

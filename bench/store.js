@@ -59,10 +59,10 @@ export function syntheticLog(n, { start = Date.UTC(2024, 0, 1), open = 0 } = {})
 }
 
 /** Settings that never refuse a bench open (no position cap, no loss cap, capital far above any risk). */
-const OPTS = { maxPositions: 1e6, startingCapital: 1e9, assetConsecutiveLossCap: 0 };
+export const OPTS = { maxPositions: 1e6, startingCapital: 1e9, assetConsecutiveLossCap: 0 };
 
 /** A directory holding a log of n trades written through the store, so its bytes are the store's own layout. */
-async function preparedLog(dir, name, n) {
+export async function preparedLog(dir, name, n) {
   const sub = path.join(dir, name);
   fs.mkdirSync(sub);
   const logFile = path.join(sub, 'trade_log.json');
