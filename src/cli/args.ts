@@ -72,7 +72,7 @@ export function parseStrict(argv: readonly string[], options: OptionSpec, comman
   const all: OptionSpec = { ...GLOBAL_OPTIONS, ...options };
   let parsed: { values: unknown; positionals: string[]; tokens: Token[] };
   try {
-    parsed = parseArgs({ args: [...argv], options: all, strict: true, allowPositionals: true, tokens: true });
+    parsed = parseArgs({ args: joinNegativeValues(argv, all), options: all, strict: true, allowPositionals: true, tokens: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     if (code.startsWith('ERR_PARSE_ARGS')) throw new UsageError(tidy((err as Error).message), command);
@@ -80,6 +80,32 @@ export function parseStrict(argv: readonly string[], options: OptionSpec, comman
   }
   rejectRepeats(parsed.tokens, all, command);
   return { values: parsed.values as Values, positionals: parsed.positionals };
+}
+
+/** A negative number as a token: `-1`, `-0.5`, `-.5`, `-1e3` (no short option of ours is a digit or a dot). */
+const NEGATIVE = /^-(?:\d|\.\d)/;
+
+/**
+ * parseArgs reads `--size -1` as --size without a value followed by an option -1, so a negative
+ * number would be reported as a missing value instead of reaching the check that names the rule it
+ * breaks (a size must be > 0). A value-taking option followed by a negative number gets it as its value.
+ */
+function joinNegativeValues(argv: readonly string[], options: OptionSpec): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const next = argv[i + 1];
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && NEGATIVE.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
 }
 
 /** The part of parseArgs' tokens this check reads. */

@@ -38,7 +38,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       command = loaded;
     }
     const { values, positionals } = parseStrict(argv, command?.options ?? {}, command?.name ?? null);
-    const globals = globalsOf(values);
+    const globals = explicitLogWins(command, globalsOf(values));
     if (globals.version) return print(io, globals.json, { command: 'version', version: version() }, version());
     if (name === 'help') return await help(io, positionals[1]);
     if (command === undefined) {
@@ -70,12 +70,24 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
 }
 
 /**
+ * An explicit --log (or --lock) on a command that works on one log names the file: a database
+ * named only by the environment (TSE_DATABASE_URL, TSE_ACCOUNT, exported for other commands) does
+ * not override what the person typed. --db or --account typed beside --log stays a usage error.
+ */
+function explicitLogWins(c: Command | undefined, g: GlobalOptions): GlobalOptions {
+  if (c === undefined || logKind(c) !== 'account') return g;
+  if (!g.given.has('log') && !g.given.has('lock')) return g;
+  if (g.given.has('db') || g.given.has('account')) return g;
+  return { ...g, db: undefined, account: undefined };
+}
+
+/**
  * Which log a command works on, as the options say: the file (--log) or an account of the
  * database (--db and --account, or TSE_DATABASE_URL and TSE_ACCOUNT). Naming both is a usage
  * error, not a silent choice, except for export and import, which copy between the two.
  */
 function checkDatabase(c: Command, g: GlobalOptions): void {
-  const kind = c.database ?? (c.noLog === true ? null : 'account');
+  const kind = logKind(c);
   if (kind === null) return;
   const dbFrom = g.given.has('db') ? '--db' : DB_ENV;
   const fail = (message: string): never => {
@@ -98,6 +110,11 @@ function checkDatabase(c: Command, g: GlobalOptions): void {
       }
     }
   }
+}
+
+/** What a command's log is: one log (a file or an account), the database as a server, a transfer between the two, or its own. */
+function logKind(c: Command): NonNullable<Command['database']> | null {
+  return c.database ?? (c.noLog === true ? null : 'account');
 }
 
 function checkArgs(c: Command, values: Parameters<typeof requireOptions>[0], args: string[]): void {
