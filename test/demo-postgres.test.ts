@@ -100,6 +100,11 @@ describe('trade-state demo --postgres', () => {
 
     expect(out).toMatch(/^A eu-west +opened \d+: /m);
     expect(out).toMatch(/^B us-east +opened \d+: /m);
+    // Each host's list of opens is whole: as many ids as the count it gives, never cut short.
+    for (const m of out.matchAll(/^[AB] \S+ +opened (\d+): ((?:.|\n(?= {10,}))*)/gm)) {
+      expect(m[2]?.match(/\bT\d{3,}\b/g)?.length, m[0]).toBe(Number(m[1]));
+      expect(m[2]).not.toContain('...');
+    }
     expect(out).toMatch(/^ +refused \d+: .*DUPLICATE_SYMBOL \d+ \(BTC in the race/m);
     expect(out).toMatch(/^ +refused \d+: .*POSITION_CAP \d+ \(\w+ in the burst\)/m);
     expect(out).toMatch(/^C ap-south +closed \d+ \(/m);

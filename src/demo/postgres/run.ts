@@ -356,7 +356,9 @@ function summary(trades: readonly Trade[], hosts: ReadonlyMap<string, HostRecord
     const opened = h.acks.filter((a) => a.op === 'open');
     if (opened.length > 0 || h.rejects.length > 0) {
       const shown = opened.map((a) => `${a.id} ${a.symbol}${a.phase ? ` (${a.phase})` : ''}`);
-      out.push(`${pad}  opened ${opened.length}${shown.length > 0 ? `: ${shown.slice(0, 8).join(', ')}${shown.length > 8 ? ', ...' : ''}` : ''}`);
+      // Every one of them, eight to a line: a list cut short would hide what the verdict counts.
+      const rows = Array.from({ length: Math.ceil(shown.length / 8) }, (_, i) => shown.slice(i * 8, i * 8 + 8).join(', '));
+      out.push(`${pad}  opened ${opened.length}${rows.length > 0 ? `: ${rows.join(`,\n${' '.repeat(width)}    `)}` : ''}`);
       const codes = Object.entries(countBy(h.rejects.map((r) => r.code))).sort((x, y) => y[1] - x[1]);
       const why = codes.map(([code, n]) => {
         const of = h.rejects.filter((r) => r.code === code);
