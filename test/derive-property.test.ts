@@ -1,7 +1,8 @@
 /**
  * Properties over random valid logs: the invariants hold, realized P&L equals
  * the exact Σ net P&L (computed here in integer cents), haltState agrees with
- * risk_state, each derive* agrees with deriveState, and output is deterministic.
+ * risk_state's book (the halt the store enforces), each derive* agrees with
+ * deriveState, and output is deterministic.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -111,7 +112,7 @@ describe('derived state over random logs', () => {
         const options = { startingCapital: startCents / 100, now: new Date(now), drawdownLimits: limits };
         const state = deriveState(log, options);
         const h = haltState(log, options);
-        expect([h.halted, h.halt_reason]).toEqual([state.risk_state.halted, state.risk_state.halt_reason]);
+        expect([h.halted, h.halt_reason]).toEqual([state.risk_state.book.halted, state.risk_state.book.halt_reason]);
         expect(derivePortfolio(log, options)).toEqual(state.portfolio);
         expect(deriveEquity(log, options)).toEqual(state.equity);
         expect(deriveRiskState(log, options)).toEqual(state.risk_state);

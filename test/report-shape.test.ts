@@ -323,9 +323,10 @@ describe('shapeReportData', () => {
         initialRiskPct: 0.41,
       }),
     ]);
-    // −150 + 12 on the day against a 5,000 start: −2.76 % breaches the −2 % daily limit
-    expect(data.halt).toMatchObject({ halted: true, dailyPct: -2.76 });
-    expect(data.halt.reason).toMatch(/^Daily drawdown/);
+    // the day's low, 5,000 − 150 = 4,850 at 09:00 (−3 %), breaches the −2 % daily limit; the +12 at
+    // 10:00 brings it to −2.76 %, but the halt (the book's) judges the day by its low
+    expect(data.halt).toMatchObject({ halted: true, dailyPct: -3 });
+    expect(data.halt.reason).toBe('Daily drawdown -3.0% at its lowest (4850.00) exceeds -2.0% limit');
   });
 });
 
