@@ -288,7 +288,7 @@ describe('shapeReportData', () => {
     expect(data.rHistogram).toMatchObject({ bins: [], count: 0, withoutR: 0, meanR: 0, expectancyR: 0, expectancyUsd: 0 });
     expect(data.setups).toEqual([]);
     expect(data.open).toEqual([]);
-    expect(data.header).toMatchObject({ equity: START, closedTrades: 0, winRate: 0, profitFactor: null, maxDrawdownPct: 0 });
+    expect(data.header).toMatchObject({ equity: START, closedTrades: 0, winRate: null, avgNetR: null, profitFactor: null, maxDrawdownPct: 0 }); // no rate without a closed trade
     expect(data.halt.halted).toBe(false);
   });
 
