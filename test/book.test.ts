@@ -97,6 +97,9 @@ describe('the halt the store enforces', () => {
       goldenClosed('T001', '2026-03-14T09:00:00+00:00', -150),
       goldenClosed('T002', '2026-03-14T10:00:00+00:00', 140, { symbol: 'ETH' }),
     ];
+    const store = storeOn(trades, NOW);
+    await expect(store.openTrade(open)).rejects.toMatchObject({ code: 'HALTED' });
+    expect(await store.checkOpen(open)).toMatchObject({ ok: false, code: 'HALTED' });
     const s = deriveState(logOf(...trades), options);
     expect([s.risk_state.halted, s.risk_state.current_value]).toEqual([false, 4990]); // the original's, kept
     expect(s.risk_state.book).toEqual({
@@ -104,9 +107,6 @@ describe('the halt the store enforces', () => {
       halt_reason: 'Daily drawdown -3.0% at its lowest (4850.00) exceeds -2.0% limit',
       daily_low_value: 4850, weekly_low_value: 4850, lowest_value: 4850,
     });
-    const store = storeOn(trades, NOW);
-    await expect(store.openTrade(open)).rejects.toMatchObject({ code: 'HALTED' });
-    expect(await store.checkOpen(open)).toMatchObject({ ok: false, code: 'HALTED' });
     // the next day the daily window starts again (the week's low is −3 %, above the −10 % limit)
     const tomorrow = storeOn(trades, at('2026-03-15T09:00:00Z'));
     await expect(tomorrow.openTrade(open)).resolves.toMatchObject({ id: 'T003' });
