@@ -223,6 +223,29 @@ describe('trade-state CLI: status, verify, damaged logs, --debug', () => {
     expect([r.code, r.stdout.split('\n')[0]]).toEqual([0, 'No open positions.']);
   });
 
+  it('status: win rate "—" (null in JSON) with no closed trade, not 0.0 %', async () => {
+    await run('open', ...BTC);
+    const { doc } = await json('status');
+    expect(doc).toMatchObject({ closed_trades: 0, wins: 0, losses: 0, breakeven: 0, win_rate: null, avg_net_r: null, profit_factor: null });
+    expect((await run('status')).stdout).toMatch(/^Closed\s+0 \(0 won, 0 lost, 0 breakeven\), win rate —, avg net R —$/m);
+  });
+
+  it('status: after +$10 then −$10 the same day the peak stays 5,010 and the dip is a drawdown (the book)', async () => {
+    const closed = (id: string, symbol: string, time: string, pnl: number) =>
+      tradeRecord(id, { symbol, status: 'CLOSED', exit_price: 1, exit_time: time, pnl_usd: pnl });
+    const first = closed('T001', 'BTC', '2026-03-14T10:00:00+00:00', 10);
+    writeLog({ trades: [first], next_id: 2 });
+    expect((await json('status')).doc).toMatchObject({ equity: 5010, peak_equity: 5010, drawdown_pct: 0 });
+    writeLog({ trades: [first, closed('T002', 'ETH', '2026-03-14T11:00:00+00:00', -10)], next_id: 3 });
+    const { doc } = await json('status');
+    // (5,000 − 5,010) ÷ 5,010 = −0.1996 %
+    expect(doc).toMatchObject({
+      equity: 5000, peak_equity: 5010, drawdown_pct: -0.2, max_drawdown_pct: -0.2, max_drawdown_usd: -10,
+      closed_trades: 2, wins: 1, losses: 1, win_rate: 50,
+    });
+    expect((await run('status')).stdout).toMatch(/^Drawdown\s+-0\.20% from peak \$5,010\.00 \(NORMAL\), max -0\.20%$/m);
+  });
+
   it('status reports a drawdown halt and its reason', async () => {
     writeLog({
       trades: [trade({ status: 'CLOSED', exit_price: 60000, exit_time: new Date().toISOString().replace('Z', '+00:00'), pnl_usd: -300, size: 0.06, original_size: 0.06 })],

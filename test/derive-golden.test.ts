@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { deriveEquity, derivePortfolio, deriveRiskState, deriveSetupPerformance, deriveState } from '../src/domain/derive/index.js';
 import { ValidationError } from '../src/errors.js';
-import { at, goldenClosed, goldenOpen, goldenRecord, logOf, partialExit } from './trades.js';
+import { at, goldenClosed, goldenOpen, goldenRecord, logOf, partialExit, withoutBook } from './trades.js';
 
 describe('wins only', () => {
   // start 10 000, now Tuesday 2026-03-10 15:00 UTC (ISO week starts Monday 03-09)
@@ -25,7 +25,7 @@ describe('wins only', () => {
 
   it('equity: profit_factor is null with no loss, curve from the first close', () => {
     const e = deriveEquity(log, options);
-    expect(e).toEqual({
+    expect(withoutBook(e)).toEqual({
       starting_capital: 10_000,
       current_equity: 10_060, // 10 000 + 20 + 40
       total_pnl: 60,
@@ -59,7 +59,7 @@ describe('wins only', () => {
 
   it('risk state: daily start = end of Monday, weekly start = before Monday', () => {
     const r = deriveRiskState(log, options);
-    expect(r).toEqual({
+    expect(withoutBook(r)).toEqual({
       starting_value: 10_000,
       current_value: 10_060,
       daily_start_value: 10_020, // end of 03-09
@@ -74,7 +74,7 @@ describe('wins only', () => {
   });
 
   it('setup performance: one group, expectancy = 1 × 2 + 0 × 0', () => {
-    expect(deriveSetupPerformance(log, options)).toEqual({
+    expect(withoutBook(deriveSetupPerformance(log, options))).toEqual({
       setups: {
         RSI_Div: {
           total_trades: 2, wins: 2, losses: 0, breakeven: 0, win_rate: 100,
@@ -131,7 +131,7 @@ describe('losses only', () => {
     const s = deriveSetupPerformance(log, options);
     expect(Object.keys(s.setups)).toEqual(['Breakout', 'Unknown']);
     // one loss each: wr 0, avg_loss_r -1, expectancy 0 × 0 + 1 × -1 = -1
-    expect(s.setups['Unknown']).toEqual({
+    expect(withoutBook(s.setups['Unknown'])).toEqual({
       total_trades: 1, wins: 0, losses: 1, breakeven: 0, win_rate: 0,
       avg_r: -1, avg_win_r: 0, avg_loss_r: -1, expectancy: -1, total_pnl: -5, trades: ['T002'],
     });
@@ -162,7 +162,7 @@ describe('breakevens', () => {
   });
 
   it('setup: breakeven column, R list [0, 1.5], expectancy (1/3) × 1.5 + (2/3) × 0', () => {
-    expect(deriveSetupPerformance(log, options).setups['Scalp']).toEqual({
+    expect(withoutBook(deriveSetupPerformance(log, options).setups['Scalp'])).toEqual({
       total_trades: 3, wins: 1, losses: 0, breakeven: 2, win_rate: 33.3,
       avg_r: 0.75, avg_win_r: 1.5, avg_loss_r: 0, expectancy: 0.5, total_pnl: 30, trades: ['T001', 'T002', 'T003'],
     });
@@ -227,7 +227,7 @@ describe('partial exits on open and closed trades, SHORT heat', () => {
 
   it('setup: `setup` fallback, and the R fallback uses pnl_usd, not net', () => {
     // r2(10 / (10 × 4)) = 0.25 (net would give 0.75)
-    expect(deriveSetupPerformance(log, options).setups).toEqual({
+    expect(withoutBook(deriveSetupPerformance(log, options)).setups).toEqual({
       Pullback: {
         total_trades: 1, wins: 1, losses: 0, breakeven: 0, win_rate: 100,
         avg_r: 0.25, avg_win_r: 0.25, avg_loss_r: 0, expectancy: 0.25, total_pnl: 30, trades: ['T001'],
@@ -318,7 +318,7 @@ describe('empty log', () => {
       balance: 10_000, current_equity: 10_000, starting_capital: 10_000, realized_pnl: 0,
       total_trades: 0, winning_trades: 0, losing_trades: 0, open_positions: [], last_updated: stamp,
     });
-    expect(s.equity).toEqual({
+    expect(withoutBook(s.equity)).toEqual({
       starting_capital: 10_000, current_equity: 10_000, total_pnl: 0, total_return_pct: 0,
       equity_curve: [], inception_date: '2026-03-14', peak_equity: 10_000, drawdown_percent: 0,
       drawdown_status: 'NORMAL', max_drawdown_pct: 0, max_drawdown_days: 0, current_drawdown_days: 0,
@@ -326,7 +326,7 @@ describe('empty log', () => {
       portfolio_heat: 0, heat_per_position: [], current_streak: 0, max_win_streak: 0, max_loss_streak: 0,
       last_5_results: [], last_updated: stamp,
     });
-    expect(s.risk_state).toEqual({
+    expect(withoutBook(s.risk_state)).toEqual({
       starting_value: 10_000, current_value: 10_000, daily_start_value: 10_000, weekly_start_value: 10_000,
       daily_reset_date: '2026-03-14', weekly_reset_date: '2026-03-09', // Saturday -> Monday 03-09
       halted: false, halt_reason: null, open_positions: [], last_updated: stamp,
@@ -387,11 +387,11 @@ describe('setup grouping and sort', () => {
     // null: 3; Unknown: 1; Alpha: 1 (tie, appears after Unknown); Breakout: 0.5 × 2 + 0.5 × -1 = 0.5;
     // VWAP: 0.5 × 0.5 + 0.5 × -1 = -0.25
     expect(Object.keys(s.setups)).toEqual(['null', 'Unknown', 'Alpha', 'Breakout', 'VWAP']);
-    expect(s.setups['Breakout']).toEqual({
+    expect(withoutBook(s.setups['Breakout'])).toEqual({
       total_trades: 2, wins: 1, losses: 1, breakeven: 0, win_rate: 50,
       avg_r: 0.5, avg_win_r: 2, avg_loss_r: -1, expectancy: 0.5, total_pnl: 10, trades: ['T1', 'T5'],
     });
-    expect(s.setups['VWAP']).toEqual({
+    expect(withoutBook(s.setups['VWAP'])).toEqual({
       total_trades: 2, wins: 1, losses: 1, breakeven: 0, win_rate: 50,
       avg_r: -0.25, avg_win_r: 0.5, avg_loss_r: -1, expectancy: -0.25, total_pnl: -5, trades: ['T2', 'T6'],
     });
@@ -464,18 +464,28 @@ describe('output shape', () => {
       'peak_equity', 'drawdown_percent', 'drawdown_status', 'max_drawdown_pct', 'max_drawdown_days',
       'current_drawdown_days', 'total_trades', 'winning_trades', 'losing_trades', 'win_rate', 'profit_factor',
       'avg_r', 'portfolio_heat', 'heat_per_position', 'current_streak', 'max_win_streak', 'max_loss_streak',
-      'last_5_results', 'last_updated',
+      'last_5_results', 'last_updated', 'book',
     ]);
     expect(Object.keys(s.equity.heat_per_position[0]!)).toEqual(['trade_id', 'symbol', 'risk_pct']);
     expect(Object.keys(s.risk_state)).toEqual([
       'starting_value', 'current_value', 'daily_start_value', 'weekly_start_value', 'daily_reset_date',
-      'weekly_reset_date', 'halted', 'halt_reason', 'open_positions', 'last_updated',
+      'weekly_reset_date', 'halted', 'halt_reason', 'open_positions', 'last_updated', 'book',
     ]);
     expect(Object.keys(s.risk_state.open_positions[0]!)).toEqual(['symbol', 'direction', 'trade_id']);
     expect(Object.keys(s.setup_performance)).toEqual(['setups', 'total_closed', 'last_updated']);
     expect(Object.keys(s.setup_performance.setups['S']!)).toEqual([
       'total_trades', 'wins', 'losses', 'breakeven', 'win_rate', 'avg_r', 'avg_win_r', 'avg_loss_r',
-      'expectancy', 'total_pnl', 'trades',
+      'expectancy', 'total_pnl', 'trades', 'book',
+    ]);
+    // the book's keys come after the original's, in a fixed order (docs/formulas.md)
+    expect(Object.keys(s.equity.book)).toEqual([
+      'peak_equity', 'drawdown_pct', 'drawdown_usd', 'drawdown_status', 'max_drawdown_pct', 'max_drawdown_usd',
+      'closed_trades', 'wins', 'losses', 'breakeven', 'win_rate', 'profit_factor',
+      'with_r', 'without_r', 'avg_net_r', 'avg_win_net_r', 'avg_loss_net_r',
+    ]);
+    expect(Object.keys(s.risk_state.book)).toEqual(['halted', 'halt_reason', 'daily_low_value', 'weekly_low_value', 'lowest_value']);
+    expect(Object.keys(s.setup_performance.setups['S']!.book)).toEqual([
+      'wins', 'losses', 'breakeven', 'win_rate', 'with_r', 'without_r', 'avg_net_r', 'avg_win_net_r', 'avg_loss_net_r',
     ]);
   });
 

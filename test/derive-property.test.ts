@@ -1,13 +1,15 @@
 /**
  * Properties over random valid logs: the invariants hold, realized P&L equals
  * the exact Σ net P&L (computed here in integer cents), haltState agrees with
- * risk_state, each derive* agrees with deriveState, and output is deterministic.
+ * risk_state's book (the halt the store enforces), each derive* agrees with
+ * deriveState, and output is deterministic.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import {
   checkDerivedInvariants,
+  deriveBook,
   deriveEquity,
   derivePortfolio,
   deriveRiskState,
@@ -111,7 +113,7 @@ describe('derived state over random logs', () => {
         const options = { startingCapital: startCents / 100, now: new Date(now), drawdownLimits: limits };
         const state = deriveState(log, options);
         const h = haltState(log, options);
-        expect([h.halted, h.halt_reason]).toEqual([state.risk_state.halted, state.risk_state.halt_reason]);
+        expect([h.halted, h.halt_reason]).toEqual([state.risk_state.book.halted, state.risk_state.book.halt_reason]);
         expect(derivePortfolio(log, options)).toEqual(state.portfolio);
         expect(deriveEquity(log, options)).toEqual(state.equity);
         expect(deriveRiskState(log, options)).toEqual(state.risk_state);
@@ -120,6 +122,60 @@ describe('derived state over random logs', () => {
         expect(JSON.stringify(again)).toBe(JSON.stringify(state));
       }),
       { numRuns: 150 },
+    );
+  });
+});
+
+describe('the book over random logs', () => {
+  it('a peak that never falls, a max drawdown at or below every running one, counts that add up, the same equity', () => {
+    fc.assert(
+      fc.property(scenario, ({ raws, startCents, now, limits }) => {
+        const { log } = build(raws);
+        const options = { startingCapital: startCents / 100, now: new Date(now), drawdownLimits: limits };
+        const state = deriveState(log, options);
+        const book = deriveBook(log, options);
+        const b = book.figures;
+        expect(state.equity.book).toEqual(b);
+        const eq = book.path.equity;
+        // along the events the running peak never falls; the book's peak is the last of it
+        let peak = Math.round(startCents) / 100;
+        let prevPeak = peak;
+        for (const e of eq) {
+          peak = Math.max(peak, e);
+          expect(peak).toBeGreaterThanOrEqual(prevPeak);
+          prevPeak = peak;
+          if (peak > 0) expect(b.max_drawdown_pct).toBeLessThanOrEqual(Math.round(((e - peak) / peak) * 10000) / 100 + 1e-9);
+        }
+        expect(b.peak_equity).toBe(peak);
+        expect(b.max_drawdown_pct).toBeLessThanOrEqual(b.drawdown_pct);
+        // the daily closes are among the events' equities: the book sees at least their peak and their
+        // fall (in %, while equity stays ≥ 0: below 0, a higher peak makes the same trough a smaller share)
+        expect(b.peak_equity).toBeGreaterThanOrEqual(state.equity.peak_equity);
+        if (eq.every((e) => e >= 0)) expect(b.max_drawdown_pct).toBeLessThanOrEqual(state.equity.max_drawdown_pct);
+        // the book ends where the original does
+        expect(eq.length === 0 ? state.equity.current_equity : eq[eq.length - 1]).toBe(state.equity.current_equity);
+        expect(b.wins + b.losses + b.breakeven).toBe(state.equity.total_trades);
+        expect([b.wins, b.losses]).toEqual([state.equity.winning_trades, state.equity.losing_trades]);
+        expect(b.win_rate === null).toBe(state.equity.total_trades === 0);
+        expect(b.with_r + b.without_r).toBe(b.closed_trades);
+        for (const st of Object.values(state.setup_performance.setups)) {
+          const sb = st.book;
+          expect(sb.wins + sb.losses + sb.breakeven).toBe(st.total_trades);
+          expect(sb.with_r + sb.without_r).toBe(st.total_trades);
+          // a win's net R is never negative nor a loss's positive
+          if (sb.avg_win_net_r !== null) expect(sb.avg_win_net_r).toBeGreaterThanOrEqual(0);
+          if (sb.avg_loss_net_r !== null) expect(sb.avg_loss_net_r).toBeLessThanOrEqual(0);
+          if (sb.wins === 0) expect(sb.avg_win_net_r).toBeNull();
+          if (sb.losses === 0) expect(sb.avg_loss_net_r).toBeNull();
+        }
+        // the halt is the original's or stricter; each window's low is at or below the current equity
+        const hb = state.risk_state.book;
+        if (state.risk_state.halted) expect(hb.halted).toBe(true);
+        expect(hb.daily_low_value).toBeLessThanOrEqual(state.risk_state.current_value);
+        expect(hb.weekly_low_value).toBeLessThanOrEqual(hb.daily_low_value);
+        expect(hb.lowest_value).toBeLessThanOrEqual(hb.weekly_low_value);
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -288,7 +288,7 @@ describe('shapeReportData', () => {
     expect(data.rHistogram).toMatchObject({ bins: [], count: 0, withoutR: 0, meanR: 0, expectancyR: 0, expectancyUsd: 0 });
     expect(data.setups).toEqual([]);
     expect(data.open).toEqual([]);
-    expect(data.header).toMatchObject({ equity: START, closedTrades: 0, winRate: 0, profitFactor: null, maxDrawdownPct: 0 });
+    expect(data.header).toMatchObject({ equity: START, closedTrades: 0, winRate: null, avgNetR: null, profitFactor: null, maxDrawdownPct: 0 }); // no rate without a closed trade
     expect(data.halt.halted).toBe(false);
   });
 
@@ -323,9 +323,10 @@ describe('shapeReportData', () => {
         initialRiskPct: 0.41,
       }),
     ]);
-    // −150 + 12 on the day against a 5,000 start: −2.76 % breaches the −2 % daily limit
-    expect(data.halt).toMatchObject({ halted: true, dailyPct: -2.76 });
-    expect(data.halt.reason).toMatch(/^Daily drawdown/);
+    // the day's low, 5,000 − 150 = 4,850 at 09:00 (−3 %), breaches the −2 % daily limit; the +12 at
+    // 10:00 brings it to −2.76 %, but the halt (the book's) judges the day by its low
+    expect(data.halt).toMatchObject({ halted: true, dailyPct: -3 });
+    expect(data.halt.reason).toBe('Daily drawdown -3.0% at its lowest (4850.00) exceeds -2.0% limit');
   });
 });
 

@@ -135,3 +135,20 @@ export function openAndClose(log: TradeLog, symbol: string, exit: number): Trade
   const opened = openTrade(log, { symbol });
   return closeTrade(opened.log, opened.trade.id, exit);
 }
+
+/**
+ * A derived file (or a setup's entry) without the book's figures: what the original design wrote.
+ * Golden and parity tests compare the original's fields through it; the book has its own tests.
+ */
+export function withoutBook<T>(file: T): T {
+  if (typeof file !== 'object' || file === null) return file;
+  const { book: _book, ...rest } = file as Record<string, unknown>;
+  if (typeof rest.setups === 'object' && rest.setups !== null) {
+    const setups: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(rest.setups)) {
+      Object.defineProperty(setups, k, { value: withoutBook(v), enumerable: true, writable: true, configurable: true });
+    }
+    rest.setups = setups;
+  }
+  return rest as T;
+}

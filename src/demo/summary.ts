@@ -16,10 +16,14 @@ export interface SummaryInput {
   checks: readonly Check[];
 }
 
-/** The numbers a trader looks at after the run, as JSON. */
+/**
+ * The numbers a trader looks at after the run, as JSON. Every figure is the book's (the files'
+ * `book` keys: docs/formulas.md), so the summary, `status` and the report say the same.
+ */
 export function summaryJson(s: SummaryInput): Record<string, unknown> {
   const e = s.state?.equity;
-  const rs = s.state?.risk_state;
+  const b = e?.book;
+  const hb = s.state?.risk_state.book;
   const best = bestSetup(s.state);
   const race = s.ledger.race();
   return {
@@ -33,22 +37,30 @@ export function summaryJson(s: SummaryInput): Record<string, unknown> {
     equity: e?.current_equity ?? null,
     realized_pnl: e?.total_pnl ?? null,
     total_return_pct: e?.total_return_pct ?? null,
-    drawdown_pct: e?.drawdown_percent ?? null,
-    max_drawdown_pct: e?.max_drawdown_pct ?? null,
-    drawdown_status: e?.drawdown_status ?? null,
-    halted: rs?.halted ?? null,
-    halt_reason: rs?.halt_reason ?? null,
-    win_rate: e?.win_rate ?? null,
-    profit_factor: e?.profit_factor ?? null,
+    peak_equity: b?.peak_equity ?? null,
+    drawdown_pct: b?.drawdown_pct ?? null,
+    max_drawdown_pct: b?.max_drawdown_pct ?? null,
+    drawdown_status: b?.drawdown_status ?? null,
+    halted: hb?.halted ?? null,
+    halt_reason: hb?.halt_reason ?? null,
+    win_rate: b?.win_rate ?? null,
+    profit_factor: b?.profit_factor ?? null,
+    avg_net_r: b?.avg_net_r ?? null,
     best_setup: best ? { name: best[0], ...best[1] } : null,
     checks: s.checks,
     verdict: s.checks.every((c) => c.ok) ? 'PASS' : 'FAIL',
   };
 }
 
-/** setup_performance.json is sorted by expectancy, best first. */
+/** The setup with the best mean net R (the book's expectancy); ties and setups without one keep the file's order. */
 function bestSetup(state: DerivedState | null): [string, SetupStats] | undefined {
-  return Object.entries(state?.setup_performance.setups ?? {})[0];
+  let best: [string, SetupStats] | undefined;
+  for (const entry of Object.entries(state?.setup_performance.setups ?? {})) {
+    const r = entry[1].book.avg_net_r;
+    const top = best?.[1].book.avg_net_r;
+    if (best === undefined || (r !== null && (top === null || top === undefined || r > top))) best = entry;
+  }
+  return best;
 }
 
 export function summaryText(s: SummaryInput): string[] {
@@ -68,14 +80,16 @@ export function summaryText(s: SummaryInput): string[] {
   const rs = s.state?.risk_state;
   if (e && rs) {
     const best = bestSetup(s.state);
+    const b = e.book;
+    const hb = rs.book;
     out.push(
       `Equity        ${usd(e.current_equity)} (start ${usd(e.starting_capital)}, realized ${signedUsd(e.total_pnl)}, ${signedPct(e.total_return_pct)})`,
-      `Drawdown      ${signedPct(e.drawdown_percent)} from peak, max ${signedPct(e.max_drawdown_pct)}, ${e.drawdown_status}; ${rs.halted ? `HALTED: ${rs.halt_reason}` : 'not halted'}`,
-      `Win rate      ${pct(e.win_rate, 1)} (${e.winning_trades} won, ${e.losing_trades} lost, ${e.total_trades - e.winning_trades - e.losing_trades} breakeven)`,
-      `Profit factor ${e.profit_factor === null ? (e.winning_trades > 0 ? 'no losing trade' : 'n/a') : decimal(e.profit_factor, 2)}`,
+      `Drawdown      ${signedPct(b.drawdown_pct)} from peak ${usd(b.peak_equity)}, max ${signedPct(b.max_drawdown_pct)}, ${b.drawdown_status}; ${hb.halted ? `HALTED: ${hb.halt_reason}` : 'not halted'}`,
+      `Win rate      ${b.win_rate === null ? 'n/a (no closed trade)' : pct(b.win_rate, 1)} (${b.wins} won, ${b.losses} lost, ${b.breakeven} breakeven), avg net R ${b.avg_net_r === null ? 'n/a' : r(b.avg_net_r)}`,
+      `Profit factor ${b.profit_factor === null ? (b.wins > 0 ? 'no losing trade' : 'n/a') : decimal(b.profit_factor, 2)}`,
       `Best setup    ${
         best
-          ? `${best[0]}: ${plural(best[1].total_trades, 'trade')}, win rate ${pct(best[1].win_rate, 1)}, expectancy ${r(best[1].expectancy)}, ${signedUsd(best[1].total_pnl)}`
+          ? `${best[0]}: ${plural(best[1].total_trades, 'trade')}, win rate ${best[1].book.win_rate === null ? 'n/a' : pct(best[1].book.win_rate, 1)}, expectancy ${best[1].book.avg_net_r === null ? 'n/a' : r(best[1].book.avg_net_r)}, ${signedUsd(best[1].total_pnl)}`
           : 'n/a (no closed trade)'
       }`,
     );

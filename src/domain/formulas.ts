@@ -154,8 +154,8 @@ export function initialRiskUsd(trade: Trade): number {
  * initial risk is a finite number > 0. Unlike the stored r_multiple, which the
  * original computes from the last close's price move alone, it counts every
  * partial exit: a win never gets a negative R nor a loss a positive one. The
- * report uses it; the derived files keep the original's R (rMultipleOf), as
- * FORMULAS.md defines their fields.
+ * book (derive/book.ts) uses it; the derived files' original fields keep the
+ * original's R (rMultipleOf), as FORMULAS.md defines them.
  */
 export function netR(trade: Trade): number | null {
   const risk = initialRiskUsd(trade);

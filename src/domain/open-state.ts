@@ -90,7 +90,7 @@ function continueOpenState(prev: OpenState, trades: readonly Trade[]): OpenState
   let ledger = prev.ledger;
   if (events.length > 0) {
     // A copy: prev's ledger still describes prev's log.
-    ledger = { buckets: new Map(prev.ledger.buckets), unparsed: prev.ledger.unparsed, unparsedCount: prev.ledger.unparsedCount, exitMicros: prev.ledger.exitMicros.slice() };
+    ledger = { buckets: new Map(prev.ledger.buckets), unparsed: prev.ledger.unparsed, unparsedCount: prev.ledger.unparsedCount, exitMicros: prev.ledger.exitMicros.slice(), events: prev.ledger.events.slice() };
     addToLedger(ledger, events);
   }
   return { trades, ...acc, ledger };

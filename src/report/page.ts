@@ -78,7 +78,7 @@ function headerHtml(data: ReportData): string {
   return `<dl class="kpis">
 ${kpi('Equity', usd(hd.equity), `started ${usd(hd.startingCapital)}`)}
 ${kpi('Total return', signedPct(hd.totalReturnPct), `${signedUsd(hd.realizedPnl)} realized`)}
-${kpi('Win rate', hd.closedTrades > 0 ? pct(hd.winRate, 1) : none, `${count(hd.wins)} W · ${count(hd.losses)} L · ${count(hd.breakeven)} BE of ${plural(hd.closedTrades, 'closed trade')}`)}
+${kpi('Win rate', hd.winRate !== null ? pct(hd.winRate, 1) : none, `${count(hd.wins)} W · ${count(hd.losses)} L · ${count(hd.breakeven)} BE of ${plural(hd.closedTrades, 'closed trade')}`)}
 ${kpi('Profit factor', hd.profitFactor === null ? (hd.wins > 0 ? '∞ (no loss)' : none) : decimal(hd.profitFactor, 2), 'gross win ÷ gross loss')}
 ${kpi('Max drawdown', signedPct(hd.maxDrawdownPct), epNote)}
 ${kpi('Current drawdown', signedPct(hd.drawdownPct), `${hd.drawdownStatus} · ${plural(hd.currentDrawdownDays, 'day')} below peak ${usd(hd.peakEquity)}`)}

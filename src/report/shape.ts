@@ -1,19 +1,19 @@
 /**
  * The numbers behind the performance report, shaped for charts: a pure
  * function of (trade log, options) built on the reconciler's own derivations
- * (deriveState, haltState) for equity, counts, the daily curve and the halt
- * state, so those never disagree with equity.json / setup_performance.json /
- * risk_state.json. Three things are the report's own view, because the
- * original's fields answer a different question (docs/report.md):
+ * (deriveState, the book, haltState), so the page never disagrees with the
+ * files, `status` or the demo's summary. Its figures are the book's
+ * (domain/derive/book.ts, docs/formulas.md):
  *   - R is net R (netR: net P&L with partial exits ÷ initial risk) everywhere,
  *     so a trade's R, its win or loss, the mean and the expectancy agree;
- *   - the max drawdown walks the equity after every realized event, so a fall
- *     that recovers within a UTC day is not hidden by the daily closes;
+ *   - peak and max drawdown walk the equity after every realized event, so a
+ *     fall that recovers within a UTC day is not hidden by the daily closes;
  *   - open risk is the loss to each current stop, beside the initial risk.
+ * The daily curve (equity.json's) is what is drawn.
  * No charting code here: this module is cheap to import and easy to test.
  */
-import { realizedEvents, type RealizedEvent } from '../domain/derive/core.js';
-import { deriveState, haltState, type DrawdownStatus, type EquityPoint } from '../domain/derive/index.js';
+import type { RealizedEvent } from '../domain/derive/core.js';
+import { deriveBook, deriveState, haltState, type Book, type DrawdownStatus, type EquityPoint, type SetupStats } from '../domain/derive/index.js';
 import { setupKey } from '../domain/derive/setups.js';
 import { initialRiskUsd, isTrade, netPnl, netR, partialPnl } from '../domain/formulas.js';
 import { r2 } from '../domain/round.js';
@@ -169,6 +169,7 @@ export interface ReportHeader {
   startingCapital: number;
   realizedPnl: number;
   totalReturnPct: number;
+  /** The book's: the highest equity after any realized event; it never falls. */
   peakEquity: number;
   drawdownPct: number;
   drawdownStatus: DrawdownStatus;
@@ -184,10 +185,11 @@ export interface ReportHeader {
   wins: number;
   losses: number;
   breakeven: number;
-  winRate: number;
+  /** null with no closed trade. */
+  winRate: number | null;
   profitFactor: number | null;
-  /** Mean net R per closed trade (rHistogram.meanR). */
-  avgNetR: number;
+  /** Mean net R per closed trade (the book's avg_net_r); null when no closed trade has an initial risk. */
+  avgNetR: number | null;
   /** Σ risk to the current stops, USD and % of current equity (r2 of the sum, not a sum of r2). */
   openRiskUsd: number;
   openRiskPct: number;
@@ -476,54 +478,37 @@ function rHistogramOf(closed: readonly Trade[], fileAvgR: number): RHistogram {
 // ------------------------------------------------------------------ setups
 
 /**
- * Per setup, in net R: grouped by setup_performance.json's names (setupKey),
- * counts, win rate and net P&L taken from it, the R columns from netR. Best
- * expectancy first; ties keep the order in which the setups first appear.
+ * Per setup, in net R: grouped by setup_performance.json's names (setupKey), every figure from
+ * the setup's `book` there. Best expectancy first; ties keep the order in which the setups first appear.
  */
-function setupRowsOf(closed: readonly Trade[], fileStats: ReadonlyMap<string, { total_trades: number; wins: number; losses: number; breakeven: number; win_rate: number; total_pnl: number }>): SetupRow[] {
-  const groups = new Map<string, Trade[]>();
+function setupRowsOf(closed: readonly Trade[], fileStats: ReadonlyMap<string, SetupStats>): SetupRow[] {
+  const names: string[] = [];
+  const seen = new Set<string>();
   for (const t of closed) {
     const key = setupKey(t);
-    const g = groups.get(key);
-    if (g === undefined) groups.set(key, [t]);
-    else g.push(t);
+    if (!seen.has(key)) {
+      seen.add(key);
+      names.push(key);
+    }
   }
   const rows: SetupRow[] = [];
-  for (const [name, members] of groups) {
+  for (const name of names) {
     const f = fileStats.get(name);
-    let n = 0;
-    let sum = 0;
-    let winSum = 0;
-    let wins = 0;
-    let lossSum = 0;
-    let losses = 0;
-    for (const t of members) {
-      const r = netR(t);
-      if (r === null) continue;
-      const o = outcomeOf(netPnl(t));
-      n++;
-      sum += r;
-      if (o === 'win') {
-        winSum += r;
-        wins++;
-      } else if (o === 'loss') {
-        lossSum += r;
-        losses++;
-      }
-    }
+    if (f === undefined) continue;
+    const b = f.book;
     rows.push({
       name,
-      trades: f?.total_trades ?? members.length,
-      wins: f?.wins ?? 0,
-      losses: f?.losses ?? 0,
-      breakeven: f?.breakeven ?? 0,
-      winRate: f?.win_rate ?? 0,
-      avgWinR: wins > 0 ? r2(winSum / wins) : 0,
-      avgLossR: losses > 0 ? r2(lossSum / losses) : 0,
-      // win rate × avg win + loss rate × avg loss over these n trades is Σ R ÷ n (breakevens are 0R)
-      expectancy: n > 0 ? r2(sum / n) : 0,
-      withoutR: members.length - n,
-      totalPnl: f?.total_pnl ?? 0,
+      trades: f.total_trades,
+      wins: b.wins,
+      losses: b.losses,
+      breakeven: b.breakeven,
+      winRate: b.win_rate ?? 0,
+      avgWinR: b.avg_win_net_r ?? 0,
+      avgLossR: b.avg_loss_net_r ?? 0,
+      // win rate × avg win + loss rate × avg loss over these trades is their mean net R (breakevens are 0R)
+      expectancy: b.avg_net_r ?? 0,
+      withoutR: b.without_r,
+      totalPnl: f.total_pnl,
     });
   }
   return rows.sort((a, b) => b.expectancy - a.expectancy); // stable: ties keep first appearance
@@ -551,56 +536,21 @@ function pctOf(usd: number | null, equity: number): number | null {
 // -------------------------------------------------------- max drawdown
 
 /**
- * The realized events (derive's one list of them) in time order. Events whose timestamp does not
- * parse go first, as the daily curve counts them on its first day; ties keep log order, partial
- * exits before their trade's close.
+ * The book's max-drawdown episode (its deepest fall below a running peak of the equity after
+ * every realized event), dated. `points` is the daily curve (origin point first): it dates the
+ * peak when that is the starting capital, and counts the days closed under water. The daily
+ * closes alone would miss a fall that recovers within a day.
  */
-function eventsInTimeOrder(trades: readonly unknown[]): RealizedEvent[] {
-  const key = (e: RealizedEvent): number => (Number.isNaN(e.micros) ? -Infinity : e.micros);
-  // Array.prototype.sort is stable: equal instants keep log order
-  return realizedEvents(trades).sort((a, b) => key(a) - key(b));
-}
-
-/**
- * The deepest fall of the equity after each realized event below its running
- * peak (from the starting capital, compared at cent precision as equity.json
- * does), with the episode around it. `points` is the daily curve (origin point
- * first): it dates the peak when that is the starting capital, and counts the
- * days closed under water. The daily closes alone would miss a fall that
- * recovers within a day.
- */
-function maxDrawdownEpisode(
-  trades: readonly unknown[],
-  startingCapital: number,
-  now: Date,
-  points: readonly CurvePoint[],
-): DrawdownEpisode | null {
+function maxDrawdownEpisode(book: Book, now: Date, points: readonly CurvePoint[]): DrawdownEpisode | null {
   const origin = points[0];
-  if (origin === undefined) return null;
-  const events = eventsInTimeOrder(trades);
+  const best = book.episode;
+  if (origin === undefined || best === null) return null;
+  const events = book.path.events;
   const today = dateToDay(now);
   // unparsed timestamps count on the curve's first day, future ones on today, as on the daily curve
   const firstDay = (points[1] ?? origin).date;
   const dateOf = (e: RealizedEvent) => (Number.isNaN(e.micros) ? firstDay : dayToDate(Math.min(microsToDay(e.micros), today)));
   const isoOf = (e: RealizedEvent | undefined) => (e === undefined || Number.isNaN(e.micros) ? null : new Date(Math.floor(e.micros / 1000)).toISOString());
-
-  let runPeak = r2(startingCapital);
-  let peakK = -1; // −1: the starting capital, before any event
-  let cum = 0;
-  let best: { peakK: number; peakEquity: number; troughK: number; troughEquity: number; depth: number; recoveryK: number } | null = null;
-  for (let k = 0; k < events.length; k++) {
-    cum += (events[k] as RealizedEvent).amount;
-    const eq = r2(startingCapital + cum);
-    if (eq >= runPeak) {
-      if (best !== null && best.recoveryK < 0 && best.peakK === peakK) best.recoveryK = k;
-      runPeak = eq;
-      peakK = k;
-    } else if (runPeak > 0) {
-      const dd = r2(((eq - runPeak) / runPeak) * 100);
-      if (dd < (best?.depth ?? 0)) best = { peakK, peakEquity: runPeak, troughK: k, troughEquity: eq, depth: dd, recoveryK: -1 };
-    }
-  }
-  if (best === null) return null;
   const peakEvent = best.peakK >= 0 ? events[best.peakK] : undefined;
   const trough = events[best.troughK] as RealizedEvent;
   const recovery = best.recoveryK >= 0 ? events[best.recoveryK] : undefined;
@@ -615,7 +565,7 @@ function maxDrawdownEpisode(
     peakEquity: best.peakEquity,
     troughDate: dateOf(trough),
     troughEquity: best.troughEquity,
-    depthPct: best.depth,
+    depthPct: best.depthPct,
     recoveryDate,
     daysUnderWater,
     peakAt: isoOf(peakEvent),
@@ -633,15 +583,17 @@ export function shapeReportData(log: TradeLog, options: ShapeOptions): ReportDat
   const maxPoints = options.maxPoints ?? DEFAULT_MAX_POINTS;
   checkMaxPoints(maxPoints);
   const state = deriveState(log, { startingCapital, drawdownLimits, now });
+  const book = deriveBook(log, { startingCapital, drawdownLimits, now });
   const halt = haltState(log, { startingCapital, drawdownLimits, now });
   const eq = state.equity;
+  const b = book.figures;
 
   const trades = log.trades.filter(isTrade);
   const closed = trades.filter((t) => t.status === 'CLOSED');
   const open = trades.filter((t) => t.status === 'OPEN');
   const daily = withOrigin(eq.equity_curve, startingCapital);
   // the episode first, on the full daily curve, so thinning keeps its days
-  const episode = maxDrawdownEpisode(log.trades, startingCapital, now, underwater(daily, startingCapital).points);
+  const episode = maxDrawdownEpisode(book, now, underwater(daily, startingCapital).points);
   const curve = shapeCurve(daily, startingCapital, maxPoints, [episode?.peakDate, episode?.troughDate, episode?.recoveryDate]);
 
   const fileSetups = new Map(Object.entries(state.setup_performance.setups));
@@ -678,7 +630,6 @@ export function shapeReportData(log: TradeLog, options: ShapeOptions): ReportDat
   });
 
   const hist = rHistogramOf(closed, eq.avg_r);
-  const breakeven = eq.total_trades - eq.winning_trades - eq.losing_trades;
   return {
     generatedAt: now.toISOString(),
     limits: resolveDrawdownLimits(drawdownLimits),
@@ -687,21 +638,21 @@ export function shapeReportData(log: TradeLog, options: ShapeOptions): ReportDat
       startingCapital,
       realizedPnl: eq.total_pnl,
       totalReturnPct: eq.total_return_pct,
-      peakEquity: eq.peak_equity,
-      drawdownPct: eq.drawdown_percent,
-      drawdownStatus: eq.drawdown_status,
-      maxDrawdownPct: episode?.depthPct ?? 0,
+      peakEquity: b.peak_equity,
+      drawdownPct: b.drawdown_pct,
+      drawdownStatus: b.drawdown_status,
+      maxDrawdownPct: b.max_drawdown_pct,
       dailyMaxDrawdownPct: eq.max_drawdown_pct,
       maxDrawdownDays: eq.max_drawdown_days,
       currentDrawdownDays: eq.current_drawdown_days,
-      closedTrades: eq.total_trades,
+      closedTrades: b.closed_trades,
       openTrades: open.length,
-      wins: eq.winning_trades,
-      losses: eq.losing_trades,
-      breakeven,
-      winRate: eq.win_rate,
-      profitFactor: eq.profit_factor,
-      avgNetR: hist.meanR,
+      wins: b.wins,
+      losses: b.losses,
+      breakeven: b.breakeven,
+      winRate: b.win_rate,
+      profitFactor: b.profit_factor,
+      avgNetR: b.avg_net_r,
       openRiskUsd: r2(openRisk),
       openRiskPct: pctOf(openRisk, equity) ?? 0,
       initialRiskUsd: r2(initialRisk),

@@ -6,7 +6,7 @@ import type { Command, CommandResult } from '../command.js';
 import { openView, whereJson } from '../store.js';
 import { table } from '../table.js';
 
-const { pct, price, signedPct, signedUsd, usd } = plain;
+const { pct, price, r, signedPct, signedUsd, usd } = plain;
 
 /** What a stop-out would lose now: the current stop and size; 0 once the stop is at or past entry. */
 export function riskUsd(t: Trade): number {
@@ -20,7 +20,9 @@ export const status: Command = {
   usage: 'status [--log <path> | --db <url> --account <name>] [--capital <n>] [--max-positions <n>] [--json]',
   help: `Reads the trade log (no lock needed; with --db, the account's log) and shows the open positions with the
 USD each would lose at its current stop, then equity, realized P&L, the
-drawdown from the equity peak, and whether new opens are halted and why.
+drawdown from the equity peak (over the equity after every realized event: an
+intraday dip counts), wins and losses by net P&L, net R, and whether new opens
+are halted and why (docs/formulas.md, "The book").
 --capital is the starting capital equity counts from; --max-positions the cap
 shown in "2 of 7 open" (give the bots' values).`,
   options: {},
@@ -45,26 +47,35 @@ shown in "2 of 7 open" (give the bots' values).`,
     }));
     const openRisk = round2(positions.reduce((s, p) => s + p.risk_usd, 0));
     const e = d.equity;
-    const rs = d.risk_state;
-    // risk_state says whether a limit is breached; whether that halts opens is the log's haltOnDrawdown.
-    const halted = rs.halted && settings.haltOnDrawdown;
+    // every figure from the book (equity.json's and risk_state.json's `book`): the peak never falls, an intraday dip counts
+    const b = e.book;
+    const hb = d.risk_state.book;
+    // the book's halt is what the store enforces; whether a breach halts opens is the log's haltOnDrawdown
+    const halted = hb.halted && settings.haltOnDrawdown;
     const json = {
       ...whereJson(view.where),
       starting_capital: settings.startingCapital,
       equity: e.current_equity,
       realized_pnl: e.total_pnl,
       total_return_pct: e.total_return_pct,
-      peak_equity: e.peak_equity,
-      drawdown_pct: e.drawdown_percent,
-      drawdown_status: e.drawdown_status,
+      peak_equity: b.peak_equity,
+      drawdown_pct: b.drawdown_pct,
+      drawdown_status: b.drawdown_status,
+      max_drawdown_pct: b.max_drawdown_pct,
+      max_drawdown_usd: b.max_drawdown_usd,
       halted,
-      halt_reason: halted ? rs.halt_reason : null,
+      halt_reason: halted ? hb.halt_reason : null,
       // the breach itself, halting or not (haltOnDrawdown false): null when no limit is breached
-      drawdown_breach: rs.halt_reason,
+      drawdown_breach: hb.halt_reason,
       max_positions: settings.maxPositions,
       open_risk_usd: openRisk,
-      closed_trades: e.total_trades,
-      win_rate: e.win_rate,
+      closed_trades: b.closed_trades,
+      wins: b.wins,
+      losses: b.losses,
+      breakeven: b.breakeven,
+      win_rate: b.win_rate,
+      profit_factor: b.profit_factor,
+      avg_net_r: b.avg_net_r,
       positions,
     };
     const rows = positions.map((p) => [p.id, p.symbol, p.direction, price(p.size), price(p.entry_price), price(p.stop_price), price(p.target_price), usd(p.risk_usd)]);
@@ -79,13 +90,15 @@ shown in "2 of 7 open" (give the bots' values).`,
           ),
       '',
       `Equity     ${usd(e.current_equity)}  (start ${usd(settings.startingCapital)}, realized ${signedUsd(e.total_pnl)})`,
-      `Drawdown   ${signedPct(e.drawdown_percent)} from peak ${usd(e.peak_equity)} (${e.drawdown_status})`,
-      `Positions  ${positions.length} of ${settings.maxPositions} open, ${usd(openRisk)} at risk; ${e.total_trades} closed, win rate ${pct(e.win_rate, 1)}`,
+      `Drawdown   ${signedPct(b.drawdown_pct)} from peak ${usd(b.peak_equity)} (${b.drawdown_status}), max ${signedPct(b.max_drawdown_pct)}`,
+      `Positions  ${positions.length} of ${settings.maxPositions} open, ${usd(openRisk)} at risk`,
+      // "—", not 0.0 %: with nothing closed there is no rate, and 0 % would read as "every trade lost"
+      `Closed     ${b.closed_trades} (${b.wins} won, ${b.losses} lost, ${b.breakeven} breakeven), win rate ${b.win_rate === null ? '—' : pct(b.win_rate, 1)}, avg net R ${b.avg_net_r === null ? '—' : r(b.avg_net_r)}`,
       `Trading    ${
         halted
-          ? `HALTED: ${rs.halt_reason ?? 'a drawdown limit is breached'}`
-          : rs.halted
-            ? `allowed, haltOnDrawdown is off (${rs.halt_reason ?? 'a drawdown limit is breached'})`
+          ? `HALTED: ${hb.halt_reason ?? 'a drawdown limit is breached'}`
+          : hb.halted
+            ? `allowed, haltOnDrawdown is off (${hb.halt_reason ?? 'a drawdown limit is breached'})`
             : 'allowed (no drawdown limit breached)'
       }`,
     ];

@@ -52,6 +52,8 @@ export interface Ledger {
   unparsedCount: number;
   /** Epoch µs of each CLOSED trade's exit_time (NaN if unparseable), aligned with Tally.closed. */
   exitMicros: number[];
+  /** Every event added, in the order added (log order): the book (book.ts) walks them in time order. */
+  events: RealizedEvent[];
 }
 
 /** One realized P&L event: a partial exit, or a close's own pnl_usd. */
@@ -68,7 +70,7 @@ export interface RealizedEvent {
 /**
  * The one list of what realizes P&L, in log order: each partial exit of an OPEN or CLOSED trade
  * at its `timestamp`, then each CLOSED trade's own pnl_usd at its `exit_time`. The daily ledger
- * below and the report's event-by-event drawdown both walk it.
+ * below and the book (book.ts: equity after every event) both walk it.
  */
 export function realizedEvents(trades: readonly unknown[]): RealizedEvent[] {
   const events: RealizedEvent[] = [];
@@ -88,7 +90,7 @@ export function realizedEvents(trades: readonly unknown[]): RealizedEvent[] {
 }
 
 export function buildLedger(trades: readonly unknown[]): Ledger {
-  const ledger: Ledger = { buckets: new Map<number, number>(), unparsed: 0, unparsedCount: 0, exitMicros: [] };
+  const ledger: Ledger = { buckets: new Map<number, number>(), unparsed: 0, unparsedCount: 0, exitMicros: [], events: [] };
   addToLedger(ledger, realizedEvents(trades));
   return ledger;
 }
@@ -100,6 +102,7 @@ export function buildLedger(trades: readonly unknown[]): Ledger {
  */
 export function addToLedger(ledger: Ledger, events: readonly RealizedEvent[]): void {
   for (const e of events) {
+    ledger.events.push(e);
     if (e.close) ledger.exitMicros.push(e.parsed);
     if (Number.isNaN(e.micros)) {
       ledger.unparsed += e.amount;

@@ -1,11 +1,13 @@
 /**
  * equity.json: the daily equity curve, peak and drawdowns, win rate, profit
- * factor, average R, portfolio heat and streaks (docs/formulas.md).
+ * factor, average R, portfolio heat and streaks (docs/formulas.md), and under
+ * `book` the same figures as every screen shows them (book.ts).
  */
 import { riskPerUnit, rMultipleOf, tally, type Tally } from '../formulas.js';
 import { r1, r2 } from '../round.js';
 import { dayToDate } from '../time.js';
 import type { Trade, TradeLog } from '../types.js';
+import { buildBook, drawdownStatusOf } from './book.js';
 import { buildLedger, context, dayTotals, tradesOf, type Context, type DayTotals, type Ledger } from './core.js';
 import type { DeriveOptions, DrawdownStatus, EquityPoint, EquityState, HeatPosition, TradeResult } from './types.js';
 
@@ -29,11 +31,6 @@ export function equityCurve(trades: readonly Trade[], startingCapital: number, n
   const c = context({ startingCapital, now });
   const a = tally(trades);
   return curveOf(dayTotals(buildLedger(trades), c.today), c.start, c.today, c.start + a.realized);
-}
-
-function atOrBelow(pct: number, limitFraction: number): boolean {
-  // tolerance: -0.07 * 100 is -7.000000000000001, and -7.00 % must count as reaching it
-  return pct <= limitFraction * 100 + 1e-9;
 }
 
 interface Streaks {
@@ -104,13 +101,7 @@ export function buildEquity(a: Tally, ledger: Ledger, totals: DayTotals, c: Cont
   const peakEquity = peak;
   // current (not the unrounded equity): the last point is current and ≤ peak, so this is never > 0
   const ddPct = peakEquity > 0 ? r2(((current - peakEquity) / peakEquity) * 100) : 0;
-  const status: DrawdownStatus = atOrBelow(ddPct, limits.total)
-    ? 'STOP'
-    : atOrBelow(ddPct, limits.weekly)
-      ? 'REDUCE'
-      : atOrBelow(ddPct, limits.warning)
-        ? 'WARNING'
-        : 'NORMAL';
+  const status: DrawdownStatus = drawdownStatusOf(ddPct, limits);
 
   let winSum = 0;
   let lossSum = 0;
@@ -170,6 +161,7 @@ export function buildEquity(a: Tally, ledger: Ledger, totals: DayTotals, c: Cont
     max_loss_streak: s.maxLoss,
     last_5_results: s.last5,
     last_updated: c.stamp,
+    book: buildBook(a, ledger, c).figures,
   };
 }
 

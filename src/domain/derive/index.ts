@@ -21,6 +21,7 @@ import type { DerivedState, DeriveOptions } from './types.js';
 export type * from './types.js';
 export { checkDerivedInvariants } from './invariants.js';
 export { derivePortfolio } from './portfolio.js';
+export { buildBook, deriveBook, type Book, type BookEpisode, type BookPath } from './book.js';
 export { deriveEquity, equityCurve } from './equity.js';
 export { deriveRiskState, haltState } from './risk-state.js';
 export { deriveSetupPerformance } from './setups.js';
@@ -35,7 +36,7 @@ export function deriveState(log: TradeLog, options: DeriveOptions): DerivedState
   return {
     portfolio: buildPortfolio(a, c),
     equity: buildEquity(a, ledger, totals, c),
-    risk_state: buildRiskState(a, totals, c),
+    risk_state: buildRiskState(a, ledger, totals, c),
     setup_performance: buildSetupPerformance(a, c),
   };
 }

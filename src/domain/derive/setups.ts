@@ -1,7 +1,11 @@
-/** setup_performance.json: closed trades grouped by setup, sorted by expectancy (docs/formulas.md). */
+/**
+ * setup_performance.json: closed trades grouped by setup, sorted by expectancy (docs/formulas.md);
+ * each setup's `book` holds its figures in net R (book.ts).
+ */
 import { amount, rMultipleOf, tally, type Tally } from '../formulas.js';
 import { r1, r2 } from '../round.js';
 import type { Trade, TradeLog } from '../types.js';
+import { netRStats, outcomesOf } from './book.js';
 import { context, tradesOf, type Context } from './core.js';
 import type { DeriveOptions, SetupPerformance, SetupStats } from './types.js';
 
@@ -53,10 +57,14 @@ export function buildSetupPerformance(a: Tally, c: Context): SetupPerformance {
     const pos: number[] = [];
     const neg: number[] = [];
     const ids: string[] = [];
+    const closed: Trade[] = [];
+    const nets: number[] = [];
     for (const i of members) {
       const t = a.closed[i] as Trade;
       const net = a.closedNet[i] as number;
       netSum += net;
+      closed.push(t);
+      nets.push(net);
       if (net > 0) wins++;
       else if (net < 0) losses++;
       ids.push(t.id);
@@ -86,6 +94,7 @@ export function buildSetupPerformance(a: Tally, c: Context): SetupPerformance {
         expectancy: r2(wr * avgWin + (1 - wr) * avgLoss),
         total_pnl: r2(netSum),
         trades: ids,
+        book: { ...outcomesOf(nets), ...netRStats(closed, nets) },
       },
     });
   }

@@ -73,6 +73,8 @@ export interface EquityState {
   max_loss_streak: number;
   last_5_results: TradeResult[];
   last_updated: string;
+  /** Not in the original file: the book's figures (book.ts, docs/formulas.md "The book"). */
+  book: BookFigures;
 }
 
 export interface RiskPosition {
@@ -93,6 +95,8 @@ export interface RiskState {
   open_positions: RiskPosition[];
   /** Not in the original file; added so a reader can tell a stale halt flag. */
   last_updated: string;
+  /** Not in the original file: the halt the store enforces, over the book's equity after every event. */
+  book: BookHaltFigures;
 }
 
 export interface SetupStats {
@@ -107,6 +111,8 @@ export interface SetupStats {
   expectancy: number;
   total_pnl: number;
   trades: string[];
+  /** Not in the original file: the setup's figures in the book (net R, wins and losses by net P&L). */
+  book: SetupBookFigures;
 }
 
 export interface SetupPerformance {
@@ -131,4 +137,54 @@ export interface HaltState {
   daily: number;
   weekly: number;
   total: number;
+}
+
+/** Net R (formulas.ts netR) over closed trades; the means are r2 and null when no trade enters them. */
+export interface NetRStats {
+  /** Closed trades with an initial risk > 0 (a net R), and without one (left out of the means). */
+  with_r: number;
+  without_r: number;
+  /** Mean net R: the expectancy in R (a breakeven is 0R). */
+  avg_net_r: number | null;
+  /** Mean net R of the wins / the losses, by net P&L. */
+  avg_win_net_r: number | null;
+  avg_loss_net_r: number | null;
+}
+
+/** equity.json's `book`: the figures every screen shows (docs/formulas.md "The book"). */
+export interface BookFigures extends NetRStats {
+  /** The highest equity after any realized event (or the starting capital): it never falls. */
+  peak_equity: number;
+  /** Current equity below peak_equity, r2 % (≤ 0) and USD. */
+  drawdown_pct: number;
+  drawdown_usd: number;
+  drawdown_status: DrawdownStatus;
+  /** The deepest fall below a running peak of the equity after every event, r2 %; its USD (trough − peak). */
+  max_drawdown_pct: number;
+  max_drawdown_usd: number;
+  closed_trades: number;
+  wins: number;
+  losses: number;
+  breakeven: number;
+  /** r1(wins ÷ closed × 100); null with no closed trade. */
+  win_rate: number | null;
+  profit_factor: number | null;
+}
+
+/** risk_state.json's `book`: the halt the store enforces. */
+export interface BookHaltFigures {
+  halted: boolean;
+  halt_reason: string | null;
+  /** The lowest equity after an event today, this ISO week and ever (the current equity included), r2. */
+  daily_low_value: number;
+  weekly_low_value: number;
+  lowest_value: number;
+}
+
+/** setup_performance.json's per-setup `book`. */
+export interface SetupBookFigures extends NetRStats {
+  wins: number;
+  losses: number;
+  breakeven: number;
+  win_rate: number | null;
 }

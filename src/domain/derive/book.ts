@@ -1,0 +1,215 @@
+/**
+ * The book: the one set of figures every screen shows (status, the demo's summary, the report) and
+ * the drawdown halt enforces, from the log, the starting capital and the clock (docs/formulas.md,
+ * "The book").
+ *   - Equity is walked after every realized event (each partial exit, each close) in time order,
+ *     so a fall that recovers before the day's end still counts; the peak never falls.
+ *   - R is net R (netR: net P&L with partial exits ÷ initial risk); wins and losses are by net P&L.
+ * The derived files keep the original's fields (FORMULAS.md) and carry these beside them under
+ * `book` keys, which the original's readers ignore.
+ */
+import { netR, tally, type Tally } from '../formulas.js';
+import { r1, r2 } from '../round.js';
+import type { DrawdownLimits, Trade } from '../types.js';
+import { buildLedger, context, tradesOf, type Context, type Ledger, type RealizedEvent } from './core.js';
+import type { BookFigures, DrawdownStatus, NetRStats } from './types.js';
+
+const DAY_MICROS = 86_400_000_000;
+
+/**
+ * The realized events in time order. Events whose timestamp does not parse go first, as the daily
+ * curve counts them on its first day; ties keep log order (partial exits before their trade's close).
+ */
+export function timelineOf(events: readonly RealizedEvent[]): RealizedEvent[] {
+  const key = (e: RealizedEvent): number => (Number.isNaN(e.micros) ? -Infinity : e.micros);
+  // Array.prototype.sort is stable: equal instants keep log order
+  return [...events].sort((a, b) => key(a) - key(b));
+}
+
+/** Equity after every realized event, in time order. */
+export interface BookPath {
+  events: readonly RealizedEvent[];
+  /** r2(start + Σ amounts so far) after events[k]; the last one is the current equity, r2(start + realized). */
+  equity: readonly number[];
+}
+
+const paths = new WeakMap<Ledger, { start: number; realized: number; path: BookPath }>();
+
+/**
+ * The path of a ledger's events. Cached per ledger: the store asks for the halt on every open of a
+ * group, and an open realizes nothing (open-state.ts shares the ledger while that holds).
+ */
+export function pathOf(ledger: Ledger, start: number, realized: number): BookPath {
+  const hit = paths.get(ledger);
+  if (hit !== undefined && hit.start === start && hit.realized === realized && hit.path.events.length === ledger.events.length) return hit.path;
+  const events = timelineOf(ledger.events);
+  const equity: number[] = new Array<number>(events.length);
+  let cum = 0;
+  for (let k = 0; k < events.length; k++) {
+    cum += (events[k] as RealizedEvent).amount;
+    equity[k] = r2(start + cum);
+  }
+  // the same current equity as every file, whatever order the sums ran in
+  if (events.length > 0) equity[events.length - 1] = r2(start + realized);
+  const path = { events, equity };
+  paths.set(ledger, { start, realized, path });
+  return path;
+}
+
+/** The drawdown bands of equity.json's drawdown_status, for any drawdown in percent (≤ 0). */
+export function drawdownStatusOf(ddPct: number, limits: DrawdownLimits): DrawdownStatus {
+  // tolerance: -0.07 * 100 is -7.000000000000001, and -7.00 % must count as reaching it
+  const atOrBelow = (limit: number): boolean => ddPct <= limit * 100 + 1e-9;
+  if (atOrBelow(limits.total)) return 'STOP';
+  if (atOrBelow(limits.weekly)) return 'REDUCE';
+  if (atOrBelow(limits.warning)) return 'WARNING';
+  return 'NORMAL';
+}
+
+/** The deepest fall below a running peak; indices into the path, −1 for the starting capital / no recovery yet. */
+export interface BookEpisode {
+  peakK: number;
+  peakEquity: number;
+  troughK: number;
+  troughEquity: number;
+  /** r2((trough − peak) ÷ peak × 100). */
+  depthPct: number;
+  recoveryK: number;
+}
+
+/** The running peak (from the starting capital, never falling) and the deepest fall below it. */
+function walk(path: BookPath, start: number): { peak: number; episode: BookEpisode | null } {
+  // compared at cent precision, as equity.json does, so a flat account is never "in drawdown"
+  let runPeak = r2(start);
+  let peakK = -1;
+  let best: BookEpisode | null = null;
+  for (let k = 0; k < path.equity.length; k++) {
+    const eq = path.equity[k] as number;
+    if (eq >= runPeak) {
+      if (best !== null && best.recoveryK < 0 && best.peakK === peakK) best.recoveryK = k;
+      runPeak = eq;
+      peakK = k;
+    } else if (runPeak > 0) {
+      const dd = r2(((eq - runPeak) / runPeak) * 100);
+      if (dd < (best?.depthPct ?? 0)) best = { peakK, peakEquity: runPeak, troughK: k, troughEquity: eq, depthPct: dd, recoveryK: -1 };
+    }
+  }
+  return { peak: runPeak, episode: best };
+}
+
+/** Net R over closed trades: how many have one, their mean, and the means of the wins' and losses' R (by net P&L). */
+export function netRStats(closed: readonly Trade[], nets: readonly number[]): NetRStats {
+  let n = 0;
+  let sum = 0;
+  let winSum = 0;
+  let winN = 0;
+  let lossSum = 0;
+  let lossN = 0;
+  for (let i = 0; i < closed.length; i++) {
+    const r = netR(closed[i] as Trade);
+    if (r === null) continue;
+    const net = nets[i] as number;
+    n++;
+    sum += r;
+    if (net > 0) {
+      winSum += r;
+      winN++;
+    } else if (net < 0) {
+      lossSum += r;
+      lossN++;
+    }
+  }
+  return {
+    with_r: n,
+    without_r: closed.length - n,
+    avg_net_r: n > 0 ? r2(sum / n) : null,
+    avg_win_net_r: winN > 0 ? r2(winSum / winN) : null,
+    avg_loss_net_r: lossN > 0 ? r2(lossSum / lossN) : null,
+  };
+}
+
+/** Wins, losses, breakeven by net P&L; the win rate is null with no closed trade. */
+export function outcomesOf(nets: readonly number[]): { wins: number; losses: number; breakeven: number; win_rate: number | null } {
+  let wins = 0;
+  let losses = 0;
+  for (const n of nets) {
+    if (n > 0) wins++;
+    else if (n < 0) losses++;
+  }
+  const total = nets.length;
+  return { wins, losses, breakeven: total - wins - losses, win_rate: total > 0 ? r1((wins / total) * 100) : null };
+}
+
+export interface Book {
+  figures: BookFigures;
+  path: BookPath;
+  episode: BookEpisode | null;
+}
+
+/** The book of a log, from derive's first pass (tally, ledger) and context. */
+export function buildBook(a: Tally, ledger: Ledger, c: Context): Book {
+  const current = r2(c.start + a.realized);
+  const path = pathOf(ledger, c.start, a.realized);
+  const { peak, episode } = walk(path, c.start);
+  const ddPct = peak > 0 ? r2(((current - peak) / peak) * 100) : 0;
+  let winSum = 0;
+  let lossSum = 0;
+  for (const n of a.closedNet) {
+    if (n > 0) winSum += n;
+    else if (n < 0) lossSum += n;
+  }
+  const o = outcomesOf(a.closedNet);
+  const r = netRStats(a.closed, a.closedNet);
+  return {
+    figures: {
+      peak_equity: peak,
+      drawdown_pct: ddPct,
+      drawdown_usd: r2(current - peak),
+      drawdown_status: drawdownStatusOf(ddPct, c.limits),
+      max_drawdown_pct: episode?.depthPct ?? 0,
+      max_drawdown_usd: episode === null ? 0 : r2(episode.troughEquity - episode.peakEquity),
+      closed_trades: a.closed.length,
+      ...o,
+      profit_factor: o.losses > 0 ? r2(winSum / Math.abs(lossSum)) : null,
+      ...r,
+    },
+    path,
+    episode,
+  };
+}
+
+/** The lowest equity after an event of each halt window (today, this ISO week, ever), the current one included. */
+export interface WindowLows {
+  daily: number;
+  weekly: number;
+  total: number;
+}
+
+/**
+ * Walks back from the last event while events fall in the window. An event whose timestamp does
+ * not parse sits first and counts on the curve's first day: it is reached only when every dated
+ * event is in the window, and then that first day is too. Future-dated events count on today.
+ */
+export function windowLows(path: BookPath, current: number, c: Context): WindowLows {
+  const { events, equity } = path;
+  const low = (fromMicros: number): number => {
+    let m = current;
+    for (let k = events.length - 1; k >= 0; k--) {
+      const at = (events[k] as RealizedEvent).micros;
+      if (!Number.isNaN(at) && at < fromMicros) break;
+      const eq = equity[k] as number;
+      if (eq < m) m = eq;
+    }
+    return m;
+  };
+  let total = current;
+  for (const eq of equity) if (eq < total) total = eq;
+  return { daily: low(c.today * DAY_MICROS), weekly: low(c.monday * DAY_MICROS), total };
+}
+
+/** The book of a log on its own (the report's view; deriveState carries its figures in the files). */
+export function deriveBook(log: { trades: unknown }, options: { startingCapital: number; drawdownLimits?: Partial<DrawdownLimits> | undefined; now: Date }): Book {
+  const c = context(options);
+  const trades = tradesOf(log);
+  return buildBook(tally(trades), buildLedger(trades), c);
+}
