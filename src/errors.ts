@@ -131,10 +131,13 @@ export class ValidationError extends TradeStateError {
 export class SettingsFileError extends TradeStateError {
   readonly file: string;
   readonly reason: string;
-  constructor(file: string, reason: string, options?: { cause?: unknown }) {
-    super('ESETTINGSFILE', `Settings file ${file} is unusable: ${reason}`, options);
+  /** The key at fault (e.g. "maxPosition", "drawdownLimits.dialy"); null when the file as a whole is (not JSON, not an object). */
+  readonly key: string | null;
+  constructor(file: string, reason: string, options?: { cause?: unknown; key?: string }) {
+    super('ESETTINGSFILE', `Settings file ${file} is unusable: ${reason}`, options?.cause === undefined ? undefined : { cause: options.cause });
     this.file = file;
     this.reason = reason;
+    this.key = options?.key ?? null;
   }
 }
 

@@ -116,10 +116,13 @@ describe('an account through the CLI', () => {
       settings: { startingCapital: 10000, maxPositions: 2 },
       sources: { startingCapital: `account ${name}`, maxPositions: `account ${name}` },
     });
-    // an option looser than the rulebook is refused, as against a settings file
+    // an option looser than the rulebook refuses opens, as against a settings file; status says so first
     const looser = await onAccount(name, 'status', '--max-positions', '5');
-    expect(looser.code).toBe(1);
-    expect(looser.doc.error.code).toBe('ESETTINGSCONFLICT');
+    expect(looser.code).toBe(0);
+    expect(looser.doc).toMatchObject({ rulebook_problem: { code: 'ESETTINGSCONFLICT', key: 'maxPositions' }, max_positions: 2 });
+    const looseOpen = await onAccount(name, 'open', ...SOL, '--max-positions', '5');
+    expect(looseOpen.code).toBe(1);
+    expect(looseOpen.doc.error.code).toBe('ESETTINGSCONFLICT');
 
     // the same command lines on a file log made by init with the same settings
     const log = path.join(dir, 'trades', 'trade_log.json');

@@ -283,8 +283,8 @@ describe('PostgresTradeStore answers as TradeStore does', () => {
     await p.pg.saveSettings({ maxPositions: 1 });
     await both(p, (s) => s.openTrade(btc));
     expect(codeOf(await both(p, (s) => s.openTrade(eth)))).toBe('POSITION_CAP');
-    // A looser option than the rulebook is refused, the same way (the file store already at construction,
-    // where it reads the file; the pg store at its first call, as a constructor cannot query).
+    // A looser option than the rulebook refuses opens, the same way on both (neither store refuses to be
+    // built: its closes must go through).
     const loosePg = new PostgresTradeStore({ connectionString: db.url, account: p.account, maxPositions: 5 });
     opened.push(loosePg);
     const file = await outcome(async () => new TradeStore({ tradeLog: p.logFile, maxPositions: 5 }).openTrade(eth));

@@ -53,14 +53,8 @@ const cliJson = async (...args: string[]) => {
   const r = await cli('--json', ...args);
   return { code: r.code, doc: JSON.parse(r.stdout) as Record<string, any>, stderr: r.stderr };
 };
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('nothing was thrown');
-}
+/** Keeps the expected rulebook warnings (TSE_SETTINGS) off the test output; returns the spy. */
+const quiet = () => vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
 const nowIso = () => new Date().toISOString().replace('Z', '+00:00');
 
 // risk 50 (AAPL) + 40 (MSFT) = 90 USD in tech_megacap: above 1.5 % of 5,000 (75), within the default 4 % (200)
@@ -83,12 +77,16 @@ describe('the settings file is the rulebook of every writer', () => {
     expect(fs.readFileSync(log, 'utf8')).toBe(before);
   });
 
-  it('a looser option is refused with ESETTINGSCONFLICT naming the field, both values and the file; a stricter one applies', async () => {
+  it('a looser option refuses opens with ESETTINGSCONFLICT naming the field, both values and the file; a stricter one applies', async () => {
     writeSettings({ maxPositions: 2 });
-    const err = thrown(() => store({ maxPositions: 3 }));
+    quiet();
+    const loose = store({ maxPositions: 3 }); // built all the same: its closes must go through (issue 16)
+    const err = loose.settingsProblem;
     expect(err).toBeInstanceOf(SettingsConflictError);
     expect(err).toMatchObject({ code: 'ESETTINGSCONFLICT', field: 'maxPositions', value: 3, fileValue: 2, file: settingsFile });
     expect((err as Error).message).toContain(settingsFile);
+    expect(loose.settings.maxPositions).toBe(2); // the rulebook's own, the looser option set aside
+    await expect(loose.openTrade(AAPL)).rejects.toMatchObject({ code: 'ESETTINGSCONFLICT', field: 'maxPositions' });
 
     const strict = store({ maxPositions: 1 });
     expect(strict.settings.maxPositions).toBe(1);
@@ -126,9 +124,12 @@ describe('the settings file is the rulebook of every writer', () => {
     ['drawdownLimits.total', { drawdownLimits: { total: -0.5 } }],
     ['haltOnDrawdown', { haltOnDrawdown: false }],
   ];
-  it.each(looser)('looser %s %j: refused', (field, option) => {
+  it.each(looser)('looser %s %j: opens refused', async (field, option) => {
     writeSettings(file);
-    expect(thrown(() => store(option))).toMatchObject({ code: 'ESETTINGSCONFLICT', field });
+    quiet();
+    const s = store(option);
+    expect(s.settingsProblem).toMatchObject({ code: 'ESETTINGSCONFLICT', field });
+    await expect(s.openTrade(AAPL)).rejects.toMatchObject({ code: 'ESETTINGSCONFLICT', field });
   });
 
   const stricterOrEqual: SettingsInput[] = [
@@ -151,7 +152,8 @@ describe('the settings file is the rulebook of every writer', () => {
   it('a file with the cap off (0) lets an option turn it on; a setting the file leaves out is the default, under the same rule', () => {
     writeSettings({ assetConsecutiveLossCap: 0 });
     expect(store({ assetConsecutiveLossCap: 4 }).settings.assetConsecutiveLossCap).toBe(4);
-    expect(thrown(() => store({ maxPositions: 8 }))).toMatchObject({ code: 'ESETTINGSCONFLICT', field: 'maxPositions', fileValue: 7 });
+    quiet();
+    expect(store({ maxPositions: 8 }).settingsProblem).toMatchObject({ code: 'ESETTINGSCONFLICT', field: 'maxPositions', fileValue: 7 });
   });
 
   it('says where each value came from', () => {
@@ -197,7 +199,7 @@ describe('an edited settings file applies to the next write of a running store',
   });
 });
 
-describe('a broken settings file refuses, naming the file, and leaves the log untouched', () => {
+describe('a broken settings file refuses opens, naming the file, and leaves the log untouched', () => {
   const broken: [string, string, string, RegExp][] = [
     ['an unknown key', '{"maxPosition": 5}', 'ESETTINGSFILE', /"maxPosition" is not a setting/],
     ['an unknown drawdown limit', '{"drawdownLimits": {"dialy": -0.01}}', 'ESETTINGSFILE', /"drawdownLimits\.dialy" is not a drawdown limit/],
@@ -206,11 +208,12 @@ describe('a broken settings file refuses, naming the file, and leaves the log un
     ['not an object', '[5]', 'ESETTINGSFILE', /must hold a JSON object/],
     ['a bad value', '{"maxPositions": 0}', 'EVALIDATION', /Invalid maxPositions: 0 must be a positive integer \(in the settings file /],
   ];
-  it.each(broken)('%s: the store, a running store and the CLI refuse', async (_, text, code, message) => {
+  it.each(broken)('%s: a new store, a running store and the CLI refuse opens; status shows it first', async (_, text, code, message) => {
     writeSettings({ maxPositions: 5 });
     const running = store();
     writeSettings(text);
-    const err = thrown(() => store());
+    quiet();
+    const err = store().settingsProblem;
     expect(err).toBeInstanceOf(code === 'EVALIDATION' ? ValidationError : SettingsFileError);
     expect(err).toMatchObject({ code, file: settingsFile });
     expect((err as Error).message).toMatch(message);
@@ -222,7 +225,9 @@ describe('a broken settings file refuses, naming the file, and leaves the log un
     expect(r.code).toBe(1);
     expect(r.doc.error).toMatchObject({ code, file: settingsFile });
     expect(fs.readFileSync(log, 'utf8')).toBe(before);
-    expect((await cli('status')).stderr).toMatch(new RegExp(`^trade-state: [a-z ]+ \\(${code}\\): .*trade-state\\.json`));
+    const status = await cli('status');
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(new RegExp(`^RULEBOOK PROBLEM \\(${code}\\): .*trade-state\\.json`));
   });
 });
 
@@ -256,7 +261,7 @@ describe('the reconciler, the report and status judge by the file', () => {
     expect(off.doc).toMatchObject({ halted: false, halt_reason: null, drawdown_breach: 'Daily drawdown -1.5% exceeds -1.0% limit' });
   });
 
-  it('the reconciler reads the file every cycle, and refuses an option that contradicts it', async () => {
+  it('the reconciler reads the file every cycle; a broken file or a contradicting option is a warning, not a refusal', async () => {
     losingDay();
     writeSettings({ startingCapital: 10_000 });
     const state = path.join(dir, 'state');
@@ -267,18 +272,22 @@ describe('the reconciler, the report and status judge by the file', () => {
     writeSettings({ startingCapital: 20_000 });
     expect((await rec.reconcile()).ok).toBe(true);
     expect(equity()).toMatchObject({ starting_capital: 20_000, current_equity: 19_925 });
-    writeSettings('{"startingCapital": 20000, "oops": 1}');
-    const kept = fs.readFileSync(path.join(state, 'equity.json'), 'utf8');
-    await expect(rec.reconcile()).rejects.toMatchObject({ code: 'ESETTINGSFILE' });
-    expect(fs.readFileSync(path.join(state, 'equity.json'), 'utf8')).toBe(kept);
+    writeSettings('{"startingCapital": 30000, "oops": 1}');
+    const warnings = quiet();
+    // the last good settings (20,000), and a warning
+    expect((await rec.reconcile()).ok).toBe(true);
+    expect(equity()).toMatchObject({ starting_capital: 20_000, current_equity: 19_925 });
+    expect(warnings).toHaveBeenCalledWith(expect.stringContaining('"oops" is not a setting'), expect.objectContaining({ code: 'TSE_SETTINGS' }));
     writeSettings({ startingCapital: 20_000 });
-    expect(thrown(() => new StateReconciler({ tradeLog: log, outputDir: state, startingCapital: 5000 }))).toMatchObject({
-      code: 'ESETTINGSCONFLICT',
-      field: 'startingCapital',
-    });
+    // a contradicting option: the rulebook's own settings, not the option's capital
+    const loose = new StateReconciler({ tradeLog: log, outputDir: state, startingCapital: 5000 });
+    expect((await loose.reconcile()).ok).toBe(true);
+    expect(equity()).toMatchObject({ starting_capital: 20_000 });
+    expect(warnings).toHaveBeenCalledWith(expect.stringContaining('Option startingCapital 5000 conflicts'), expect.anything());
     const r = await cliJson('reconcile', '--capital', '5000');
-    expect(r.code).toBe(1);
-    expect(r.doc.error).toMatchObject({ code: 'ESETTINGSCONFLICT', option: '--capital' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('[TSE_SETTINGS]');
+    expect(r.stderr).toContain('Option startingCapital 5000 conflicts');
   });
 
   it('buildReport takes the starting capital from the file', async () => {
@@ -286,7 +295,11 @@ describe('the reconciler, the report and status judge by the file', () => {
     writeSettings({ startingCapital: 12_345 });
     const { html } = await buildReport({ tradeLog: log });
     expect(html).toContain('12,345');
-    await expect(buildReport({ tradeLog: log, startingCapital: 5000 })).rejects.toMatchObject({ code: 'ESETTINGSCONFLICT' });
+    quiet();
+    const loose = await buildReport({ tradeLog: log, startingCapital: 5000 });
+    expect(loose.settingsProblem).toMatchObject({ code: 'ESETTINGSCONFLICT' });
+    expect(loose.html).toContain('12,345');
+    expect(loose.html).toContain('its rulebook is unusable (ESETTINGSCONFLICT)');
   });
 });
 

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { StateReconciler, TradeStore, type TradeLog } from '../src/index.js';
 import { settingsFileFor } from '../src/io/settings-file.js';
@@ -75,14 +75,18 @@ describe('a log opened through a symlink', () => {
     expect((JSON.parse(fs.readFileSync(target, 'utf8')) as TradeLog).trades).toHaveLength(1);
   });
 
-  it("the reconciler and the settings file lookup use the real folder's rulebook", () => {
+  it("the reconciler and the settings file lookup use the real folder's rulebook", async () => {
     const realLog = path.join(real, 'trade_log.json');
     fs.writeFileSync(path.join(real, 'trade-state.json'), JSON.stringify({ startingCapital: 50_000 }));
     fs.symlinkSync(realLog, path.join(link, 'trade_log.json'));
     expect(settingsFileFor(path.join(link, 'trade_log.json'))).toBe(path.join(real, 'trade-state.json'));
-    // An option looser than the real rulebook (another capital) is refused, as on the real path.
-    expect(
-      () => new StateReconciler({ tradeLog: path.join(link, 'trade_log.json'), outputDir: path.join(dir, 'state'), startingCapital: 10_000 }),
-    ).toThrow(expect.objectContaining({ code: 'ESETTINGSCONFLICT' }));
+    // An option contradicting the real rulebook (another capital) is a conflict, as on the real path:
+    // a warning, and the real rulebook's own capital in the derived files.
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const rec = new StateReconciler({ tradeLog: path.join(link, 'trade_log.json'), outputDir: path.join(dir, 'state'), startingCapital: 10_000 });
+    expect((await rec.reconcile()).ok).toBe(true);
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('Option startingCapital 10000 conflicts'), expect.objectContaining({ code: 'TSE_SETTINGS' }));
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'state', 'equity.json'), 'utf8'))).toMatchObject({ starting_capital: 50_000 });
+    warn.mockRestore();
   });
 });

@@ -24,7 +24,16 @@ export interface LogView {
   readonly log: TradeLog;
   readonly trades: readonly Trade[];
   readonly settings: Readonly<Settings>;
+  /** Why the log's rulebook cannot be applied (opens are refused; `settings` are then the last good ones or the options alone); null when fine. */
+  readonly settingsProblem: Error | null;
   readonly where: Where;
+}
+
+/** A rulebook problem in --json output (status's `rulebook_problem`): its code, message, the file (or account's column) and key. */
+export function problemJson(err: Error): { code: string; message: string; file: string | null; key: string | null } {
+  const e = err as { code?: unknown; file?: unknown; key?: unknown; field?: unknown };
+  const key = typeof e.key === 'string' ? e.key : typeof e.field === 'string' ? e.field : null;
+  return { code: typeof e.code === 'string' ? e.code : 'EINTERNAL', message: err.message, file: typeof e.file === 'string' ? e.file : null, key };
 }
 
 /** The integrity check of a view, as the store's verifyIntegrity() runs it (the position cap in force). */

@@ -9,6 +9,7 @@
 import type { Violation } from '../domain/integrity.js';
 import { checkSettingsFile, resolveRules, type Rules, type Settings, type SettingsFile } from '../domain/settings.js';
 import { AccountError } from '../errors.js';
+import { Rulebook, RulebookValue } from '../io/rulebook.js';
 import { AccountLog, type AccountState } from '../postgres/account-log.js';
 import { Connection, databaseError, migrateDatabase, schemaVersion } from '../postgres/connection.js';
 import { SCHEMA, SCHEMA_VERSION } from '../postgres/schema.js';
@@ -126,14 +127,21 @@ export async function accountSource(g: GlobalOptions): Promise<{ source: Postgre
   return { source, where };
 }
 
+/** The account's log and the settings in force, as a store reads them: a broken or conflicting rulebook is a warning and a settingsProblem. */
 export async function accountView(g: GlobalOptions): Promise<LogView> {
-  const { state, rules, where } = await accountRules(g);
-  return { log: state.log, trades: state.log.trades, settings: rules.settings, where };
+  const state = await accountState(g);
+  requireAccount(g, state);
+  const label = settingsLabel(accountOf(g));
+  const look = new RulebookValue((raw) => checkSettingsFile(raw, label)).look(state.settings);
+  const rules = new Rulebook(settingOptions(g), label);
+  rules.applyLeniently(() => look);
+  return { log: state.log, trades: state.log.trades, settings: rules.settings, settingsProblem: rules.problem, where: whereOf(g) };
 }
 
 export async function openAccountStore(g: GlobalOptions): Promise<{ store: PostgresTradeStore; violations: Violation[]; where: Where }> {
-  // The existence check and a strict look at the rulebook first, as a file command gets them.
-  await accountRules(g);
+  // The existence check first, as a file command gets it. Not the rulebook: the store refuses an
+  // open on a broken one, and must let a close through.
+  requireAccount(g, await accountState(g));
   const { PostgresTradeStore } = await import('../postgres/store.js');
   const violations: Violation[] = [];
   const store = new PostgresTradeStore({

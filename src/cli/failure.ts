@@ -73,7 +73,7 @@ export function classify(err: unknown): Failure {
     return { exitCode: 1, label: 'invalid input', code: err.code, message, fields };
   }
   if (err instanceof SettingsFileError) {
-    return { exitCode: 1, label: 'error', code: err.code, message: err.message, fields: { file: err.file, reason: err.reason } };
+    return { exitCode: 1, label: 'error', code: err.code, message: err.message, fields: { file: err.file, key: err.key, reason: err.reason } };
   }
   if (err instanceof TradeNotFoundError) return invalid(err, { id: err.id });
   if (err instanceof TradeStateConflictError) return invalid(err, { id: err.id, status: err.status });

@@ -3,7 +3,7 @@ import type { LogSource } from '../reconcile/source.js';
 import type { GlobalOptions } from './args.js';
 import { settingOptions, type CliStore, type LogView, type Where } from './backend.js';
 
-export { FLAG_OF_SETTING, settingOptions, violationsOf, whereJson, whereText, type CliStore, type LogView, type Where } from './backend.js';
+export { FLAG_OF_SETTING, problemJson, settingOptions, violationsOf, whereJson, whereText, type CliStore, type LogView, type Where } from './backend.js';
 
 /**
  * The store the global options describe. Integrity violations after a write
@@ -30,7 +30,7 @@ export async function openView(g: GlobalOptions): Promise<LogView> {
   if (g.db !== undefined) return (await import('./db.js')).accountView(g);
   const { store, where } = await openStore(g);
   const trades = await store.getAllTrades();
-  return { log: { trades: [...trades], next_id: 0 }, trades, settings: store.settings, where };
+  return { log: { trades: [...trades], next_id: 0 }, trades, settings: store.settings, settingsProblem: store.settingsProblem, where };
 }
 
 /**

@@ -171,14 +171,15 @@ export function checkSettingsFile(data: unknown, file: string): SettingsFile {
   }
   for (const key of Object.keys(data)) {
     if (!(SETTING_NAMES as readonly string[]).includes(key)) {
-      throw new SettingsFileError(file, `${JSON.stringify(key)} is not a setting; the settings are ${SETTING_NAMES.join(', ')}`);
+      throw new SettingsFileError(file, `${JSON.stringify(key)} is not a setting${unknownKeyFix(key, SETTING_NAMES)}; the settings are ${SETTING_NAMES.join(', ')}`, { key });
     }
   }
   const limits = data.drawdownLimits;
   if (isPlainObject(limits)) {
     for (const key of Object.keys(limits)) {
       if (!(LIMIT_NAMES as readonly string[]).includes(key)) {
-        throw new SettingsFileError(file, `"drawdownLimits.${key}" is not a drawdown limit; they are ${LIMIT_NAMES.join(', ')}`);
+        const fix = unknownKeyFix(key, LIMIT_NAMES);
+        throw new SettingsFileError(file, `"drawdownLimits.${key}" is not a drawdown limit${fix}; they are ${LIMIT_NAMES.join(', ')}`, { key: `drawdownLimits.${key}` });
       }
     }
   }
@@ -187,6 +188,30 @@ export function checkSettingsFile(data: unknown, file: string): SettingsFile {
   for (const symbols of Object.values(settings.correlationGroups)) Object.freeze(symbols);
   Object.freeze(settings.correlationGroups);
   return Object.freeze({ file, given: Object.freeze(data as SettingsInput), settings });
+}
+
+/** The fix of an unknown key: the name it most likely misspells (at most two edits away, or a case slip), else remove it. */
+function unknownKeyFix(key: string, names: readonly string[]): string {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const name of names) {
+    const d = name.toLowerCase() === key.toLowerCase() ? 0 : editDistance(key, name);
+    if (d < bestDistance) [best, bestDistance] = [name, d];
+  }
+  return best !== null && bestDistance <= 2 ? ` — did you mean ${JSON.stringify(best)}? Rename it` : ' — remove it';
+}
+
+/** Levenshtein distance (a few short names: the plain table is enough). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length] as number;
 }
 
 /**

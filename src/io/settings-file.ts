@@ -39,31 +39,64 @@ function parseSettingsFile(file: string, bytes: Buffer): SettingsFile {
 }
 
 /**
+ * One look at a rulebook: its checked contents (null: none), or why they cannot be used. `version`
+ * names this version of it (the file's identity and stat, or a database row's JSON text), so that
+ * a problem is warned about once per version (io/rulebook.ts).
+ */
+export type RulebookLook =
+  | { readonly version: string; readonly file: SettingsFile | null; readonly error: null }
+  | { readonly version: string; readonly file: null; readonly error: Error };
+
+const NO_FILE: RulebookLook = Object.freeze({ version: 'none', file: null, error: null });
+
+/**
  * The settings file as last read, re-read only when its stat changed, so that a writer can look
  * at it under the lock of every write for the price of one stat(2). Size, mtime and ctime (with
- * the inode) change with any edit, in place or by rename; a failed read is not cached, so a
- * broken file is reported again on every look until it is fixed.
+ * the inode) change with any edit, in place or by rename. A broken version is kept too, as its
+ * error: reported on every look until the file changes, without reading it again.
  */
 export class SettingsFileCache {
   readonly file: string;
-  #cached: { version: FileVersion; value: SettingsFile } | null = null;
+  #cached: { version: FileVersion; look: RulebookLook } | null = null;
 
   /** `file` is used as given: resolve it first if the working directory may change. */
   constructor(file: string) {
     this.file = file;
   }
 
-  /** The file's checked contents now; null when there is none. The same object while the file is unchanged. */
+  /** The file's checked contents now; null when there is none. The same object while the file is unchanged. Throws its problem. */
   read(): SettingsFile | null {
+    const look = this.look();
+    if (look.error !== null) throw look.error;
+    return look.file;
+  }
+
+  /** read() without the throw: the same object while the file is unchanged, whatever it holds. */
+  look(): RulebookLook {
     const c = this.#cached;
-    if (c !== null && sameVersion(c.version, statVersionSync(this.file))) return c.value;
-    this.#cached = null;
-    // Version and bytes from one descriptor: a rename between a stat and a read cannot mix two files.
-    const got = readLogBytes(this.file);
-    if (got === null) return null;
-    const value = parseSettingsFile(this.file, got.bytes);
-    this.#cached = { version: got.version, value };
-    return value;
+    let got;
+    try {
+      if (c !== null && sameVersion(c.version, statVersionSync(this.file))) return c.look;
+      this.#cached = null;
+      // Version and bytes from one descriptor: a rename between a stat and a read cannot mix two files.
+      got = readLogBytes(this.file);
+    } catch (err) {
+      // Unreadable (EACCES, EIO…) is a broken rulebook too: it must not keep a close from happening.
+      const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+      const error = new SettingsFileError(this.file, `it cannot be read (${code}: ${(err as Error).message})`, { cause: err });
+      return { version: `unreadable ${code}`, file: null, error };
+    }
+    if (got === null) return NO_FILE;
+    const v = got.version;
+    const version = `${v.dev}:${v.ino}:${v.size}:${v.mtimeNs}:${v.ctimeNs}`;
+    let look: RulebookLook;
+    try {
+      look = Object.freeze({ version, file: parseSettingsFile(this.file, got.bytes), error: null });
+    } catch (err) {
+      look = Object.freeze({ version, file: null, error: err as Error });
+    }
+    this.#cached = { version: v, look };
+    return look;
   }
 }
 

@@ -13,7 +13,8 @@
  */
 import type { Client, ClientConfig } from 'pg';
 
-import { checkSettingsFile, type SettingsFile } from '../domain/settings.js';
+import { checkSettingsFile } from '../domain/settings.js';
+import { RulebookValue } from '../io/rulebook.js';
 import { AccountError, ValidationError } from '../errors.js';
 import { StateReconciler, type ReconcilerOptions } from '../reconcile/state-reconciler.js';
 import type { LogSource, SourceSnapshot, SourceWatch } from '../reconcile/source.js';
@@ -54,14 +55,16 @@ export class PostgresLogSource implements LogSource {
   readonly #reconnectMs: number;
   /** The last snapshot handed out: returned again, the same object, while the version is unchanged. */
   #last: SourceSnapshot | null = null;
-  /** The rulebook's JSON and its checked form, so that an unchanged rulebook is the same object. */
-  #rules: { json: string; file: SettingsFile | null } | null = null;
+  /** The rulebook, checked once per distinct JSON text: an unchanged one is the same look. */
+  readonly #rules: RulebookValue;
   readonly #watches = new Set<SourceWatch>();
   #closed = false;
 
   constructor(options: PostgresLogSourceOptions) {
     if (options === null || typeof options !== 'object') throw new ValidationError('options', options, 'must be an object');
-    this.account = checkAccountName(options.account);
+    const account = checkAccountName(options.account);
+    this.account = account;
+    this.#rules = new RulebookValue((raw) => checkSettingsFile(raw, settingsLabel(account)));
     if (options.connectionString !== undefined && (typeof options.connectionString !== 'string' || options.connectionString === '')) {
       throw new ValidationError('connectionString', options.connectionString, 'must be a postgres:// URL');
     }
@@ -96,11 +99,18 @@ export class PostgresLogSource implements LogSource {
       throw databaseError(err, this.account);
     }
     // The rulebook is saved without a new version (saveSettings): compared on its own.
-    const settings = this.#rulebookOf(state.settings);
+    // A broken one is handed over as such: the reconciler and the report warn and go on.
+    const rulebook = this.#rules.look(state.settings);
     const last = this.#last;
     const same = last !== null && last.version === state.version && last.exists === state.exists;
-    if (same && last.settings === settings) return last;
-    const snapshot: SourceSnapshot = Object.freeze({ log: same ? last.log : state.log, version: state.version, settings, exists: state.exists });
+    if (same && last.rulebook === rulebook) return last;
+    const snapshot: SourceSnapshot = Object.freeze({
+      log: same ? last.log : state.log,
+      version: state.version,
+      settings: rulebook.file,
+      rulebook,
+      exists: state.exists,
+    });
     this.#last = snapshot;
     return snapshot;
   }
@@ -144,14 +154,6 @@ export class PostgresLogSource implements LogSource {
     await this.#connection.end();
   }
 
-  /** The account's rulebook, checked as the store checks it; the same object while its JSON is unchanged. */
-  #rulebookOf(raw: unknown): SettingsFile | null {
-    const json = raw === null || raw === undefined ? 'null' : JSON.stringify(raw);
-    if (this.#rules !== null && this.#rules.json === json) return this.#rules.file;
-    const file = json === 'null' ? null : checkSettingsFile(raw, settingsLabel(this.account));
-    this.#rules = { json, file };
-    return file;
-  }
 }
 
 /** One watch: the listener client with its reconnects, and the poll timer. */

@@ -23,6 +23,7 @@ import { applyClose, applyPartial, applyUpdate, applyUpdatesBatch, type PartialR
 import type { Trade, TradeLog } from '../domain/types.js';
 import { validateCloseInput, validateOpenInput, validatePartialInput, validatePatch, validateUpdates, type OpenInput } from '../domain/validate.js';
 import { DatabaseError, OutcomeUnknownError, ValidationError } from '../errors.js';
+import { RulebookValue } from '../io/rulebook.js';
 import { RulesInForce, type RulebookRead } from '../store/rules.js';
 import { StoreBase, type RulesNeed } from '../store/store-base.js';
 import { applyGroup, doneOperations, settleGroup, WriteQueue, type Outcome, type PendingWrite } from '../store/write-group.js';
@@ -102,6 +103,8 @@ export class PostgresTradeStore extends StoreBase {
   readonly #log: AccountLog;
   readonly #writes = new WriteQueue(() => this.#commitGroup());
   readonly #integrity = new IntegrityTracker();
+  /** The account's settings column, checked once per distinct JSON text. */
+  readonly #rulebook: RulebookValue;
 
   constructor(options: PostgresTradeStoreOptions) {
     if (options === null || typeof options !== 'object') throw new ValidationError('options', options, 'must be an object');
@@ -109,6 +112,7 @@ export class PostgresTradeStore extends StoreBase {
     // The options alone until the first call reads the account's rulebook (a constructor cannot query).
     super(new RulesInForce(options, `postgres account "${account}"`), options.now ?? (() => new Date()));
     this.account = account;
+    this.#rulebook = new RulebookValue((raw) => checkSettingsFile(raw, settingsLabel(account)));
     if (options.connectionString !== undefined && (typeof options.connectionString !== 'string' || options.connectionString === '')) {
       throw new ValidationError('connectionString', options.connectionString, 'must be a postgres:// URL');
     }
@@ -258,12 +262,9 @@ export class PostgresTradeStore extends StoreBase {
     }
   }
 
-  /** The account's rulebook as the last read found it: its JSON text is its version. */
+  /** The account's rulebook as a read found it: its JSON text is its version. */
   #rulebookOf(raw: unknown): RulebookRead {
-    return () => ({
-      version: raw === null || raw === undefined ? 'null' : JSON.stringify(raw),
-      load: () => (raw === null || raw === undefined ? null : checkSettingsFile(raw, settingsLabel(this.account))),
-    });
+    return () => this.#rulebook.look(raw);
   }
 
   /**

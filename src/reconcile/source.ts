@@ -5,6 +5,7 @@
  */
 import type { SettingsFile } from '../domain/settings.js';
 import type { TradeLog } from '../domain/types.js';
+import type { RulebookLook } from '../io/settings-file.js';
 
 /** One whole version of the log, as a source hands it over. */
 export interface SourceSnapshot {
@@ -16,8 +17,13 @@ export interface SourceSnapshot {
    * skip its history checks.
    */
   readonly version: number;
-  /** The log's rulebook (what trade-state.json is beside a file log), checked; null: none. */
+  /** The log's rulebook (what trade-state.json is beside a file log), checked; null: none, or unusable (see `rulebook`). */
   readonly settings: SettingsFile | null;
+  /**
+   * Optional: the rulebook as looked at, its problem included (a broken one is then `error`, and
+   * `settings` null), the same object while it is unchanged. Without it, `settings` is taken as good.
+   */
+  readonly rulebook?: RulebookLook;
   /** Whether the log exists (a missing one reads as empty, as a missing file does). */
   readonly exists: boolean;
 }

@@ -8,7 +8,9 @@
  *   good cycle saw (.reconciler-history.json, last) -> check invariants.
  *
  * The starting capital and drawdown limits come from the log's settings file
- * (trade-state.json), read again at each cycle, under this reconciler's options.
+ * (trade-state.json), read again at each cycle, under this reconciler's options. A broken or
+ * conflicting one does not stop a cycle: the last good settings, or the options alone, and one
+ * warning (io/rulebook.ts).
  *
  * Instead of a file, the log can come from a LogSource (source.ts: a database account, through
  * trade-state-engine/postgres): the same cycle, guards and derive code, the rulebook being the
@@ -23,7 +25,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { checkDerivedInvariants, deriveState, type DerivedState } from '../domain/derive/index.js';
-import { resolveDrawdownLimits, resolveRules, resolveStartingCapital, type SettingsFile, type SettingsInput } from '../domain/settings.js';
+import { resolveDrawdownLimits, resolveStartingCapital } from '../domain/settings.js';
 import type { DrawdownLimits, TradeLog } from '../domain/types.js';
 import { isPlainObject } from '../domain/validate.js';
 import { ReconcilerRunningError, TradeLogCorruptError, ValidationError } from '../errors.js';
@@ -31,7 +33,8 @@ import { writeAtomicFile } from '../io/atomic-file.js';
 import { LogCache } from '../io/log-cache.js';
 import { readLogBytes, readLogPinned, sameVersion, statVersionSync, type FileVersion } from '../io/read-log.js';
 import { serializeLog } from '../io/serialize.js';
-import { SettingsFileCache, settingsFileFor } from '../io/settings-file.js';
+import { Rulebook } from '../io/rulebook.js';
+import { SettingsFileCache, settingsFileFor, type RulebookLook } from '../io/settings-file.js';
 import { sweepTemps } from '../io/temp-files.js';
 import {
   compareHistory,
@@ -45,7 +48,7 @@ import {
   type HistoryViolation,
 } from './history.js';
 import { Scheduler, type ReconcilerStartOptions } from './scheduler.js';
-import type { LogSource, SourceWatch } from './source.js';
+import type { LogSource, SourceSnapshot, SourceWatch } from './source.js';
 
 export type { HistoryViolation, HistoryViolationKind } from './history.js';
 export type { ReconcilerStartOptions } from './scheduler.js';
@@ -104,12 +107,11 @@ export class StateReconciler {
   readonly #tradeLog: string;
   readonly #source: LogSource | null;
   readonly #historyFile: string;
-  /** The money settings given as options; the settings file beside the log is read against them every cycle. */
-  readonly #options: SettingsInput;
+  /** The money settings in force: the options, under the log's rulebook, read every cycle. */
+  readonly #rules: Rulebook;
   readonly #rulebook: SettingsFileCache | null;
-  #rulesFrom: SettingsFile | null | undefined = undefined;
-  #startingCapital = 0;
-  #drawdownLimits!: Readonly<DrawdownLimits>;
+  /** A source's last snapshot without a look of its own, and the look made of it (#sourceLook). */
+  #sourceLook: { settings: SourceSnapshot['settings']; look: RulebookLook } | null = null;
   readonly #onCorruption: (previous: number, current: number) => void;
   readonly #onHistoryViolation: (violation: HistoryViolation) => void;
   readonly #onInvariantViolation: (violations: string[]) => void;
@@ -149,14 +151,14 @@ export class StateReconciler {
     // the same defaults and rules as the store's (domain/settings.ts)
     resolveStartingCapital(options.startingCapital);
     resolveDrawdownLimits(options.drawdownLimits);
-    this.#options = {
+    const money = {
       ...(options.startingCapital !== undefined && { startingCapital: options.startingCapital }),
       ...(options.drawdownLimits !== undefined && { drawdownLimits: { ...options.drawdownLimits } }),
     };
     this.#rulebook = source !== undefined ? null : new SettingsFileCache(settingsFileFor(this.#tradeLog));
-    // Now as well as every cycle: an option that contradicts the log's settings file fails at once.
-    // (A source's rulebook is read with its log, at the first cycle; until then, the options alone.)
-    this.#refreshSettings(source !== undefined ? null : undefined);
+    this.#rules = new Rulebook(money, this.#tradeLog);
+    // A source's rulebook is read with its log, at the first cycle; until then, the options alone.
+    if (this.#rulebook !== null) this.#refreshSettings();
     for (const name of ['onCorruption', 'onHistoryViolation', 'onInvariantViolation', 'onError', 'now'] as const) {
       if (options[name] !== undefined && typeof options[name] !== 'function') throw new ValidationError(name, options[name], 'must be a function');
     }
@@ -184,9 +186,8 @@ export class StateReconciler {
   /**
    * One cycle. Resolves ok:false for the three refusals (files untouched);
    * rejects on unexpected I/O errors (outputDir not writable, a source that
-   * cannot be read: DatabaseError, …) and on an
-   * unusable or contradicted settings file (SettingsFileError, ValidationError,
-   * SettingsConflictError), files untouched as well.
+   * cannot be read: DatabaseError, …), files untouched as well. A broken or
+   * contradicted settings file is a warning, not a refusal (#refreshSettings).
    * Calls made while another cycle runs wait for it: cycles never overlap.
    */
   reconcile(): Promise<ReconcileResult> {
@@ -209,17 +210,25 @@ export class StateReconciler {
   }
 
   /**
-   * The starting capital and drawdown limits in force: the log's settings file, re-read when it
-   * changed, under the options (resolveRules). Throws on a broken or contradicted file, before
-   * anything is written: derived files computed with the wrong capital would look right.
+   * The starting capital and drawdown limits in force: the log's rulebook (its settings file, or
+   * the source's), re-read when it changed, under the options (resolveRules). A broken or
+   * contradicted one is one warning, and the last good settings (or the options alone) stay: the
+   * derived files are what status and the bots read, and refusing them would leave stale ones.
    */
-  #refreshSettings(given?: SettingsFile | null): void {
-    const file = given !== undefined ? given : (this.#rulebook as SettingsFileCache).read();
-    if (file === this.#rulesFrom) return;
-    const { settings } = resolveRules(this.#options, file);
-    this.#startingCapital = settings.startingCapital;
-    this.#drawdownLimits = settings.drawdownLimits;
-    this.#rulesFrom = file;
+  #refreshSettings(snapshot?: SourceSnapshot): void {
+    const look = snapshot === undefined ? (this.#rulebook as SettingsFileCache).look() : this.#lookOf(snapshot);
+    this.#rules.applyLeniently(() => look);
+  }
+
+  /** A source's rulebook as a look: its own when it gives one, else one per settings object it hands over. */
+  #lookOf(snapshot: SourceSnapshot): RulebookLook {
+    if (snapshot.rulebook !== undefined) return snapshot.rulebook;
+    const last = this.#sourceLook;
+    if (last !== null && last.settings === snapshot.settings) return last.look;
+    const settings = snapshot.settings;
+    const look: RulebookLook = { version: settings === null ? 'null' : JSON.stringify(settings.given), file: settings, error: null };
+    this.#sourceLook = { settings, look };
+    return look;
   }
 
   async #rebuild(): Promise<ReconcileResult> {
@@ -285,7 +294,8 @@ export class StateReconciler {
       if (!same) record = { tradeLog: this.#tradeLog, nextId: log.next_id, logSha256: fingerprint, closed: current };
     }
 
-    const state = deriveState(log, { startingCapital: this.#startingCapital, drawdownLimits: this.#drawdownLimits, now: this.#now() });
+    const { startingCapital, drawdownLimits } = this.#rules.settings;
+    const state = deriveState(log, { startingCapital, drawdownLimits, now: this.#now() });
     await fs.promises.mkdir(this.outputDir, { recursive: true });
     if (!this.#swept) {
       this.#swept = true;
@@ -376,11 +386,11 @@ export class StateReconciler {
    * serialization is a function of the log, so a cold cycle (cron) whose log is unchanged since
    * the history file was written still skips every trade digest. Later reads return null, as the
    * file path does: a long-running reconciler keeps its digests. The rulebook read with the log
-   * is applied first: derived files computed with the wrong capital would look right.
+   * is applied first.
    */
   async #readSource(source: LogSource): Promise<{ log: TradeLog; fingerprint: string | null }> {
     const snapshot = await source.read();
-    this.#refreshSettings(snapshot.settings);
+    this.#refreshSettings(snapshot);
     if (!this.#firstRead) return { log: snapshot.log, fingerprint: null };
     this.#firstRead = false;
     return { log: snapshot.log, fingerprint: logSha256(serializeLog(snapshot.log).buf) };

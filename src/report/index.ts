@@ -6,11 +6,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { resolveDrawdownLimits, resolveRules, resolveStartingCapital, type SettingsFile } from '../domain/settings.js';
+import { resolveDrawdownLimits, resolveStartingCapital } from '../domain/settings.js';
 import type { DrawdownLimits, TradeLog } from '../domain/types.js';
 import { writeAtomicFile } from '../io/atomic-file.js';
 import { readLog } from '../io/read-log.js';
-import { readSettingsFile, settingsFileFor } from '../io/settings-file.js';
+import { Rulebook } from '../io/rulebook.js';
+import { SettingsFileCache, settingsFileFor, type RulebookLook } from '../io/settings-file.js';
 import type { LogSource } from '../reconcile/source.js';
 import { renderReport, type MarkName } from './render.js';
 import { DEFAULT_MAX_POINTS, shapeReportData } from './shape.js';
@@ -52,6 +53,12 @@ export interface BuildReportResult {
   bytes: number;
   /** Marks drawn per chart (see MARK_SELECTORS), e.g. rHistogramBars = non-empty R bins. */
   marks: Record<MarkName, number>;
+  /**
+   * Why the log's rulebook could not be applied (broken, or an option looser than it), null when
+   * it was: the page was built with the defaults and the options instead, said under its title,
+   * and a process warning (TSE_SETTINGS) was given.
+   */
+  settingsProblem: Error | null;
 }
 
 /**
@@ -77,27 +84,36 @@ export async function buildReport(options: BuildReportOptions): Promise<BuildRep
   resolveDrawdownLimits(options.drawdownLimits);
   // The log, its rulebook, and the line under the title naming where it came from.
   let log: TradeLog;
-  let rulebook: SettingsFile | null;
+  let rulebook: RulebookLook;
   let shown: string;
   if (source !== undefined) {
     const snapshot = await source.read();
-    ({ log, settings: rulebook } = snapshot);
+    log = snapshot.log;
+    const given = snapshot.settings;
+    rulebook = snapshot.rulebook ?? { version: given === null ? 'null' : JSON.stringify(given.given), file: given, error: null };
     shown = snapshot.exists ? source.name : `${source.name} (not found: no trades yet)`;
   } else {
     const file = options.tradeLog as string;
-    rulebook = readSettingsFile(settingsFileFor(file));
+    rulebook = new SettingsFileCache(settingsFileFor(file)).look();
     const read = readLog(file);
     log = read.log;
     const base = path.basename(file);
     shown = read.bytes === null ? `${base} (not found: no trades yet)` : base;
   }
-  const { settings } = resolveRules(
+  // A broken or conflicting rulebook does not stop the report: one warning, the defaults and options, said on the page.
+  const rules = new Rulebook(
     {
       ...(options.startingCapital !== undefined && { startingCapital: options.startingCapital }),
       ...(options.drawdownLimits !== undefined && { drawdownLimits: options.drawdownLimits }),
     },
-    rulebook,
+    source?.name ?? path.resolve(options.tradeLog as string),
   );
+  rules.applyLeniently(() => rulebook);
+  const { settings, problem } = rules;
+  if (problem !== null) {
+    const code = (problem as { code?: unknown }).code;
+    shown += ` — its rulebook is unusable (${typeof code === 'string' ? code : 'error'}), so the defaults and options are used`;
+  }
   const data = shapeReportData(log, {
     startingCapital: settings.startingCapital,
     drawdownLimits: settings.drawdownLimits,
@@ -111,5 +127,5 @@ export async function buildReport(options: BuildReportOptions): Promise<BuildRep
     fs.mkdirSync(path.dirname(written), { recursive: true });
     await writeAtomicFile(written, html);
   }
-  return { html, path: written, bytes: Buffer.byteLength(html, 'utf8'), marks };
+  return { html, path: written, bytes: Buffer.byteLength(html, 'utf8'), marks, settingsProblem: problem };
 }

@@ -17,8 +17,8 @@ import type { RulesInForce } from './rules.js';
 
 /**
  * How a read applies the store's rulebook first: 'strict' refuses on a broken or conflicting one
- * (the checks of an open), 'lenient' warns and goes on with the last good settings, 'none' does
- * not need it.
+ * (the checks of an open), 'lenient' warns and goes on with the last good settings (io/rulebook.ts),
+ * 'none' does not need it.
  */
 export type RulesNeed = 'strict' | 'lenient' | 'none';
 
@@ -56,6 +56,14 @@ export abstract class StoreBase {
   /** Every risk setting in force, as last resolved. */
   get settings(): Readonly<Settings> {
     return this.#rules.settings;
+  }
+
+  /**
+   * Why the log's rulebook, as last read, cannot be applied (SettingsFileError, ValidationError or
+   * SettingsConflictError): opens are refused with it, the rest goes on with `settings`. null when fine.
+   */
+  get settingsProblem(): Error | null {
+    return this.#rules.problem;
   }
 
   /** settings.startingCapital, kept as its own field for existing callers. */

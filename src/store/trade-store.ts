@@ -5,7 +5,7 @@ import path from 'node:path';
 import { deepFreeze } from '../domain/freeze.js';
 import { IntegrityTracker, verifyIntegrity, type Violation } from '../domain/integrity.js';
 import type { RiskResult } from '../domain/risk.js';
-import type { SettingsFile, SettingsInput } from '../domain/settings.js';
+import type { SettingsInput } from '../domain/settings.js';
 import { applyClose, applyPartial, applyUpdate, applyUpdatesBatch, type PartialResult } from '../domain/trade-ops.js';
 import type { Trade, TradeLog } from '../domain/types.js';
 import { validateCloseInput, validateLogShape, validateOpenInput, validatePartialInput, validatePatch, validateUpdates, type OpenInput } from '../domain/validate.js';
@@ -13,7 +13,7 @@ import { SelfDeadlockError, ValidationError } from '../errors.js';
 import { LogCache } from '../io/log-cache.js';
 import { realLogPath } from '../io/log-path.js';
 import { fileExists } from '../io/read-log.js';
-import { SettingsFileCache, settingsFileFor } from '../io/settings-file.js';
+import { SettingsFileCache, settingsFileFor, type RulebookLook } from '../io/settings-file.js';
 import { sweepTemps } from '../io/temp-files.js';
 import { heldInWithLock, outsideWithLock } from '../lock/file-lock.js';
 import { IdleLock } from './idle-lock.js';
@@ -70,9 +70,8 @@ export class TradeStore extends StoreBase {
   /** The log's settings file (trade-state.json beside the log), whether or not it exists. */
   readonly settingsFile: string;
   readonly #lockTimeoutMs: number;
-  /** The settings given as options, as given: resolved again against every new version of the settings file. */
+  /** The log's settings file, re-read when its stat changed. */
   readonly #rulebook: SettingsFileCache;
-  /** The settings file's contents the settings in force were resolved from (null: no file; undefined: not yet). */
   readonly #onViolation: (violations: Violation[], context: IntegrityContext) => void;
   /** The log as last read or written; every read and the read step of every write go through it. */
   readonly #log: LogCache;
@@ -108,8 +107,9 @@ export class TradeStore extends StoreBase {
     this.lockFile = path.resolve(options.lockFile ?? path.join(path.dirname(this.tradeLog), 'trade.lock'));
     this.settingsFile = settingsFileFor(this.tradeLog);
     this.#rulebook = new SettingsFileCache(this.settingsFile);
-    // Read now too, so that an option looser than the file fails at construction, not at the first open.
-    this.#refreshSettings();
+    // Read now too, so that store.settings is the log's at once. Leniently: a monitor restarted on a
+    // broken or conflicting rulebook must still close its positions; opens refuse it, naming it.
+    this.#refreshSettingsLeniently();
     this.#lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
     if (typeof this.#lockTimeoutMs !== 'number' || Number.isNaN(this.#lockTimeoutMs) || this.#lockTimeoutMs < 0) {
       throw new ValidationError('lockTimeoutMs', options.lockTimeoutMs, 'must be a number >= 0');
@@ -198,11 +198,8 @@ export class TradeStore extends StoreBase {
 
   // --------------------------------------------------------------- internals
 
-  /** The settings file: its version is the checked contents SettingsFileCache gives, the same object while its stat is unchanged. */
-  readonly #readRulebook = (): { version: unknown; load: () => SettingsFile | null } => {
-    const file = this.#rulebook.read();
-    return { version: file, load: () => file };
-  };
+  /** The settings file as SettingsFileCache gives it: the same look while its stat is unchanged. */
+  readonly #readRulebook = (): RulebookLook => this.#rulebook.look();
 
   /** The settings file's rulebook applied (one stat when it did not change); throws on a broken or conflicting one. */
   #refreshSettings(): void {

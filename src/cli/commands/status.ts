@@ -3,7 +3,7 @@ import { round2 } from '../../domain/round.js';
 import type { Trade } from '../../domain/types.js';
 import { plain } from '../../format.js';
 import type { Command, CommandResult } from '../command.js';
-import { openView, whereJson } from '../store.js';
+import { openView, problemJson, whereJson } from '../store.js';
 import { table } from '../table.js';
 
 const { pct, price, r, signedPct, signedUsd, usd } = plain;
@@ -52,8 +52,11 @@ shown in "2 of 7 open" (give the bots' values).`,
     const hb = d.risk_state.book;
     // the book's halt is what the store enforces; whether a breach halts opens is the log's haltOnDrawdown
     const halted = hb.halted && settings.haltOnDrawdown;
+    const problem = view.settingsProblem;
     const json = {
       ...whereJson(view.where),
+      // first, as in the text: a broken or conflicting rulebook refuses opens, and the figures are not its own
+      rulebook_problem: problem === null ? null : problemJson(problem),
       starting_capital: settings.startingCapital,
       equity: e.current_equity,
       realized_pnl: e.total_pnl,
@@ -81,6 +84,7 @@ shown in "2 of 7 open" (give the bots' values).`,
     const rows = positions.map((p) => [p.id, p.symbol, p.direction, price(p.size), price(p.entry_price), price(p.stop_price), price(p.target_price), usd(p.risk_usd)]);
     const right = { align: 'right' as const };
     const lines = [
+      ...(problem === null ? [] : rulebookLines(problem)),
       positions.length === 0
         ? 'No open positions.'
         : table(
@@ -105,3 +109,16 @@ shown in "2 of 7 open" (give the bots' values).`,
     return { json, text: lines.join('\n') };
   },
 };
+
+/** The top of status when the rulebook cannot be applied: what is wrong, what is refused, what the figures below are. */
+function rulebookLines(problem: Error): string[] {
+  const { code } = problemJson(problem);
+  return [
+    `RULEBOOK PROBLEM (${code}): ${problem.message}`,
+    'Opens are refused until it is fixed; closes, partial closes and updates go on.',
+    code === 'ESETTINGSCONFLICT'
+      ? "The figures below use the rulebook's own settings; the options that conflict with it are set aside."
+      : "The figures below use the defaults and the options given, not the rulebook's settings.",
+    '',
+  ];
+}
