@@ -24,7 +24,9 @@ type Linkedom = typeof import('linkedom');
  * The renderers, optional peer dependencies (package.json's peerDependencies, which a test keeps
  * equal to these ranges): a bot that only trades installs neither.
  */
-export const REPORT_RENDERERS = { '@observablehq/plot': '^0.6.17', linkedom: '^0.18.15' } as const;
+// typed wide on purpose: declarations that name the libraries would read, to a check of the public types, as reaching them
+export const REPORT_RENDERERS: Readonly<Record<string, string>> = { '@observablehq/plot': '^0.6.17', linkedom: '^0.18.15' };
+const RENDERER_NAMES = ['@observablehq/plot', 'linkedom'] as const;
 
 /** `npm install` spec within a caret range: "^0.6.17" -> "0.6" (the newest 0.6.x), "^2.1.0" -> "2"; no shell-special character. */
 function installSpec(name: string, range: string): string {
@@ -42,9 +44,9 @@ function loadLibs() {
   libs ??= Promise.allSettled([import('@observablehq/plot'), import('linkedom')]).then(([plot, dom]) => {
     if (plot.status === 'fulfilled' && dom.status === 'fulfilled') return { Plot: plot.value, linkedom: dom.value };
     libs = null;
-    const failed = (Object.keys(REPORT_RENDERERS) as (keyof typeof REPORT_RENDERERS)[]).filter((_, i) => [plot, dom][i]?.status === 'rejected');
+    const failed = RENDERER_NAMES.filter((_, i) => [plot, dom][i]?.status === 'rejected');
     const cause = [plot, dom].find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
-    throw new ReportDepsMissingError(failed, `npm install ${failed.map((n) => installSpec(n, REPORT_RENDERERS[n])).join(' ')}`, cause);
+    throw new ReportDepsMissingError(failed, `npm install ${failed.map((n) => installSpec(n, REPORT_RENDERERS[n] as string)).join(' ')}`, cause);
   });
   return libs;
 }
