@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // The package as a user gets it: `npm pack`, then into an empty folder with --ignore-scripts (npm 12
 // runs no unapproved install script) and no compiler on PATH, so only a prebuilt binary can work.
-// From there: import and write a trade (ESM), build a report through the trade-state-engine/report
+// From there: the footprint (at most FOOTPRINT.packages packages and FOOTPRINT.bytes on disk, the
+// package itself included: the report's renderers are optional peers and not installed), import and
+// write a trade (ESM), the CLI and the postgres subpath without those renderers and the report's
+// one error naming them, then with them installed a report through the trade-state-engine/report
 // subpath, require() it (CJS), type-check a TypeScript consumer
 // under `module: nodenext` and `moduleResolution: bundler`, run both bin names, and check that an
 // install without a usable binary explains itself. publint and are-the-types-wrong judge the tarball.
+// The release job runs it once more on the tarball with all six prebuilt binaries.
 //
 //   npm run build:prebuild && npm run test:consumer      (part of .ci/run)
 import { spawnSync } from 'node:child_process';
@@ -16,6 +20,10 @@ import path from 'node:path';
 import { ROOT } from './toolchain.mjs';
 
 const repoPkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+/** What `npm install trade-state-engine` may add: npm's "added N packages" (itself included) and their bytes. */
+const FOOTPRINT = { packages: 5, bytes: 3_000_000 };
+const RENDERERS = ['@observablehq/plot', 'linkedom'];
+const RENDERERS_INSTALL = 'npm install @observablehq/plot@0.6 linkedom@0.18';
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tse-consumer-'));
 const app = path.join(work, 'app');
 fs.mkdirSync(app);
@@ -102,13 +110,35 @@ step('no compiler on PATH', () => {
 
 step('npm install --ignore-scripts', () => {
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '1.0.0' }, null, 2));
-  const dev = repoPkg.devDependencies;
-  ok(run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', tarball,
-    `typescript@${dev.typescript}`, `@types/node@${dev['@types/node']}`], inApp), 'npm install');
+  ok(run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', tarball], inApp), 'npm install');
   const installed = path.join(app, 'node_modules', 'trade-state-engine');
   check(fs.existsSync(path.join(installed, 'dist', 'index.js')), 'not installed');
   check(!fs.existsSync(path.join(installed, 'build')), 'a build/ folder appeared: something compiled');
   return fs.readdirSync(path.join(installed, 'prebuilds')).join(', ');
+});
+
+/** Bytes of the files under `dir` (their sizes, as `du --apparent-size` without the folders). */
+function bytesUnder(dir) {
+  let total = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) total += bytesUnder(p);
+    else if (e.isFile()) total += fs.statSync(p).size;
+  }
+  return total;
+}
+
+step(`footprint: at most ${FOOTPRINT.packages} packages and ${FOOTPRINT.bytes / 1e6} MB`, () => {
+  // every package under node_modules, trade-state-engine itself included (what npm counts as "added")
+  const listed = ok(run('npm', ['ls', '--all', '--parseable'], inApp), 'npm ls').trim().split('\n');
+  const packages = listed.filter((p) => p !== app).map((p) => path.relative(path.join(app, 'node_modules'), p).replaceAll('\\', '/'));
+  const bytes = bytesUnder(path.join(app, 'node_modules'));
+  const summary = `${packages.length} packages (${packages.join(', ')}), ${(bytes / 1e6).toFixed(2)} MB`;
+  check(packages.length <= FOOTPRINT.packages, `too many packages: ${summary}`);
+  check(bytes <= FOOTPRINT.bytes, `too many bytes: ${summary}`);
+  const renderers = RENDERERS.filter((r) => packages.includes(r));
+  check(renderers.length === 0, `the report's renderers were installed: ${renderers.join(', ')}`);
+  return summary;
 });
 
 const LOG = path.join(app, 'trades', 'trade_log.json');
@@ -128,18 +158,32 @@ console.log(JSON.stringify({ id: t.id, status: t.status }));
   return out;
 });
 
-step('ESM: trade-state-engine/report builds a report of that log', () => {
-  // the subpath export: a bot that wants the page imports it, one that only trades never loads the charts
-  fs.writeFileSync(path.join(app, 'report.mjs'), `
-import { buildReport } from 'trade-state-engine/report';
-const r = await buildReport({ tradeLog: 'trades/trade_log.json', out: 'report.html', startingCapital: 5000 });
-console.log(JSON.stringify({ bytes: r.bytes }));
+step('without Plot and linkedom: the CLI works, and report fails with one clear error', () => {
+  // a renderer reachable from a folder above the consumer would make this step prove nothing
+  const visible = RENDERERS.filter((r) => {
+    try {
+      return Boolean(createRequire(path.join(app, 'x.js')).resolve(r));
+    } catch {
+      return false;
+    }
+  });
+  check(visible.length === 0, `visible to the consumer from outside it: ${visible.join(', ')}; move the temp folder`);
+  const status = ok(run('node_modules/.bin/trade-state', ['status', '--log', LOG], inApp), 'trade-state status');
+  check(status.includes('T001'), `status does not show T001:\n${status}`);
+  const page = path.join(app, 'no-report.html');
+  const r = run('node_modules/.bin/trade-state', ['report', '--log', LOG, '--out', page], inApp);
+  check(r.status === 1, `report: exit ${r.status}, expected 1\n${r.stdout}${r.stderr}`);
+  check(r.stderr.startsWith('trade-state: error (EREPORTDEPS): ') && r.stderr.includes(RENDERERS_INSTALL), `report: stderr does not name ${RENDERERS_INSTALL}:\n${r.stderr}`);
+  check(!/^\s+at /m.test(r.stderr), `report printed a stack trace:\n${r.stderr}`);
+  check(!fs.existsSync(page), 'report wrote a page');
+  // the subpath imports (its shaping needs no renderer); the page is what is refused
+  fs.writeFileSync(path.join(app, 'report-missing.mjs'), `
+import { buildReport, shapeReportData } from 'trade-state-engine/report';
+try { await buildReport({ tradeLog: 'trades/trade_log.json' }); console.log('no error'); } catch (err) { console.log(typeof shapeReportData, err.code, err.message); }
 `);
-  const { bytes } = JSON.parse(ok(run('node', ['report.mjs'], inApp), 'node report.mjs').trim());
-  const html = fs.readFileSync(path.join(app, 'report.html'), 'utf8');
-  check(bytes === Buffer.byteLength(html, 'utf8'), `report.html is not the page buildReport returned (${bytes} bytes reported)`);
-  check(html.includes('T001') && html.includes('<svg'), 'the report does not show the open trade T001 in its charts and tables');
-  return `${(bytes / 1024).toFixed(0)} KiB, T001 shown`;
+  const out = ok(run('node', ['report-missing.mjs'], inApp), 'node report-missing.mjs').trim();
+  check(out.startsWith('function EREPORTDEPS ') && out.includes(RENDERERS_INSTALL), `unexpected: ${out}`);
+  return `status ok; report exit 1: ${r.stderr.trim().slice(0, 70)}…`;
 });
 
 step('trade-state-engine/postgres without pg: one clear error', () => {
@@ -186,7 +230,9 @@ store.getOpenTrades().then((open) => {
   return out.split('\n').at(-1);
 });
 
-step('TypeScript: nodenext and bundler', () => {
+step('TypeScript: nodenext and bundler (without the renderers: no public type needs them)', () => {
+  const dev = repoPkg.devDependencies;
+  ok(run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', `typescript@${dev.typescript}`, `@types/node@${dev['@types/node']}`], inApp), 'npm install typescript');
   fs.writeFileSync(path.join(app, 'consumer.ts'), `
 import { TradeStore, RiskRejectedError, StateReconciler, type Trade, type TradeStoreOptions } from 'trade-state-engine';
 import type { BuildReportOptions } from 'trade-state-engine/report';
@@ -225,6 +271,26 @@ export const store: tse.TradeStore = new tse.TradeStore({ tradeLog: 'trades/trad
     ok(run('node', ['node_modules/typescript/bin/tsc', '-p', file], inApp), `tsc -p ${file}`);
   }
   return Object.keys(configs).join(', ');
+});
+
+step('the renderers installed beside it, as the error says', () => {
+  ok(run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', ...RENDERERS_INSTALL.split(' ').slice(2)], inApp), RENDERERS_INSTALL);
+  const peers = RENDERERS.map((r) => `${r}@${JSON.parse(fs.readFileSync(path.join(app, 'node_modules', r, 'package.json'), 'utf8')).version}`);
+  return peers.join(', ');
+});
+
+step('ESM: trade-state-engine/report builds a report of that log', () => {
+  // the subpath export: a bot that wants the page imports it, one that only trades never loads the charts
+  fs.writeFileSync(path.join(app, 'report.mjs'), `
+import { buildReport } from 'trade-state-engine/report';
+const r = await buildReport({ tradeLog: 'trades/trade_log.json', out: 'report.html', startingCapital: 5000 });
+console.log(JSON.stringify({ bytes: r.bytes }));
+`);
+  const { bytes } = JSON.parse(ok(run('node', ['report.mjs'], inApp), 'node report.mjs').trim());
+  const html = fs.readFileSync(path.join(app, 'report.html'), 'utf8');
+  check(bytes === Buffer.byteLength(html, 'utf8'), `report.html is not the page buildReport returned (${bytes} bytes reported)`);
+  check(html.includes('T001') && html.includes('<svg'), 'the report does not show the open trade T001 in its charts and tables');
+  return `${(bytes / 1024).toFixed(0)} KiB, T001 shown`;
 });
 
 step('bin: trade-state and trade-state-engine', () => {

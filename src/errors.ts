@@ -330,6 +330,28 @@ export class PgMissingError extends TradeStateError {
   }
 }
 
+/**
+ * The report (trade-state-engine/report, `trade-state report`) was asked for a page without its
+ * renderers, optional peer dependencies like `pg`: `missing` names the packages that did not load,
+ * `install` is the one command that adds them.
+ */
+export class ReportDepsMissingError extends TradeStateError {
+  readonly missing: readonly string[];
+  readonly install: string;
+  constructor(missing: readonly string[], install: string, cause: unknown) {
+    const names = missing.map((m) => `"${m}"`).join(' and ');
+    super(
+      'EREPORTDEPS',
+      `The report needs ${names} to draw its charts: ${missing.length === 1 ? 'an optional peer dependency' : 'optional peer dependencies'} ` +
+        `of trade-state-engine, not installed here (the library, the other commands and the PostgreSQL store work without). ` +
+        `Install ${missing.length === 1 ? 'it' : 'them'} beside trade-state-engine: ${install}`,
+      { cause },
+    );
+    this.missing = missing;
+    this.install = install;
+  }
+}
+
 /** An account of the PostgreSQL backend is missing where one must exist, or holds trades where none may. */
 export class AccountError extends TradeStateError {
   readonly account: string;

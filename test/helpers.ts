@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -97,4 +98,39 @@ export async function runNode(
   c.proc.stdin?.end();
   const r = await c.exited;
   return { ...r, stdout: c.lines.join('\n'), stderr: c.stderr() };
+}
+
+/**
+ * A user's project with trade-state-engine installed without some of its optional peers: a copy of
+ * the package (package.json, dist/, its addon build) in node_modules and the packages of `link`
+ * (default: its dependencies) linked from ours, in a temp folder none of whose parents has a
+ * node_modules that resolves one of `absent`. Returns the project folder; the caller removes its parent.
+ */
+export function userProject(prefix: string, absent: readonly string[], link?: readonly string[]): string {
+  const resolvable = (dir: string, name: string): boolean => {
+    try {
+      createRequire(path.join(dir, 'x.js')).resolve(name);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const base = [os.tmpdir(), '/var/tmp', os.homedir()].find((dir) => absent.every((name) => !resolvable(dir, name)));
+  if (base === undefined) throw new Error(`no folder without a node_modules holding ${absent.join(', ')} above it`);
+  const app = path.join(fs.realpathSync.native(fs.mkdtempSync(path.join(base, prefix))), 'app');
+  const pkg = path.join(app, 'node_modules', 'trade-state-engine');
+  fs.mkdirSync(pkg, { recursive: true });
+  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'bot', type: 'module', private: true }));
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
+  fs.cpSync(path.join(ROOT, 'dist'), path.join(pkg, 'dist'), { recursive: true });
+  // the addon as node-gyp-build finds it: a local build, or the prebuilt one after `npm run build:prebuild`
+  for (const dir of ['build', 'prebuilds']) if (fs.existsSync(path.join(ROOT, dir))) fs.symlinkSync(path.join(ROOT, dir), path.join(pkg, dir));
+  const deps = link ?? Object.keys((JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
+  for (const dep of deps) {
+    const target = path.join(app, 'node_modules', dep);
+    fs.mkdirSync(path.dirname(target), { recursive: true }); // scoped packages (@scope/name)
+    fs.symlinkSync(path.join(ROOT, 'node_modules', dep), target);
+  }
+  for (const name of absent) if (resolvable(app, name)) throw new Error(`${name} resolves from ${app}`);
+  return app;
 }

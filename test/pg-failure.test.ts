@@ -2,16 +2,14 @@
 // a COMMIT whose reply is lost (or which never arrives), bad input, hand-made SQL edits and a
 // missing `pg`. Real processes, a real server, a real TCP proxy between the store and the server.
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { DatabaseError, LockTimeoutError } from '../src/postgres/index.js';
 import type { Trade } from '../src/domain/types.js';
-import { FIXTURES, ROOT, runNode, sleep, spawnNode } from './helpers.js';
+import { FIXTURES, runNode, sleep, spawnNode, userProject } from './helpers.js';
 import { eventSeqs, ownServer, storeDatabase, withClient } from './pg.js';
 
 const CHILD = path.join(FIXTURES, 'pg-child.mjs');
@@ -593,31 +591,9 @@ describe('without the pg package', () => {
   });
 
   it('importing the subpath works; the first call rejects with PgMissingError EPGMISSING', async () => {
-    // A user's project with trade-state-engine installed and no pg: a copy of the package (dist/, package.json)
-    // in node_modules, its other dependencies linked. Somewhere no parent folder has a node_modules/pg.
-    const base = [os.tmpdir(), '/var/tmp', os.homedir()].find((dir) => {
-      try {
-        createRequire(path.join(dir, 'x.js')).resolve('pg');
-        return false;
-      } catch {
-        return true;
-      }
-    });
-    expect(base, 'no folder without a node_modules/pg above it').toBeDefined();
-    app = path.join(fs.mkdtempSync(path.join(base as string, 'tse-nopg-')), 'app');
-    const pkg = path.join(app, 'node_modules', 'trade-state-engine');
-    fs.mkdirSync(pkg, { recursive: true });
-    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'bot', type: 'module', private: true }));
-    fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
-    fs.cpSync(path.join(ROOT, 'dist'), path.join(pkg, 'dist'), { recursive: true });
-    const deps = Object.keys((JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
-    for (const dep of deps) {
-      const link = path.join(app, 'node_modules', dep);
-      fs.mkdirSync(path.dirname(link), { recursive: true }); // scoped packages (@scope/name)
-      fs.symlinkSync(path.join(ROOT, 'node_modules', dep), link);
-    }
+    // A user's project with trade-state-engine installed and no pg.
+    app = userProject('tse-nopg-', ['pg']);
     fs.copyFileSync(path.join(FIXTURES, 'pg-nopg-child.mjs'), path.join(app, 'bot.mjs'));
-    expect(() => createRequire(path.join(app as string, 'bot.mjs')).resolve('pg')).toThrow();
 
     const r = await runNode(path.join(app, 'bot.mjs'), [db.url]);
     expect(r.code, r.stderr).toBe(0);

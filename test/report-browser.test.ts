@@ -219,6 +219,49 @@ describe.skipIf(SKIP)('report in headless chromium', () => {
     }
   });
 
+  // A phone and a desktop: the page never scrolls sideways; a wide table scrolls inside its own box,
+  // and the charts scale to the width. Screenshots of both: test-artifacts/report-<width>.png
+  // (docs/report-390.png and docs/report-1280.png are copies).
+  for (const width of [390, 1280]) {
+    it(`fits a ${width} px wide screen: no sideways scroll of the page, tables in scrolling boxes, charts within the width`, async () => {
+      if (!context) throw new Error('no browser context');
+      const narrow = await context.newPage();
+      try {
+        await narrow.setViewportSize({ width, height: width < 600 ? 844 : 900 });
+        await narrow.goto(pathToFileURL(report.path as string).href, { waitUntil: 'load' });
+        const layout = await narrow.evaluate(() => {
+          const right = (e: Element) => e.getBoundingClientRect().right;
+          return {
+            inner: window.innerWidth,
+            scrollWidth: document.documentElement.scrollWidth,
+            tables: [...document.querySelectorAll('table')].map((t) => {
+              const box = t.parentElement as HTMLElement;
+              return { fits: right(t) <= window.innerWidth, boxScrolls: getComputedStyle(box).overflowX === 'auto', boxRight: right(box) };
+            }),
+            charts: [...document.querySelectorAll('figure.chart svg')].map((svg) => ({ id: svg.closest('figure')?.id, left: svg.getBoundingClientRect().left, right: right(svg) })),
+          };
+        });
+        expect(layout.inner).toBe(width);
+        expect(layout.scrollWidth, 'the page scrolls sideways').toBeLessThanOrEqual(width);
+        expect(layout.tables).toHaveLength(5);
+        for (const t of layout.tables) {
+          expect(t.fits || t.boxScrolls, JSON.stringify(t)).toBe(true);
+          expect(t.boxRight).toBeLessThanOrEqual(width);
+        }
+        expect(layout.charts).toHaveLength(6);
+        for (const c of layout.charts) {
+          expect(c.left, c.id).toBeGreaterThanOrEqual(0);
+          expect(c.right, c.id).toBeLessThanOrEqual(width);
+        }
+        if (width < 600) expect(layout.tables.some((t) => !t.fits), 'no table is wider than a phone: the box is not tested').toBe(true);
+        fs.mkdirSync(ARTIFACTS, { recursive: true });
+        await narrow.screenshot({ path: path.join(ARTIFACTS, `report-${width}.png`), fullPage: true });
+      } finally {
+        await narrow.close();
+      }
+    });
+  }
+
   it('saves a screenshot as a test artifact', async () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     const file = path.join(ARTIFACTS, 'report.png');

@@ -53,7 +53,17 @@ export async function conclude(c: Conclusion): Promise<{ ok: boolean; json: Reco
   for (const line of summaryText(input)) c.print(line);
 
   // A temp folder about to be removed gets no report and no file list: runDemo says it is gone.
-  const report = c.keep ? await writeReportIfAvailable(c.writeReport, c.dir, c.log, c.capital) : null;
+  let report: string | null = null;
+  // Without the report's renderers (optional peers, EREPORTDEPS) the verdict stands; the line says what to install.
+  let reportMissing: string | null = null;
+  if (c.keep) {
+    try {
+      report = await writeReportIfAvailable(c.writeReport, c.dir, c.log, c.capital);
+    } catch (err) {
+      if ((err as { code?: unknown } | null)?.code !== 'EREPORTDEPS') throw err;
+      reportMissing = (err as Error).message;
+    }
+  }
   if (c.keep) {
     const cli = path.relative(process.cwd(), c.cli);
     c.print('');
@@ -61,7 +71,8 @@ export async function conclude(c: Conclusion): Promise<{ ok: boolean; json: Reco
     c.print(`  trade log   ${c.log}`);
     c.print(`  state       ${c.stateDir}/ (${DERIVED_FILES.join(', ')})`);
     if (report !== null) c.print(`  report      ${report}`);
+    if (reportMissing !== null) c.print(`  report      not written: ${reportMissing}`);
     c.print(`  look        node ${cli} status --log ${c.log} --capital ${c.capital} --max-positions ${MAX_POSITIONS}`);
   }
-  return { ok: json.verdict === 'PASS', json: { dir: c.dir, log: c.log, state_dir: c.stateDir, ...json, report, kept: c.keep } };
+  return { ok: json.verdict === 'PASS', json: { dir: c.dir, log: c.log, state_dir: c.stateDir, ...json, report, ...(reportMissing !== null && { report_missing: reportMissing }), kept: c.keep } };
 }

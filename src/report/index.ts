@@ -20,6 +20,7 @@ export { shapeReportData, DEFAULT_MAX_POINTS, type ReportData } from './shape.js
 export { renderReport, MARK_SELECTORS, type MarkName } from './render.js';
 
 export type { LogSource, SourceSnapshot } from '../reconcile/source.js';
+export { ReportDepsMissingError } from '../errors.js';
 
 export const DEFAULT_REPORT_TITLE = 'Trading performance report';
 

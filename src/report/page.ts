@@ -39,7 +39,8 @@ function table(caption: string, head: readonly string[], rows: readonly (readonl
   const body = rows
     .map((r) => `<tr>${r.map((c, i) => (i === 0 ? `<th scope="row">${c}</th>` : `<td${i >= numericFrom ? ' class="n"' : ''}>${c}</td>`)).join('')}</tr>`)
     .join('\n');
-  return `<table><caption>${h(caption)}</caption><thead><tr>${th}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+  // in a box of its own that scrolls sideways: an eleven-column table must not widen the page on a phone
+  return `<div class="table-box"><table><caption>${h(caption)}</caption><thead><tr>${th}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
 }
 
 function details(summary: string, inner: string): string {

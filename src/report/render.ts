@@ -9,6 +9,7 @@
  * them, style.ts holds the palette and stylesheet; numbers are written in the
  * house style of ../format.ts.
  */
+import { ReportDepsMissingError } from '../errors.js';
 import type { Ctx, Doc } from './charts.js';
 import { pageHtml } from './page.js';
 import type { RenderOptions } from './render-options.js';
@@ -19,11 +20,34 @@ export type { RenderOptions } from './render-options.js';
 type PlotModule = typeof import('@observablehq/plot');
 type Linkedom = typeof import('linkedom');
 
+/**
+ * The renderers, optional peer dependencies (package.json's peerDependencies, which a test keeps
+ * equal to these ranges): a bot that only trades installs neither.
+ */
+// typed wide on purpose: declarations that name the libraries would read, to a check of the public types, as reaching them
+export const REPORT_RENDERERS: Readonly<Record<string, string>> = { '@observablehq/plot': '^0.6.17', linkedom: '^0.18.15' };
+const RENDERER_NAMES = ['@observablehq/plot', 'linkedom'] as const;
+
+/** `npm install` spec within a caret range: "^0.6.17" -> "0.6" (the newest 0.6.x), "^2.1.0" -> "2"; no shell-special character. */
+function installSpec(name: string, range: string): string {
+  const [major, minor] = range.replace(/^\^/, '').split('.');
+  return `${name}@${major === '0' ? `0.${minor}` : major}`;
+}
+
 let libs: Promise<{ Plot: PlotModule; linkedom: Linkedom }> | null = null;
 
-/** Loaded lazily so that `import 'trade-state-engine'` never pays for d3 and a DOM. */
+/**
+ * Loaded lazily so that `import 'trade-state-engine'` never pays for d3 and a DOM; each one that
+ * does not load is named in one ReportDepsMissingError (retried on the next call: it may be installed by then).
+ */
 function loadLibs() {
-  libs ??= Promise.all([import('@observablehq/plot'), import('linkedom')]).then(([Plot, linkedom]) => ({ Plot, linkedom }));
+  libs ??= Promise.allSettled([import('@observablehq/plot'), import('linkedom')]).then(([plot, dom]) => {
+    if (plot.status === 'fulfilled' && dom.status === 'fulfilled') return { Plot: plot.value, linkedom: dom.value };
+    libs = null;
+    const failed = RENDERER_NAMES.filter((_, i) => [plot, dom][i]?.status === 'rejected');
+    const cause = [plot, dom].find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
+    throw new ReportDepsMissingError(failed, `npm install ${failed.map((n) => installSpec(n, REPORT_RENDERERS[n] as string)).join(' ')}`, cause);
+  });
   return libs;
 }
 

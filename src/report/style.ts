@@ -48,7 +48,8 @@ figure.chart svg { display: block; width: 100%; height: auto; }
 figcaption { font-size: .85rem; color: var(--muted); margin-top: 4px; }
 .pair { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
 .empty { padding: 18px; border: 1px dashed var(--muted); border-radius: 6px; color: var(--muted); text-align: center; font-size: 1.05rem; }
-table { border-collapse: collapse; width: 100%; margin: 10px 0; font-size: .85rem; font-variant-numeric: tabular-nums; }
+.table-box { overflow-x: auto; margin: 10px 0; }
+table { border-collapse: collapse; width: 100%; margin: 0; font-size: .85rem; font-variant-numeric: tabular-nums; }
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
 th, td { border-bottom: 1px solid var(--rule); padding: 3px 6px; text-align: left; }
 thead th { border-bottom: 2px solid var(--ink); }
@@ -67,6 +68,7 @@ footer { margin-top: 40px; font-size: .8rem; color: var(--muted); border-top: 1p
   .banner, .kpi { background: none !important; }
   h2 { break-after: avoid; page-break-after: avoid; }
   section, table { break-inside: auto; }
+  .table-box { overflow: visible; }
   tr { break-inside: avoid; }
   summary { color: var(--ink); }
 }
