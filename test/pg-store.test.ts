@@ -261,6 +261,21 @@ describe('PostgresTradeStore answers as TradeStore does', () => {
     await sameReads(p);
   });
 
+  it('one instrument key: "btc" beside "BTC", a group and a loss streak in other spellings, the same answers', async () => {
+    const p = makePair({ startingCapital: 5000, assetConsecutiveLossCap: 2, correlationGroups: { majors: ['btc', 'Eth'] } });
+    await both(p, (s) => s.openTrade({ ...btc, size: 0.001 }));
+    const dup = await both(p, (s) => s.openTrade({ ...btc, symbol: 'btc', size: 0.001 }));
+    expect(dup).toMatchObject({ ok: false, error: { code: 'DUPLICATE_SYMBOL', details: { symbol: 'btc', openTradeId: 'T001', openSymbol: 'BTC' } } });
+    expect(codeOf(await both(p, (s) => s.openTrade({ ...eth, symbol: 'ETH', size: 2 })))).toBe('CORRELATION_LIMIT');
+    for (const symbol of ['tsla', 'TSLA']) {
+      const t = await both(p, (s) => s.openTrade(stock(symbol)));
+      await both(p, (s) => s.closeTrade((t as { value: { id: string } }).value.id, { exit_price: 96 }));
+    }
+    expect(codeOf(await both(p, (s) => s.openTrade(stock('Tsla'))))).toBe('ASSET_LOSS_CAP');
+    expect(await both(p, (s) => s.canOpenPosition(' Btc'))).toMatchObject({ ok: true, value: { ok: false, code: 'DUPLICATE_SYMBOL' } });
+    await sameReads(p);
+  });
+
   it('HALTED on a drawdown breach, closes and stop moves still allowed', async () => {
     const p = makePair({ startingCapital: 1000 });
     await both(p, (s) => s.openTrade(stock('NVDA', { entry_price: 100, stop_price: 90, target_price: 130, size: 2 })));

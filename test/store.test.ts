@@ -98,6 +98,20 @@ describe('TradeStore basics', () => {
     expect((await store.verifyIntegrity()).map((v) => v.code)).toEqual(['DUPLICATE_OPEN_SYMBOL']);
   });
 
+  it('one instrument key: "btc" beside an open "BTC" is DUPLICATE_SYMBOL; the log keeps each symbol as written', async () => {
+    const store = mkStore();
+    await store.openTrade({ ...btc, client_id: 'k1' });
+    for (const symbol of ['btc', 'Btc']) {
+      await expect(store.openTrade({ ...btc, symbol })).rejects.toMatchObject({ name: 'RiskRejectedError', code: 'DUPLICATE_SYMBOL' });
+    }
+    for (const symbol of ['btc', ' BTC ']) expect(await store.canOpenPosition(symbol)).toMatchObject({ ok: false, code: 'DUPLICATE_SYMBOL' });
+    // A retry of the same client_id spelled in another case is the same trade, not a second one.
+    expect((await store.openTrade({ ...btc, symbol: 'btc', client_id: 'k1' })).id).toBe('T001');
+    await store.openTrade({ ...btc, symbol: 'eth', entry_price: 3000, stop_price: 2990, target_price: 3300 });
+    expect(await store.getOpenSymbols()).toEqual(['BTC', 'eth']);
+    expect(readLog().trades.map((t) => t.symbol)).toEqual(['BTC', 'eth']);
+  });
+
   it('updateTrade changes mutable fields only; a stop may trail past entry', async () => {
     const store = mkStore();
     await store.openTrade(btc);
