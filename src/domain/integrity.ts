@@ -249,3 +249,53 @@ export class IntegrityTracker {
   }
 }
 
+/** The most a default integrity warning takes, in UTF-8 bytes, however many violations there are. */
+export const VIOLATION_SUMMARY_MAX_BYTES = 2048;
+
+const utf8Bytes = (s: string): number => {
+  let n = 0;
+  for (const ch of s) {
+    const c = ch.codePointAt(0) as number;
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+  }
+  return n;
+};
+
+/** `s` cut to `max` code points, "…" marking the cut. */
+const clip = (s: string, max: number): string => {
+  const points = [...s];
+  return points.length <= max ? s : `${points.slice(0, max - 1).join('')}…`;
+};
+
+/**
+ * The default warning of a store for the violations found after a write: the count, each code
+ * with its count, the first few trade ids and the first violation's message — never more than
+ * VIOLATION_SUMMARY_MAX_BYTES, since a damaged log of thousands of trades would otherwise print
+ * all of them after every write. The onIntegrityViolation option still receives every violation.
+ * `where`: the log's path or the account, as the store names it.
+ */
+export function violationSummary(violations: readonly Violation[], where: string, operation: string): string {
+  const n = violations.length;
+  const byCode = new Map<string, number>();
+  for (const v of violations) byCode.set(v.code, (byCode.get(v.code) ?? 0) + 1);
+  const codes = [...byCode].map(([code, k]) => `${clip(code, 40)} ${k}`);
+  const shownCodes = codes.slice(0, 12);
+  if (codes.length > shownCodes.length) shownCodes.push(`${codes.length - shownCodes.length} more codes`);
+  const ids: string[] = []; // the first five distinct ids, and a sixth if there is one
+  for (const v of violations) {
+    if (ids.length === 6) break;
+    if (v.trade_id !== null && !ids.includes(v.trade_id)) ids.push(v.trade_id);
+  }
+  const parts = [`${n} integrity violation${n === 1 ? '' : 's'} in ${clip(where, 300)} after ${clip(operation, 40)}`];
+  if (n > 0) {
+    parts.push(`: ${shownCodes.join(', ')}`);
+    if (ids.length > 0) parts.push(`; trades ${ids.slice(0, 5).map((id) => clip(id, 40)).join(', ')}${ids.length > 5 ? ', …' : ''}`);
+    const first = violations[0] as Violation;
+    parts.push(`; first: ${clip(first.message, 300)}`);
+    if (n > 1) parts.push('. All of them: store.verifyIntegrity(), or an onIntegrityViolation option');
+  }
+  let text = parts.join('');
+  // The parts above are bounded in code points; this bounds the bytes whatever they hold.
+  while (utf8Bytes(text) > VIOLATION_SUMMARY_MAX_BYTES) text = clip(text, Math.floor([...text].length * 0.9));
+  return text;
+}
