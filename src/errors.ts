@@ -272,7 +272,8 @@ export class AddonLoadError extends TradeStateError {
  * - `EDBCONSTRAINT`: one of the schema's checks refused the write (a constraint, or the trigger
  *   that freezes closed trades). The library checks first, so this means the rows were changed
  *   by someone else (a direct SQL edit) or a bug: `constraint` names the check.
- * - `EDBSCHEMA`: the schema is missing (run migrate()) or newer than this library.
+ * - `EDBSCHEMA`: the schema is missing (run migrate()) or newer than this library, or a migration
+ *   cannot apply to the data (migration 2: two open trades on one instrument; docs/postgres.md).
  * - `EDBERROR`: any other refusal of the server; `sqlstate` says which.
  */
 export type DatabaseErrorCode = 'EDBUNAVAILABLE' | 'EDBTIMEOUT' | 'EDBCONSTRAINT' | 'EDBSCHEMA' | 'EDBERROR';

@@ -11,6 +11,8 @@ export {
   type SettingsInput,
 } from './domain/settings.js';
 export type { Violation } from './domain/integrity.js';
+// What "the same symbol" means to the store (trimmed, lower-cased), for bots that compare symbols too.
+export { instrumentKey } from './domain/instrument.js';
 export type { OpenInput, CloseInput, PartialInput } from './domain/validate.js';
 export type { PartialResult } from './domain/trade-ops.js';
 export { pyRound } from './domain/round.js';

@@ -105,8 +105,19 @@ describe('trade-state CLI: open, close, partial, update', () => {
     expect(c.doc).toEqual({
       ok: false,
       command: 'open',
-      error: { code: 'DUPLICATE_SYMBOL', message: 'BTC is already open as T001', symbol: 'BTC', openTradeId: 'T001' },
+      error: { code: 'DUPLICATE_SYMBOL', message: 'BTC is already open as T001', symbol: 'BTC', openTradeId: 'T001', openSymbol: 'BTC' },
     });
+  });
+
+  it('refuses `open --symbol btc` beside an open BTC (one instrument key): exit 1, DUPLICATE_SYMBOL, nothing written', async () => {
+    expect((await run('open', ...BTC)).code).toBe(0);
+    const before = fs.readFileSync(log, 'utf8');
+    for (const spelling of ['btc', 'Btc']) {
+      const r = await run('open', ...BTC.map((a) => (a === 'BTC' ? spelling : a)));
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`trade-state: rejected (DUPLICATE_SYMBOL): ${spelling} is already open as T001 BTC\n`);
+    }
+    expect(fs.readFileSync(log, 'utf8')).toBe(before);
   });
 
   it('--json open returns the trade as written; a repeated --client-id returns it again without writing', async () => {
@@ -274,6 +285,15 @@ describe('trade-state CLI: status, verify, damaged logs, --debug', () => {
       violations: [{ code: 'DUPLICATE_OPEN_SYMBOL', trade_id: 'T002' }],
       error: { code: 'EINTEGRITY' },
     });
+  });
+
+  it('verify reports two open trades whose symbols differ only in case (exit 1)', async () => {
+    writeLog({ trades: [trade({}), trade({ id: 'T002', symbol: 'btc' })], next_id: 3 });
+    const r = await json('verify');
+    expect(r.code).toBe(1);
+    expect(r.doc.violations).toEqual([
+      { code: 'DUPLICATE_OPEN_SYMBOL', trade_id: 'T002', message: 'T002 on "btc" and T001 on "BTC" are both OPEN on one instrument (key "btc")' },
+    ]);
   });
 
   it('verify counts --max-positions', async () => {

@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { verifyIntegrity, type Violation } from '../src/domain/integrity.js';
+import { VIOLATION_SUMMARY_MAX_BYTES, verifyIntegrity, violationSummary, type Violation } from '../src/domain/integrity.js';
 import type { Trade, TradeLog } from '../src/domain/types.js';
 import { emptyLog, openAndClose, openTrade, partialClose, tradeRecord, type TradeFields } from './trades.js';
 
@@ -98,5 +99,56 @@ describe('verifyIntegrity', () => {
   it('reports a trade without an id with trade_id null', () => {
     const v = verifyIntegrity(logOf(tradeRecord(undefined as never, { status: 'X' })));
     expect(v).toEqual([expect.objectContaining({ code: 'UNKNOWN_STATUS', trade_id: null })]);
+  });
+});
+
+describe('violationSummary: the default integrity warning', () => {
+  const CODES = ['DUPLICATE_ID', 'OPEN_MISSING_FIELD', 'PNL_SIGN_MISMATCH', 'DUPLICATE_OPEN_SYMBOL', 'POSITION_CAP_EXCEEDED', 'UNKNOWN_STATUS'];
+  const violation = (i: number, code = CODES[i % CODES.length] as string): Violation => ({
+    code,
+    trade_id: `T${String(i + 1).padStart(3, '0')}`,
+    message: `T${String(i + 1).padStart(3, '0')} is LONG 101 -> 100 but its pnl_usd is 1`,
+  });
+
+  it('stays within 2048 bytes for 0..10000 violations of any text, naming the count and every code with its count (property)', () => {
+    const textArb = fc.string({ unit: 'binary', maxLength: 400 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 10_000 }),
+        fc.array(fc.record({ code: fc.constantFrom(...CODES), trade_id: fc.option(textArb, { nil: null }), message: textArb }), { minLength: 1, maxLength: 20 }),
+        textArb,
+        (n, pool, where) => {
+          const all = Array.from({ length: n }, (_, i) => pool[i % pool.length] as Violation);
+          const text = violationSummary(all, where, 'openTrade');
+          expect(Buffer.byteLength(text, 'utf8')).toBeLessThanOrEqual(VIOLATION_SUMMARY_MAX_BYTES);
+          expect(text.startsWith(`${n} integrity violation${n === 1 ? '' : 's'} in `)).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // The counts by code, with ordinary messages (no cut).
+    for (const n of [0, 1, 7, 400, 10_000]) {
+      const all = Array.from({ length: n }, (_, i) => violation(i));
+      const text = violationSummary(all, '/var/bots/trades/trade_log.json', 'closeTrade');
+      expect(Buffer.byteLength(text, 'utf8')).toBeLessThanOrEqual(VIOLATION_SUMMARY_MAX_BYTES);
+      for (const code of CODES) {
+        const k = all.filter((v) => v.code === code).length;
+        if (k > 0) expect(text).toContain(`${code} ${k}`);
+        else expect(text).not.toContain(code);
+      }
+    }
+  });
+
+  it('names the first few trade ids and the first message, and says where the rest are', () => {
+    const all = Array.from({ length: 400 }, (_, i) => violation(i, i < 398 ? 'PNL_SIGN_MISMATCH' : 'DUPLICATE_OPEN_SYMBOL'));
+    expect(violationSummary(all, '/bots/trade_log.json', 'openTrade')).toBe(
+      '400 integrity violations in /bots/trade_log.json after openTrade: PNL_SIGN_MISMATCH 398, DUPLICATE_OPEN_SYMBOL 2; ' +
+        'trades T001, T002, T003, T004, T005, …; first: T001 is LONG 101 -> 100 but its pnl_usd is 1. ' +
+        'All of them: store.verifyIntegrity(), or an onIntegrityViolation option',
+    );
+    const one = [{ code: 'POSITION_CAP_EXCEEDED', trade_id: null, message: '8 trades are OPEN, cap is 7' }];
+    expect(violationSummary(one, 'postgres account "a"', 'openTrade')).toBe(
+      '1 integrity violation in postgres account "a" after openTrade: POSITION_CAP_EXCEEDED 1; first: 8 trades are OPEN, cap is 7',
+    );
   });
 });

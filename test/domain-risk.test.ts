@@ -19,14 +19,20 @@ describe('DUPLICATE_SYMBOL', () => {
     const r = refusal(checkOpenRisk(log, openInput({ symbol: 'BTC' }), config, 5000));
     expect(r.code).toBe('DUPLICATE_SYMBOL');
     expect(r.message).toBe('BTC is already open as T002');
-    expect(r.details).toEqual({ symbol: 'BTC', openTradeId: 'T002' });
+    expect(r.details).toEqual({ symbol: 'BTC', openTradeId: 'T002', openSymbol: 'BTC' });
   });
 
-  it('allows a symbol whose trades are closed, and compares symbols exactly', () => {
+  it('allows a symbol whose trades are closed', () => {
     const log = openAndClose(emptyLog(), 'DOGE', 110);
     expect(checkOpenRisk(log, openInput({ symbol: 'DOGE' }), config, 5000)).toEqual({ ok: true });
+  });
+
+  it('compares instrument keys: "doge" is refused beside an open "DOGE", naming the spelling held', () => {
     const withOpen = openTrade(emptyLog(), { symbol: 'DOGE' }).log;
-    expect(checkOpenRisk(withOpen, openInput({ symbol: 'doge' }), config, 5000)).toEqual({ ok: true });
+    const r = refusal(checkOpenRisk(withOpen, openInput({ symbol: 'doge' }), config, 5000));
+    expect(r.code).toBe('DUPLICATE_SYMBOL');
+    expect(r.message).toBe('doge is already open as T001 DOGE');
+    expect(r.details).toEqual({ symbol: 'doge', openTradeId: 'T001', openSymbol: 'DOGE' });
   });
 });
 

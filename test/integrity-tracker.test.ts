@@ -6,13 +6,13 @@ import type { Trade, TradeLog } from '../src/domain/types.js';
 import { deepFreeze } from './trades.js';
 
 // Small pools, so that duplicate ids, shared OPEN symbols, the cap and every own-field rule all
-// occur often; bad values of every kind the full check looks at.
+// occur often (one instrument in several spellings); bad values of every kind the full check looks at.
 const num = fc.constantFrom<unknown>(null, undefined, -1, 0, 1, 2, 5, 10, 12, Number.NaN, '5');
 const tradeArb = fc.record({
   id: fc.constantFrom<unknown>('T001', 'T002', 'T003', 'T004', 7, null),
   status: fc.constantFrom<unknown>('OPEN', 'OPEN', 'CLOSED', 'CLOSED', 'PENDING', undefined),
   direction: fc.constantFrom<unknown>('LONG', 'SHORT', 'UP', null, undefined),
-  symbol: fc.constantFrom<unknown>('BTC', 'ETH', 'SOL', '', undefined),
+  symbol: fc.constantFrom<unknown>('BTC', 'btc', ' Btc', 'ETH', 'SOL', '', '  ', undefined, 7),
   entry_price: num,
   stop_price: num,
   target_price: num,

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 import { haltState } from '../src/domain/derive/index.js';
 import { equityOf } from '../src/domain/formulas.js';
+import { instrumentKey } from '../src/domain/instrument.js';
 import { equityFrom, haltFrom, nextNumberFrom, OpenStateTracker, openStateOf, type OpenState } from '../src/domain/open-state.js';
 import { checkOpenRisk, checkOpenRiskWith, openTradesOf } from '../src/domain/risk.js';
 import { resolveSettings, type Settings } from '../src/domain/settings.js';
@@ -17,8 +18,11 @@ const amountArb = fc.oneof(
   fc.constantFrom<unknown>(0.1, 0.2, 0.3, -0.7, 1e16, -1e16, 1, -1, 1 / 3, 123.45, -0, 0, null, 'x', Number.NaN),
   fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }),
 );
-const SYMBOLS = ['BTC', 'ETH', 'SOL', 'AAPL', 'NVDA', 'X'] as const;
+// One instrument in several spellings: the checks compare instrument keys, the records keep the text.
+const SYMBOLS = ['BTC', 'btc', 'Btc', 'ETH', 'eth', 'SOL', 'AAPL', 'NVDA', 'X'] as const;
 const symbolArb = fc.constantFrom(...SYMBOLS);
+/** What a hand-edited record may hold besides: surrounding blanks, which opens refuse. */
+const rawSymbolArb = fc.constantFrom<string>(...SYMBOLS, ' BTC', 'sol ', '\tEth');
 // Days around the clock's start (2026-03-02, a Monday), before 1970, in the future, and unparseable.
 const stampArb = fc.oneof(
   fc.integer({ min: -20 * 24, max: 20 * 24 }).map((h) => new Date(Date.UTC(2026, 2, 2) + h * 3_600_000).toISOString().replace('Z', '000+00:00')),
@@ -28,7 +32,7 @@ const exitArb = fc.record({ pnl_usd: amountArb, timestamp: stampArb, size_closed
 /** A record as a hand-edited or foreign file may hold it: any status, odd amounts, stamps and ids. */
 const rawArb = fc.record({
   id: fc.oneof(fc.nat({ max: 60 }).map((n) => `T${String(n).padStart(3, '0')}`), fc.constantFrom<unknown>('manual', 7, null)),
-  symbol: symbolArb,
+  symbol: rawSymbolArb,
   direction: fc.constantFrom('LONG', 'SHORT'),
   status: fc.constantFrom<unknown>('OPEN', 'OPEN', 'CLOSED', 'CLOSED', 'CLOSED', 'PENDING'),
   entry_price: fc.constantFrom(100, 50.5),
@@ -70,6 +74,8 @@ const configArb = fc.record({
   maxCorrGroupRiskPct: fc.constantFrom(0.5, 4, 50),
   assetConsecutiveLossCap: fc.integer({ min: 0, max: 3 }),
   drawdownLimits: fc.constantFrom(undefined, { daily: -0.001, weekly: -0.002, total: -0.5 }, { daily: -0.9, weekly: -0.9, total: -0.9 }),
+  // The default groups (upper case), or groups written in another case than the trades.
+  correlationGroups: fc.constantFrom(undefined, { crypto_major: ['btc', 'ETH', 'Sol'], tech: ['aapl', 'Nvda'] }),
 });
 
 /** Runs a step on the log the way the store's pure steps do, or the way a hand edit or a re-read would; a refused step leaves the log. */
@@ -138,9 +144,11 @@ function expectSameAsFull(
   expect(state.open.every((t, i) => t === open[i])).toBe(true);
   expect(nextNumberFrom(state, log)).toBe(nextTradeNumber(log));
   const input: OpenInput = validateOpenInput({ symbol: probe.symbol, direction: 'LONG', entry_price: 100, stop_price: probe.stop, target_price: 120, size: probe.size });
-  expect(checkOpenRiskWith(log, state.open, input, settings, equityFrom(state, settings.startingCapital))).toStrictEqual(
-    checkOpenRisk(log, input, settings, equity),
-  );
+  const verdict = checkOpenRisk(log, input, settings, equity);
+  expect(checkOpenRiskWith(log, state.open, input, settings, equityFrom(state, settings.startingCapital))).toStrictEqual(verdict);
+  // The first check, against its definition: an open trade on the instrument, whatever the spelling.
+  const held = open.some((t) => instrumentKey(t.symbol) === instrumentKey(probe.symbol));
+  expect(!verdict.ok && verdict.code === 'DUPLICATE_SYMBOL').toBe(held);
 }
 
 describe('OpenState: the open checks from a state carried over a group give what the full passes give', () => {

@@ -571,8 +571,8 @@ describe('the schema refuses hand-made edits', () => {
       expect(err, `${column} = ${value}`).toMatchObject({ code: '23514' });
     }
     const insert = await sqlError(
-      `INSERT INTO trade_state.trades (account, id, position, symbol, direction, status, entry_price, stop_price, size, keys, version)
-       VALUES ($1, 'T900', 900, 'NANCOIN', 'LONG', 'OPEN', 'NaN', 95, 1, '["id"]', 1)`,
+      `INSERT INTO trade_state.trades (account, id, position, symbol, symbol_key, direction, status, entry_price, stop_price, size, keys, version)
+       VALUES ($1, 'T900', 900, 'NANCOIN', 'nancoin', 'LONG', 'OPEN', 'NaN', 95, 1, '["id"]', 1)`,
       [account],
     );
     expect(insert).toMatchObject({ code: '23514' });

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { TradeStore } from '../src/index.js';
-import { PostgresTradeStore, RiskRejectedError, TradeNotFoundError, TradeStateConflictError, ValidationError } from '../src/postgres/index.js';
+import { importLog, PostgresTradeStore, RiskRejectedError, TradeNotFoundError, TradeStateConflictError, ValidationError } from '../src/postgres/index.js';
 import type { SettingsInput } from '../src/domain/settings.js';
 import { tempDir } from './helpers.js';
 import { freshDatabase } from './pg.js';
@@ -261,6 +261,21 @@ describe('PostgresTradeStore answers as TradeStore does', () => {
     await sameReads(p);
   });
 
+  it('one instrument key: "btc" beside "BTC", a group and a loss streak in other spellings, the same answers', async () => {
+    const p = makePair({ startingCapital: 5000, assetConsecutiveLossCap: 2, correlationGroups: { majors: ['btc', 'Eth'] } });
+    await both(p, (s) => s.openTrade({ ...btc, size: 0.001 }));
+    const dup = await both(p, (s) => s.openTrade({ ...btc, symbol: 'btc', size: 0.001 }));
+    expect(dup).toMatchObject({ ok: false, error: { code: 'DUPLICATE_SYMBOL', details: { symbol: 'btc', openTradeId: 'T001', openSymbol: 'BTC' } } });
+    expect(codeOf(await both(p, (s) => s.openTrade({ ...eth, symbol: 'ETH', size: 2 })))).toBe('CORRELATION_LIMIT');
+    for (const symbol of ['tsla', 'TSLA']) {
+      const t = await both(p, (s) => s.openTrade(stock(symbol)));
+      await both(p, (s) => s.closeTrade((t as { value: { id: string } }).value.id, { exit_price: 96 }));
+    }
+    expect(codeOf(await both(p, (s) => s.openTrade(stock('Tsla'))))).toBe('ASSET_LOSS_CAP');
+    expect(await both(p, (s) => s.canOpenPosition(' Btc'))).toMatchObject({ ok: true, value: { ok: false, code: 'DUPLICATE_SYMBOL' } });
+    await sameReads(p);
+  });
+
   it('HALTED on a drawdown breach, closes and stop moves still allowed', async () => {
     const p = makePair({ startingCapital: 1000 });
     await both(p, (s) => s.openTrade(stock('NVDA', { entry_price: 100, stop_price: 90, target_price: 130, size: 2 })));
@@ -434,5 +449,40 @@ describe('the same operation list on both backends', () => {
       // Each run is a new account and a new file: a few hundred database writes in all.
       { numRuns: 40 },
     );
+  });
+});
+
+describe('the default integrity warning', () => {
+  it('is the same short summary as the file store\'s (at most 2 KB); onIntegrityViolation still gets every violation', async () => {
+    const account = `parity-${++accounts}`;
+    // 400 closed trades whose pnl_usd has the wrong sign: the database holds them, the integrity check reports them.
+    const trades = Array.from({ length: 400 }, (_, i) => ({
+      id: `T${String(i + 1).padStart(3, '0')}`, symbol: `S${i}`, direction: 'LONG', entry_price: 100, stop_price: 95, target_price: 110,
+      size: 1, status: 'CLOSED', exit_price: 90, pnl_usd: 10,
+    }));
+    await importLog({ connectionString: db.url, account, log: { trades, next_id: 401 } as never });
+    const warnings: Error[] = [];
+    const listen = (w: Error) => {
+      if ((w as { code?: string }).code === 'TSE_INTEGRITY') warnings.push(w);
+    };
+    process.on('warning', listen);
+    try {
+      const s = new PostgresTradeStore({ connectionString: db.url, account });
+      opened.push(s);
+      await s.openTrade(stock('NVDA'));
+      await new Promise((r) => setTimeout(r, 10)); // emitWarning emits on the next tick
+    } finally {
+      process.off('warning', listen);
+    }
+    expect(warnings).toHaveLength(1);
+    const message = (warnings[0] as Error).message;
+    expect(Buffer.byteLength(message)).toBeLessThanOrEqual(2048);
+    expect(message).toMatch(new RegExp(`^400 integrity violations in postgres account "${account}" after openTrade: PNL_SIGN_MISMATCH 400; trades T001, `));
+    const seen: number[] = [];
+    const s = new PostgresTradeStore({ connectionString: db.url, account, onIntegrityViolation: (v) => seen.push(v.length) });
+    opened.push(s);
+    await s.closeTrade('T401', { exit_price: 101 });
+    await new Promise((r) => setImmediate(r));
+    expect(seen).toEqual([400]);
   });
 });

@@ -98,6 +98,49 @@ describe('TradeStore basics', () => {
     expect((await store.verifyIntegrity()).map((v) => v.code)).toEqual(['DUPLICATE_OPEN_SYMBOL']);
   });
 
+  it('one instrument key: "btc" beside an open "BTC" is DUPLICATE_SYMBOL; the log keeps each symbol as written', async () => {
+    const store = mkStore();
+    await store.openTrade({ ...btc, client_id: 'k1' });
+    for (const symbol of ['btc', 'Btc']) {
+      await expect(store.openTrade({ ...btc, symbol })).rejects.toMatchObject({ name: 'RiskRejectedError', code: 'DUPLICATE_SYMBOL' });
+    }
+    for (const symbol of ['btc', ' BTC ']) expect(await store.canOpenPosition(symbol)).toMatchObject({ ok: false, code: 'DUPLICATE_SYMBOL' });
+    // A retry of the same client_id spelled in another case is the same trade, not a second one.
+    expect((await store.openTrade({ ...btc, symbol: 'btc', client_id: 'k1' })).id).toBe('T001');
+    await store.openTrade({ ...btc, symbol: 'eth', entry_price: 3000, stop_price: 2990, target_price: 3300 });
+    expect(await store.getOpenSymbols()).toEqual(['BTC', 'eth']);
+    expect(readLog().trades.map((t) => t.symbol)).toEqual(['BTC', 'eth']);
+  });
+
+  it('the default integrity warning is short whatever the count; onIntegrityViolation still gets every violation', async () => {
+    // 400 closed trades whose pnl_usd has the wrong sign, written by hand.
+    const bad = Array.from({ length: 400 }, (_, i) => ({
+      id: `T${String(i + 1).padStart(3, '0')}`, symbol: `S${i}`, direction: 'LONG', entry_price: 100, stop_price: 95, target_price: 110,
+      size: 1, status: 'CLOSED', exit_price: 90, pnl_usd: 10,
+    }));
+    fs.mkdirSync(path.dirname(logFile), { recursive: true });
+    fs.writeFileSync(logFile, `${JSON.stringify({ trades: bad, next_id: 401 }, null, 2)}\n`);
+    const warnings: Error[] = [];
+    const listen = (w: Error) => {
+      if ((w as { code?: string }).code === 'TSE_INTEGRITY') warnings.push(w);
+    };
+    process.on('warning', listen);
+    try {
+      await mkStore().openTrade(btc);
+      await new Promise((r) => setTimeout(r, 10)); // emitWarning emits on the next tick
+    } finally {
+      process.off('warning', listen);
+    }
+    expect(warnings).toHaveLength(1);
+    const message = (warnings[0] as Error).message;
+    expect(Buffer.byteLength(message)).toBeLessThanOrEqual(2048);
+    expect(message).toMatch(/^400 integrity violations in .*trade_log\.json after openTrade: PNL_SIGN_MISMATCH 400; trades T001, T002, T003, T004, T005, …/);
+    const seen: number[] = [];
+    await mkStore({ onIntegrityViolation: (v) => seen.push(v.length) }).closeTrade('T401', { exit_price: 66000 });
+    await new Promise((r) => setImmediate(r));
+    expect(seen).toEqual([400]);
+  });
+
   it('updateTrade changes mutable fields only; a stop may trail past entry', async () => {
     const store = mkStore();
     await store.openTrade(btc);

@@ -1,5 +1,5 @@
 import { plain } from '../format.js';
-import type { Trade, Violation } from '../index.js';
+import { instrumentKey, type Trade, type Violation } from '../index.js';
 import { RACERS } from './config.js';
 import type { Ledger } from './ledger.js';
 
@@ -54,7 +54,7 @@ function lostAcks(trades: readonly Trade[], ledger: Ledger): string[] {
 
 export function verdict(v: VerdictInput): Check[] {
   const ids = duplicates(v.trades.map((t) => t.id));
-  const openSymbols = duplicates(v.trades.filter((t) => t.status === 'OPEN').map((t) => t.symbol));
+  const openSymbols = duplicates(v.trades.filter((t) => t.status === 'OPEN').map((t) => instrumentKey(t.symbol)));
   const lost = lostAcks(v.trades, v.ledger);
   const count = (op: string): number => v.ledger.acks.filter((a) => a.op === op).length;
   const race = v.ledger.race();

@@ -11,7 +11,8 @@
  * | OPEN_HAS_EXIT          | the trade       | OPEN but exit_price is set                                     |
  * | CLOSED_MISSING_FIELD   | the trade       | CLOSED without a numeric exit_price or pnl_usd (one per field) |
  * | POSITION_CAP_EXCEEDED  | null            | more OPEN trades than maxPositions                             |
- * | DUPLICATE_OPEN_SYMBOL  | the later trade | two OPEN trades share a symbol                                 |
+ * | DUPLICATE_OPEN_SYMBOL  | the later trade | two OPEN trades on one instrument: their symbols have the same |
+ * |                        |                 | instrument key (instrument.ts), e.g. "BTC" and "btc"           |
  * | PNL_SIGN_MISMATCH      | the trade       | CLOSED pnl_usd has the wrong sign for the price move and       |
  * |                        |                 | direction (a zero move needs pnl_usd 0); partials not counted  |
  * | UNKNOWN_STATUS         | the trade       | status is neither OPEN nor CLOSED                              |
@@ -20,6 +21,7 @@
  * |                        |                 | or beyond the target (validate.ts stopTargetProblem, the rule  |
  * |                        |                 | updateTrade enforces); a null target is not checked            |
  */
+import { instrumentKeyOf } from './instrument.js';
 import type { Trade, TradeLog } from './types.js';
 import { stopTargetProblem } from './validate.js';
 
@@ -35,7 +37,7 @@ const show = (v: unknown): string => JSON.stringify(v) ?? 'missing';
 export function verifyIntegrity(log: TradeLog, options: { maxPositions: number } = { maxPositions: 7 }): Violation[] {
   const out: Violation[] = [];
   const seenIds = new Set<string>();
-  const openBySymbol = new Map<unknown, string>();
+  const openByKey = new Map<unknown, { name: string; symbol: unknown }>();
   let openCount = 0;
 
   for (const t of log.trades) {
@@ -54,9 +56,13 @@ export function verifyIntegrity(log: TradeLog, options: { maxPositions: number }
     if (t.status === 'OPEN') {
       openCount++;
       checkOpen(t, name, add);
-      const other = openBySymbol.get(t.symbol);
-      if (other !== undefined) add('DUPLICATE_OPEN_SYMBOL', `${name} and ${other} are both OPEN on ${show(t.symbol)}`);
-      else openBySymbol.set(t.symbol, name);
+      const key = instrumentKeyOf(t.symbol);
+      const other = openByKey.get(key);
+      if (other === undefined) openByKey.set(key, { name, symbol: t.symbol });
+      else if (other.symbol === t.symbol) add('DUPLICATE_OPEN_SYMBOL', `${name} and ${other.name} are both OPEN on ${show(t.symbol)}`);
+      else {
+        add('DUPLICATE_OPEN_SYMBOL', `${name} on ${show(t.symbol)} and ${other.name} on ${show(other.symbol)} are both OPEN on one instrument (key ${show(key)})`);
+      }
     } else if (t.status === 'CLOSED') {
       checkClosed(t, name, add);
     } else {
@@ -115,7 +121,7 @@ function checkClosed(t: Trade, name: string, add: Add): void {
 interface Share {
   /** Its id, when a string (verifyIntegrity ignores other ids for DUPLICATE_ID). */
   id: string | null;
-  /** Whether it is OPEN, and then its symbol (any value: verifyIntegrity keys a Map by it). */
+  /** Whether it is OPEN, and then its symbol's instrument key (any value: verifyIntegrity keys a Map by it). */
   open: boolean;
   symbol: unknown;
   /** Whether it breaks a rule of its own (every code but the three that look across trades). */
@@ -216,11 +222,12 @@ export class IntegrityTracker {
   }
 
   #add(t: Trade): Share {
+    const open = t.status === 'OPEN';
     const share: Share = {
       frozen: Object.isFrozen(t),
       id: typeof t.id === 'string' ? t.id : null,
-      open: t.status === 'OPEN',
-      symbol: t.symbol,
+      open,
+      symbol: open ? instrumentKeyOf(t.symbol) : undefined,
       bad: breaksOwnRule(t),
     };
     if (share.id !== null && countIn(this.#ids, share.id, 1) === 2) this.#duplicateIds++;
@@ -240,4 +247,55 @@ export class IntegrityTracker {
     }
     if (share.bad) this.#badCount--;
   }
+}
+
+/** The most a default integrity warning takes, in UTF-8 bytes, however many violations there are. */
+export const VIOLATION_SUMMARY_MAX_BYTES = 2048;
+
+const utf8Bytes = (s: string): number => {
+  let n = 0;
+  for (const ch of s) {
+    const c = ch.codePointAt(0) as number;
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+  }
+  return n;
+};
+
+/** `s` cut to `max` code points, "…" marking the cut. */
+const clip = (s: string, max: number): string => {
+  const points = [...s];
+  return points.length <= max ? s : `${points.slice(0, max - 1).join('')}…`;
+};
+
+/**
+ * The default warning of a store for the violations found after a write: the count, each code
+ * with its count, the first few trade ids and the first violation's message — never more than
+ * VIOLATION_SUMMARY_MAX_BYTES, since a damaged log of thousands of trades would otherwise print
+ * all of them after every write. The onIntegrityViolation option still receives every violation.
+ * `where`: the log's path or the account, as the store names it.
+ */
+export function violationSummary(violations: readonly Violation[], where: string, operation: string): string {
+  const n = violations.length;
+  const byCode = new Map<string, number>();
+  for (const v of violations) byCode.set(v.code, (byCode.get(v.code) ?? 0) + 1);
+  const codes = [...byCode].map(([code, k]) => `${clip(code, 40)} ${k}`);
+  const shownCodes = codes.slice(0, 12);
+  if (codes.length > shownCodes.length) shownCodes.push(`${codes.length - shownCodes.length} more codes`);
+  const ids: string[] = []; // the first five distinct ids, and a sixth if there is one
+  for (const v of violations) {
+    if (ids.length === 6) break;
+    if (v.trade_id !== null && !ids.includes(v.trade_id)) ids.push(v.trade_id);
+  }
+  const parts = [`${n} integrity violation${n === 1 ? '' : 's'} in ${clip(where, 300)} after ${clip(operation, 40)}`];
+  if (n > 0) {
+    parts.push(`: ${shownCodes.join(', ')}`);
+    if (ids.length > 0) parts.push(`; trades ${ids.slice(0, 5).map((id) => clip(id, 40)).join(', ')}${ids.length > 5 ? ', …' : ''}`);
+    const first = violations[0] as Violation;
+    parts.push(`; first: ${clip(first.message, 300)}`);
+    if (n > 1) parts.push('. All of them: store.verifyIntegrity(), or an onIntegrityViolation option');
+  }
+  let text = parts.join('');
+  // The parts above are bounded in code points; this bounds the bytes whatever they hold.
+  while (utf8Bytes(text) > VIOLATION_SUMMARY_MAX_BYTES) text = clip(text, Math.floor([...text].length * 0.9));
+  return text;
 }

@@ -2,12 +2,13 @@
  * The pre-trade risk checks of SPEC §4, in the spec's order; the first that
  * fails decides. Pure: the store runs them under the same lock as the write.
  *
- * Symbols are compared exactly as given (case-sensitive, like the Python
- * design): "btc" is neither a duplicate of "BTC" nor in the crypto_major
- * group. validateOpenInput already refuses surrounding whitespace.
+ * Symbols are compared by their instrument key (instrument.ts): "btc" is a
+ * duplicate of an open "BTC", a member of a group that lists "BTC", and
+ * continues "BTC"'s loss streak. (The Python original compared them exactly.)
  */
 import type { RiskCode } from '../errors.js';
 import { initialRiskUsd, netPnl, stopDistance } from './formulas.js';
+import { instrumentKey, instrumentKeyOf } from './instrument.js';
 import type { Settings } from './settings.js';
 import type { Trade, TradeLog } from './types.js';
 import type { OpenInput } from './validate.js';
@@ -56,11 +57,14 @@ const refuse = (code: RiskCode, message: string, details: Record<string, unknown
 });
 
 function duplicateSymbol(open: readonly Trade[], input: OpenInput): Refusal | null {
-  const same = open.find((t) => t.symbol === input.symbol);
+  const key = instrumentKey(input.symbol);
+  const same = open.find((t) => instrumentKeyOf(t.symbol) === key);
   if (!same) return null;
-  return refuse('DUPLICATE_SYMBOL', `${input.symbol} is already open as ${same.id}`, {
+  const as = same.symbol === input.symbol ? '' : ` ${same.symbol}`;
+  return refuse('DUPLICATE_SYMBOL', `${input.symbol} is already open as ${same.id}${as}`, {
     symbol: input.symbol,
     openTradeId: same.id,
+    openSymbol: same.symbol,
   });
 }
 
@@ -80,9 +84,11 @@ function positionCap(open: readonly Trade[], config: RiskConfig): Refusal | null
 function correlationLimit(open: readonly Trade[], input: OpenInput, config: RiskConfig, equity: number): Refusal | null {
   const newRiskUsd = stopDistance(input.entry_price, input.stop_price) * input.size;
   const limitUsd = (equity * config.maxCorrGroupRiskPct) / 100;
+  const key = instrumentKey(input.symbol);
   for (const [group, symbols] of Object.entries(config.correlationGroups)) {
-    if (!symbols.includes(input.symbol)) continue;
-    const members = open.filter((t) => symbols.includes(t.symbol));
+    const keys = new Set(symbols.map(instrumentKey));
+    if (!keys.has(key)) continue;
+    const members = open.filter((t) => keys.has(instrumentKeyOf(t.symbol) as string));
     let openRiskUsd = 0;
     for (const t of members) openRiskUsd += initialRiskUsd(t);
     const groupRiskUsd = openRiskUsd + newRiskUsd;
@@ -110,9 +116,16 @@ function correlationLimit(open: readonly Trade[], input: OpenInput, config: Risk
 function assetLossCap(log: TradeLog, input: OpenInput, config: RiskConfig): Refusal | null {
   const cap = config.assetConsecutiveLossCap;
   if (cap === 0) return null;
-  const closed = log.trades.filter((t) => t.status === 'CLOSED' && t.symbol === input.symbol);
-  if (closed.length < cap) return null;
-  const last = closed.slice(-cap);
+  const key = instrumentKey(input.symbol);
+  // The last `cap` closed trades of the instrument, found from the end: a key per trade is not free.
+  const last: Trade[] = [];
+  const trades = log.trades;
+  for (let i = trades.length - 1; i >= 0 && last.length < cap; i--) {
+    const t = trades[i] as Trade;
+    if (t.status === 'CLOSED' && instrumentKeyOf(t.symbol) === key) last.push(t);
+  }
+  if (last.length < cap) return null;
+  last.reverse();
   const nets = last.map(netPnl);
   if (nets.some((n) => n > 0)) return null;
   const tradeIds = last.map((t) => t.id);

@@ -10,6 +10,7 @@
  * pure and lives here, next to the settings it judges.
  */
 import { SettingsConflictError, SettingsFileError, ValidationError } from '../errors.js';
+import { instrumentKey } from './instrument.js';
 import type { CorrelationGroups, DrawdownLimits } from './types.js';
 import { isPlainObject } from './validate.js';
 
@@ -124,8 +125,9 @@ function boolean(field: string, v: unknown, source: Source): boolean {
 function groups(v: unknown, source: Source): CorrelationGroups {
   if (!isPlainObject(v)) throw new ValidationError('correlationGroups', v, 'must be an object of name -> symbols', source);
   for (const [name, symbols] of Object.entries(v)) {
-    if (!Array.isArray(symbols) || !symbols.every((s) => typeof s === 'string' && s !== '')) {
-      throw new ValidationError(`correlationGroups.${name}`, symbols, 'must be an array of non-empty strings', source);
+    // A blank symbol has the instrument key "", which no trade can open on: a typo, not a member.
+    if (!Array.isArray(symbols) || !symbols.every((s) => typeof s === 'string' && instrumentKey(s) !== '')) {
+      throw new ValidationError(`correlationGroups.${name}`, symbols, 'must be an array of non-blank strings (symbols, any case)', source);
     }
   }
   return v as CorrelationGroups;

@@ -175,6 +175,7 @@ export async function migrateDatabase(connection: Connection): Promise<number[]>
         await client.query('BEGIN');
         try {
           await client.query(m.sql);
+          if (m.script !== undefined) await m.script(client);
           await client.query(`INSERT INTO ${SCHEMA}.schema_version (version, description) VALUES ($1, $2)`, [m.version, m.description]);
           await client.query('COMMIT');
         } catch (err) {

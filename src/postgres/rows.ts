@@ -5,6 +5,7 @@
  * (json, kept as written), and the record's key order to `keys`, so the object read back is the
  * one written — JSON.stringify gives the same text, and an export the same bytes.
  */
+import { instrumentKey } from '../domain/instrument.js';
 import type { Trade, TradeLog } from '../domain/types.js';
 import { isPlainObject } from '../domain/validate.js';
 import { ValidationError } from '../errors.js';
@@ -28,6 +29,7 @@ export interface RowInput {
   partial_exits: unknown[] | null;
   extra: Record<string, unknown>;
   keys: string[];
+  symbol_key: string | null;
   [column: string]: unknown;
 }
 
@@ -40,6 +42,8 @@ export const ROW_COLUMNS: ReadonlyArray<readonly [string, string]> = Object.free
   ['partial_exits', 'json'],
   ['extra', 'json'],
   ['keys', 'json'],
+  // Not a field of the record: the symbol's instrument key, which the one-open-per-instrument index reads.
+  ['symbol_key', 'text'],
 ]);
 
 /** A NUL character, or a UTF-16 surrogate without its pair: JSON holds both, PostgreSQL's text, json and jsonb neither. */
@@ -80,7 +84,7 @@ export function tradeToRow(trade: Trade, position: number): RowInput {
   if (!isPlainObject(trade)) throw new ValidationError(`trades[${position}]`, trade, 'is not an object');
   const where = (key: string): string => `trades[${position}]${typeof trade.id === 'string' ? ` (${trade.id})` : ''}.${key}`;
   if (typeof trade.id !== 'string' || trade.id === '') throw new ValidationError(where('id'), trade.id, 'must be a non-empty string');
-  const row: RowInput = { id: trade.id, position, partial_exits: null, extra: Object.create(null) as Record<string, unknown>, keys: [] };
+  const row: RowInput = { id: trade.id, position, partial_exits: null, extra: Object.create(null) as Record<string, unknown>, keys: [], symbol_key: null };
   for (const key of Object.keys(trade)) {
     const value = trade[key];
     row.keys.push(key);
@@ -100,6 +104,7 @@ export function tradeToRow(trade: Trade, position: number): RowInput {
       defineField(row.extra, key, value);
     }
   }
+  if (typeof row.symbol === 'string') row.symbol_key = instrumentKey(row.symbol);
   return row;
 }
 

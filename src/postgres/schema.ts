@@ -14,16 +14,26 @@
  * is the same JSON object the file store returns — and an export is byte-identical.
  */
 
+import { instrumentKey } from '../domain/instrument.js';
+import { DatabaseError } from '../errors.js';
+
 /** The schema name every table lives in. */
 export const SCHEMA = 'trade_state';
 
 /** Advisory lock key of migrate() (any constant: one per database). 0x747365 is "tse". */
 export const MIGRATE_LOCK_KEY = 0x747365;
 
+/** What a migration's JavaScript step may run: a client inside the migration's transaction. */
+export interface MigrationClient {
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
 export interface Migration {
   readonly version: number;
   readonly description: string;
   readonly sql: string;
+  /** Run after `sql`, in the same transaction: what only the library can compute (the instrument key). */
+  readonly script?: (client: MigrationClient) => Promise<void>;
 }
 
 const finite = (col: string): string => `(${col} IS NULL OR (${col} > '-Infinity' AND ${col} < 'Infinity'))`;
@@ -101,7 +111,7 @@ CREATE TABLE ${SCHEMA}.trades (
   )
 );
 
--- The backstop of DUPLICATE_SYMBOL: one open trade per symbol and account.
+-- The backstop of DUPLICATE_SYMBOL: one open trade per symbol and account (by instrument key since version 2).
 CREATE UNIQUE INDEX trades_one_open_per_symbol ON ${SCHEMA}.trades (account, symbol) WHERE status = 'OPEN';
 CREATE INDEX trades_by_version ON ${SCHEMA}.trades (account, version);
 
@@ -156,8 +166,50 @@ CREATE TRIGGER trades_no_truncate BEFORE TRUNCATE ON ${SCHEMA}.trades
   FOR EACH STATEMENT EXECUTE FUNCTION ${SCHEMA}.refuse_history_change();
 `;
 
+/**
+ * Version 2: one open trade per instrument, not per exact symbol text. The key (domain/instrument.ts)
+ * is JavaScript's, not lower(): PostgreSQL's lower() follows the database's collation (under C it
+ * lowers ASCII only), so the column is written by the library (rows.ts) and the existing rows are
+ * filled here from their distinct symbols, by the same function.
+ */
+const V2 = `ALTER TABLE ${SCHEMA}.trades ADD COLUMN symbol_key text;`;
+
+const V2_AFTER_FILL = `
+ALTER TABLE ${SCHEMA}.trades ALTER COLUMN symbol_key SET NOT NULL;
+DROP INDEX ${SCHEMA}.trades_one_open_per_symbol;
+-- The backstop of DUPLICATE_SYMBOL: one open trade per instrument (symbol_key) and account.
+CREATE UNIQUE INDEX trades_one_open_per_instrument ON ${SCHEMA}.trades (account, symbol_key) WHERE status = 'OPEN';
+`;
+
+async function fillSymbolKeys(client: MigrationClient): Promise<void> {
+  const symbols = (await client.query(`SELECT DISTINCT symbol FROM ${SCHEMA}.trades`)).rows.map((r) => (r as { symbol: string }).symbol);
+  const keys = symbols.map((symbol) => ({ symbol, key: instrumentKey(symbol) }));
+  await client.query(
+    `UPDATE ${SCHEMA}.trades t SET symbol_key = k.key FROM json_to_recordset($1::json) AS k(symbol text, key text) WHERE t.symbol = k.symbol`,
+    [JSON.stringify(keys)],
+  );
+  // Two open trades on one instrument (an earlier version let "btc" open beside "BTC"): the index
+  // cannot be built until one is closed, and closing it is the trader's decision, not a migration's.
+  const clashes = (
+    await client.query(
+      `SELECT account, string_agg(id || ' ' || to_json(symbol)::text, ', ' ORDER BY position) AS trades FROM ${SCHEMA}.trades
+       WHERE status = 'OPEN' GROUP BY account, symbol_key HAVING count(*) > 1 ORDER BY account LIMIT 10`,
+    )
+  ).rows as { account: string; trades: string }[];
+  if (clashes.length > 0) {
+    throw new DatabaseError(
+      'EDBSCHEMA',
+      'Migration 2 (one open trade per instrument) cannot apply: these open trades are one instrument each, ' +
+        `symbols differing only in case or surrounding blanks: ${clashes.map((c) => `account "${c.account}": ${c.trades}`).join('; ')}. ` +
+        'Close all but one of each (with the library version that opened them), then migrate again; nothing was changed',
+    );
+  }
+  await client.query(V2_AFTER_FILL);
+}
+
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, description: 'accounts, trades, events; closed trades frozen; events append-only', sql: V1 },
+  { version: 2, description: 'trades.symbol_key: one open trade per instrument (symbols compared trimmed, case-folded)', sql: V2, script: fillSymbolKeys },
 ]);
 
 /** The schema version this library writes and reads. */

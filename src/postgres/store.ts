@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { PoolClient } from 'pg';
 
-import { IntegrityTracker, type Violation } from '../domain/integrity.js';
+import { IntegrityTracker, violationSummary, type Violation } from '../domain/integrity.js';
 import { checkSettingsFile, type SettingsInput } from '../domain/settings.js';
 import { applyClose, applyPartial, applyUpdate, applyUpdatesBatch, type PartialResult } from '../domain/trade-ops.js';
 import type { Trade, TradeLog } from '../domain/types.js';
@@ -45,7 +45,10 @@ export interface PostgresTradeStoreOptions extends SettingsInput, ConnectionOpti
   lockTimeoutMs?: number;
   /** Longest a statement may run besides the lock wait (a stuck server) before EDBTIMEOUT. Default 15000 ms. */
   statementTimeoutMs?: number;
-  /** Called after a write whose result breaks an invariant. Reported, never blocking. Default: a process warning. */
+  /**
+   * Called after a write whose result breaks an invariant, with every violation. Reported, never blocking.
+   * Default: one process warning (TSE_INTEGRITY) of at most 2 KB: the count, each code, the first ids.
+   */
   onIntegrityViolation?: (violations: Violation[], context: PostgresIntegrityContext) => void;
   /** The clock, for tests and replays. Default: () => new Date(). */
   now?: () => Date;
@@ -509,10 +512,6 @@ function timeoutOption(name: string, value: unknown, fallback: number): number {
 
 
 function defaultViolationHandler(violations: Violation[], context: PostgresIntegrityContext): void {
-  process.emitWarning(
-    `${violations.length} integrity violation(s) in postgres account "${context.account}" after ${context.operation}: ` +
-      violations.map((v) => `${v.code}${v.trade_id ? ` ${v.trade_id}` : ''}: ${v.message}`).join('; '),
-    { code: 'TSE_INTEGRITY' },
-  );
+  process.emitWarning(violationSummary(violations, `postgres account "${context.account}"`, context.operation), { code: 'TSE_INTEGRITY' });
 }
 

@@ -5,6 +5,7 @@
  */
 import { haltState } from '../domain/derive/index.js';
 import { equityOf } from '../domain/formulas.js';
+import { sameInstrument } from '../domain/instrument.js';
 import { equityFrom, haltFrom, nextNumberFrom, type OpenState, type OpenStateTracker } from '../domain/open-state.js';
 import { checkOpenRisk, checkOpenRiskWith, type RiskConfig, type RiskResult } from '../domain/risk.js';
 import { SETTING_NAMES, type Settings, type SettingsInput } from '../domain/settings.js';
@@ -45,7 +46,7 @@ export function checkOpen(log: TradeLog, input: OpenInput, ctx: CheckContext, st
 
 /**
  * openTrade's pure step. A client_id already in the log returns that trade (a safe retry), unless
- * it names another symbol or direction; otherwise every check, then the new trade.
+ * it names another instrument or direction; otherwise every check, then the new trade.
  */
 export function openStep(
   valid: OpenInput,
@@ -56,7 +57,7 @@ export function openStep(
     if (valid.client_id !== undefined) {
       const existing = findTradeByClientId(log, valid.client_id);
       if (existing) {
-        if (existing.symbol !== valid.symbol || existing.direction !== valid.direction) {
+        if (!sameInstrument(existing.symbol, valid.symbol) || existing.direction !== valid.direction) {
           throw new ValidationError(
             'client_id',
             valid.client_id,

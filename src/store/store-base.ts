@@ -99,6 +99,11 @@ export abstract class StoreBase {
     return t;
   }
 
+  /**
+   * The symbol of each open trade, in log order, as written (not its instrument key): "btc" and
+   * "BTC" open at once, which only a hand-edited log or another writer can produce, give both.
+   * Whether a symbol may open is canOpenPosition's question, which compares by instrument key.
+   */
   async getOpenSymbols(): Promise<string[]> {
     return (await this.getOpenTrades()).map((t) => t.symbol);
   }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { deepFreeze } from '../domain/freeze.js';
-import { IntegrityTracker, verifyIntegrity, type Violation } from '../domain/integrity.js';
+import { IntegrityTracker, verifyIntegrity, violationSummary, type Violation } from '../domain/integrity.js';
 import type { RiskResult } from '../domain/risk.js';
 import type { SettingsInput } from '../domain/settings.js';
 import { applyClose, applyPartial, applyUpdate, applyUpdatesBatch, type PartialResult } from '../domain/trade-ops.js';
@@ -40,7 +40,10 @@ export interface TradeStoreOptions extends SettingsInput {
   lockFile?: string;
   /** Longest wait for the lock before LockTimeoutError. Default 30000 ms. */
   lockTimeoutMs?: number;
-  /** Called after a write whose result breaks an invariant. Reported, never blocking. Default: a process warning. */
+  /**
+   * Called after a write whose result breaks an invariant, with every violation. Reported, never blocking.
+   * Default: one process warning (TSE_INTEGRITY) of at most 2 KB: the count, each code, the first ids.
+   */
   onIntegrityViolation?: (violations: Violation[], context: IntegrityContext) => void;
   /** The clock, for tests and replays. Default: () => new Date(). */
   now?: () => Date;
@@ -357,11 +360,7 @@ export class TradeStore extends StoreBase {
 
 
 function defaultViolationHandler(violations: Violation[], context: IntegrityContext): void {
-  process.emitWarning(
-    `${violations.length} integrity violation(s) in ${context.tradeLog} after ${context.operation}: ` +
-      violations.map((v) => `${v.code}${v.trade_id ? ` ${v.trade_id}` : ''}: ${v.message}`).join('; '),
-    { code: 'TSE_INTEGRITY' },
-  );
+  process.emitWarning(violationSummary(violations, context.tradeLog, context.operation), { code: 'TSE_INTEGRITY' });
 }
 
 function summarize(data: unknown): unknown {

@@ -3,7 +3,7 @@
  * the account row, the trades) and against the exported log read back by the file path.
  */
 import { plain } from '../../format.js';
-import type { Trade, Violation } from '../../index.js';
+import { instrumentKey, type Trade, type Violation } from '../../index.js';
 import type { Ack, Failed, Reject } from '../protocol.js';
 import type { Check } from '../verdict.js';
 import { BURST_ACCEPTED, BURST_REFUSED, PG_MAX_POSITIONS, PG_RACE_SYMBOL, SCANNER_HOSTS } from './config.js';
@@ -66,7 +66,7 @@ export function replay(events: readonly EventRow[]): { peak: number; peakAt: num
     const id = e.trade_ids[0] ?? '?';
     const symbol = String(e.result?.symbol);
     if (e.kind === 'openTrade') {
-      const holder = [...open].find(([, s]) => s === symbol)?.[0];
+      const holder = [...open].find(([, s]) => instrumentKey(s) === instrumentKey(symbol))?.[0];
       if (holder !== undefined) doubled.push(`${symbol} opened as ${id} while open as ${holder} (event ${e.event_seq})`);
       open.set(id, symbol);
       if (open.size > peak) [peak, peakAt] = [open.size, e.event_seq];
@@ -93,7 +93,7 @@ function missing(from: readonly string[], minus: readonly string[]): string[] {
 export function pgVerdict(v: PgVerdictInput): Check[] {
   const history = replay(v.events);
   const finalOpen = v.trades.filter((t) => t.status === 'OPEN');
-  const openSymbols = finalOpen.map((t) => t.symbol);
+  const openSymbols = finalOpen.map((t) => instrumentKey(t.symbol));
   const doubledNow = openSymbols.filter((s, i) => openSymbols.indexOf(s) !== i);
 
   const ids = v.trades.map((t) => t.id);
