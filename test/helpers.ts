@@ -134,3 +134,16 @@ export function userProject(prefix: string, absent: readonly string[], link?: re
   for (const name of absent) if (resolvable(app, name)) throw new Error(`${name} resolves from ${app}`);
   return app;
 }
+
+/**
+ * Collects this process's real warnings with `code` (process.emitWarning, no spy) until stop().
+ * Warnings are emitted on the next tick: let them land (a setImmediate) before counting.
+ */
+export function collectWarnings(code: string): { readonly messages: string[]; clear(): void; stop(): void } {
+  const messages: string[] = [];
+  const listen = (w: Error & { code?: string }): void => {
+    if (w.code === code) messages.push(w.message);
+  };
+  process.on('warning', listen);
+  return { messages, clear: () => void messages.splice(0), stop: () => void process.off('warning', listen) };
+}

@@ -11,31 +11,31 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { PostgresLogSource, PostgresTradeStore, reconcilerFor } from '../src/postgres/index.js';
 import { buildReport } from '../src/report/index.js';
-import { ROOT, runNode, tempDir } from './helpers.js';
+import { collectWarnings, ROOT, runNode, tempDir } from './helpers.js';
 import { freshDatabase, withClient } from './pg.js';
 
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
 
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 const closers: (() => Promise<unknown>)[] = [];
+/** The TSE_SETTINGS warnings this process gave during the test. */
+let settingsWarnings: ReturnType<typeof collectWarnings>;
 let warnings: string[] = [];
-const onWarning = (w: Error & { code?: string }): void => {
-  if (w.code === 'TSE_SETTINGS') warnings.push(w.message);
-};
 
 beforeAll(async () => {
   db = await freshDatabase();
   const s = new PostgresTradeStore({ connectionString: db.url, account: 'migrator' });
   await s.migrate();
   await s.close();
-  process.on('warning', onWarning);
+  settingsWarnings = collectWarnings('TSE_SETTINGS');
+  warnings = settingsWarnings.messages;
 });
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close().catch(() => {});
-  warnings = [];
+  settingsWarnings.clear();
 });
 afterAll(async () => {
-  process.off('warning', onWarning);
+  settingsWarnings.stop();
   await db?.drop();
 });
 

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TradeStore } from '../src/index.js';
 import { importLog, PostgresTradeStore, RiskRejectedError, TradeNotFoundError, TradeStateConflictError, ValidationError } from '../src/postgres/index.js';
 import type { SettingsInput } from '../src/domain/settings.js';
-import { tempDir } from './helpers.js';
+import { collectWarnings, tempDir } from './helpers.js';
 import { freshDatabase } from './pg.js';
 
 let db: Awaited<ReturnType<typeof freshDatabase>>;
@@ -461,21 +461,18 @@ describe('the default integrity warning', () => {
       size: 1, status: 'CLOSED', exit_price: 90, pnl_usd: 10,
     }));
     await importLog({ connectionString: db.url, account, log: { trades, next_id: 401 } as never });
-    const warnings: Error[] = [];
-    const listen = (w: Error) => {
-      if ((w as { code?: string }).code === 'TSE_INTEGRITY') warnings.push(w);
-    };
-    process.on('warning', listen);
+    const integrity = collectWarnings('TSE_INTEGRITY');
     try {
       const s = new PostgresTradeStore({ connectionString: db.url, account });
       opened.push(s);
       await s.openTrade(stock('NVDA'));
       await new Promise((r) => setTimeout(r, 10)); // emitWarning emits on the next tick
     } finally {
-      process.off('warning', listen);
+      integrity.stop();
     }
+    const warnings = integrity.messages;
     expect(warnings).toHaveLength(1);
-    const message = (warnings[0] as Error).message;
+    const message = warnings[0] as string;
     expect(Buffer.byteLength(message)).toBeLessThanOrEqual(2048);
     expect(message).toMatch(new RegExp(`^400 integrity violations in postgres account "${account}" after openTrade: PNL_SIGN_MISMATCH 400; trades T001, `));
     const seen: number[] = [];

@@ -14,7 +14,7 @@ import { SettingsConflictError, SettingsFileError } from '../src/errors.js';
 import { StateReconciler } from '../src/reconcile/state-reconciler.js';
 import { buildReport } from '../src/report/index.js';
 import { TradeStore } from '../src/store/trade-store.js';
-import { ROOT, runNode, tempDir } from './helpers.js';
+import { collectWarnings, ROOT, runNode, tempDir } from './helpers.js';
 import { tradeRecord } from './trades.js';
 
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -24,10 +24,8 @@ let log: string;
 let settingsFile: string;
 const stores: TradeStore[] = [];
 /** The TSE_SETTINGS warnings this process gave during the test (real process warnings, not a spy). */
+let settingsWarnings: ReturnType<typeof collectWarnings>;
 let warnings: string[];
-const onWarning = (w: Error & { code?: string }): void => {
-  if (w.code === 'TSE_SETTINGS') warnings.push(w.message);
-};
 
 beforeEach(() => {
   dir = tempDir('tse-rulebook-');
@@ -35,11 +33,11 @@ beforeEach(() => {
   settingsFile = path.join(dir, 'trade-state.json');
   const open = (id: string, symbol: string) => tradeRecord(id, { symbol, status: 'OPEN' });
   fs.writeFileSync(log, `${JSON.stringify({ trades: [open('T001', 'AAPL'), open('T002', 'MSFT'), open('T003', 'NVDA')], next_id: 4 }, null, 2)}\n`);
-  warnings = [];
-  process.on('warning', onWarning);
+  settingsWarnings = collectWarnings('TSE_SETTINGS');
+  warnings = settingsWarnings.messages;
 });
 afterEach(() => {
-  process.off('warning', onWarning);
+  settingsWarnings.stop();
   for (const s of stores.splice(0)) s.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { TradeStore, withLock, type Trade, type TradeLog } from '../src/index.js';
-import { FIXTURES, ROOT, runNode, sleep, spawnNode, tempDir, wrap } from './helpers.js';
+import { collectWarnings, FIXTURES, ROOT, runNode, sleep, spawnNode, tempDir, wrap } from './helpers.js';
 
 const CHILD = path.join(FIXTURES, 'store-child.mjs');
 const execFileP = promisify(execFile);
@@ -120,19 +120,16 @@ describe('TradeStore basics', () => {
     }));
     fs.mkdirSync(path.dirname(logFile), { recursive: true });
     fs.writeFileSync(logFile, `${JSON.stringify({ trades: bad, next_id: 401 }, null, 2)}\n`);
-    const warnings: Error[] = [];
-    const listen = (w: Error) => {
-      if ((w as { code?: string }).code === 'TSE_INTEGRITY') warnings.push(w);
-    };
-    process.on('warning', listen);
+    const integrity = collectWarnings('TSE_INTEGRITY');
     try {
       await mkStore().openTrade(btc);
       await new Promise((r) => setTimeout(r, 10)); // emitWarning emits on the next tick
     } finally {
-      process.off('warning', listen);
+      integrity.stop();
     }
+    const warnings = integrity.messages;
     expect(warnings).toHaveLength(1);
-    const message = (warnings[0] as Error).message;
+    const message = warnings[0] as string;
     expect(Buffer.byteLength(message)).toBeLessThanOrEqual(2048);
     expect(message).toMatch(/^400 integrity violations in .*trade_log\.json after openTrade: PNL_SIGN_MISMATCH 400; trades T001, T002, T003, T004, T005, …/);
     const seen: number[] = [];
