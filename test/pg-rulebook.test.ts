@@ -67,7 +67,8 @@ describe('a broken rulebook in the account never blocks a close', () => {
     const close = await cli(account, 'close', 'T003', '--exit', '101');
     expect(close.code, close.stderr).toBe(0);
     expect(close.stdout).toMatch(/^closed T003 NVDA LONG @ 101/);
-    expect(close.stderr.match(/\[TSE_SETTINGS\]/g)).toHaveLength(1);
+    expect(close.stderr.match(/^trade-state: warning \(TSE_SETTINGS\): /gm)).toHaveLength(1);
+    expect(close.stderr).not.toMatch(/\(node:\d+\)|--trace-warnings/);
     expect((await cli(account, 'update', 'T001', '--stop', '97')).code).toBe(0);
     expect((await cli(account, 'partial', 'T002', '--fraction', '0.5', '--exit', '102')).code).toBe(0);
 
@@ -87,7 +88,7 @@ describe('a broken rulebook in the account never blocks a close', () => {
     const dir = tempDir('tse-pg-rulebook-');
     const rec = await cli(account, 'reconcile', '--state', path.join(dir, 'state'));
     expect(rec.code, rec.stderr).toBe(0);
-    expect(rec.stderr).toContain('[TSE_SETTINGS]');
+    expect(rec.stderr).toContain('trade-state: warning (TSE_SETTINGS): ');
     const report = await cli(account, 'report', '--out', path.join(dir, 'r.html'));
     expect(report.code, report.stderr).toBe(0);
   });

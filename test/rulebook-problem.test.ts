@@ -60,7 +60,8 @@ describe('the issue: {"maxPosition": 3} in trade-state.json', () => {
     expect(close.code, close.stderr).toBe(0);
     expect(close.stdout).toMatch(/^closed T003 NVDA LONG @ 101/);
     expect(trade('T003')?.status).toBe('CLOSED');
-    expect(close.stderr.match(/\[TSE_SETTINGS\]/g)).toHaveLength(1);
+    expect(close.stderr.match(/^trade-state: warning \(TSE_SETTINGS\): /gm)).toHaveLength(1);
+    expect(close.stderr).not.toMatch(/\(node:\d+\)|--trace-warnings/);
     expect(close.stderr).toContain(settingsFile);
 
     for (const args of [['partial', 'T002', '--fraction', '0.5', '--exit', '102'], ['update', 'T001', '--stop', '97']]) {
@@ -102,7 +103,7 @@ describe('the issue: {"maxPosition": 3} in trade-state.json', () => {
     expect((await cli('verify')).code).toBe(0);
     const rec = await cli('reconcile', '--state', path.join(dir, 'state'));
     expect(rec.code, rec.stderr).toBe(0);
-    expect(rec.stderr).toContain('[TSE_SETTINGS]');
+    expect(rec.stderr).toContain('trade-state: warning (TSE_SETTINGS): ');
     const report = await cli('report', '--out', path.join(dir, 'report.html'));
     expect(report.code, report.stderr).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'report.html'), 'utf8')).toContain('its rulebook is unusable (ESETTINGSFILE)');

@@ -286,7 +286,7 @@ describe('the reconciler, the report and status judge by the file', () => {
     expect(warnings).toHaveBeenCalledWith(expect.stringContaining('Option startingCapital 5000 conflicts'), expect.anything());
     const r = await cliJson('reconcile', '--capital', '5000');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('[TSE_SETTINGS]');
+    expect(r.stderr).toContain('trade-state: warning (TSE_SETTINGS): ');
     expect(r.stderr).toContain('Option startingCapital 5000 conflicts');
   });
 
