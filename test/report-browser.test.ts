@@ -21,6 +21,7 @@ import { netPnl, netR } from '../src/domain/formulas.js';
 import type { TradeLog } from '../src/domain/types.js';
 import { buildReport, type BuildReportResult } from '../src/report/index.js';
 import { MARK_SELECTORS } from '../src/report/render.js';
+import { CHART_CLASS, NARROW_MAX_PX } from '../src/report/style.js';
 import { findBrowser, NO_BROWSER } from './browser.js';
 import { ROOT } from './helpers.js';
 
@@ -106,9 +107,9 @@ describe.skipIf(SKIP)('report in headless chromium', () => {
     expect(counted).toEqual(expected);
     expect(report.marks).toEqual(expected);
 
-    const charts = await page.evaluate(() =>
+    const charts = await page.evaluate((wideClass) =>
       [...document.querySelectorAll('figure.chart')].map((f) => {
-        const svg = f.querySelector('svg');
+        const svg = f.querySelector(`svg.${wideClass}`);
         const box = svg?.getBoundingClientRect();
         return {
           id: f.id,
@@ -118,6 +119,7 @@ describe.skipIf(SKIP)('report in headless chromium', () => {
           height: box?.height ?? 0,
         };
       }),
+      CHART_CLASS.wide,
     );
     expect(charts.map((c) => c.id)).toEqual([
       'chart-equity',
@@ -186,21 +188,23 @@ describe.skipIf(SKIP)('report in headless chromium', () => {
     });
     try {
       await cases.goto(pathToFileURL(out).href, { waitUntil: 'load' });
-      const boxes = await cases.evaluate(() => {
+      // the wide drawings, the ones shown at this width
+      const boxes = await cases.evaluate((wideClass) => {
         const box = (e: Element | null | undefined) => {
           const b = e?.getBoundingClientRect();
           return b ? { top: b.top, bottom: b.bottom, left: b.left, right: b.right, width: b.width } : null;
         };
-        const heat = (desc: string) => [...document.querySelectorAll(`#chart-heat g[aria-description="${desc}"] > rect`)].map((r) => box(r)?.width ?? -1);
+        const heat = (desc: string) => [...document.querySelectorAll(`#chart-heat svg.${wideClass} g[aria-description="${desc}"] > rect`)].map((r) => box(r)?.width ?? -1);
+        const dd = `#chart-drawdown svg.${wideClass}`;
         return {
-          svg: box(document.querySelector('#chart-drawdown svg')),
-          zero: box(document.querySelector('#chart-drawdown g[aria-label="rule"] > line')),
-          daily: box(document.querySelector('#chart-drawdown g[aria-description^="Drawdown limit: daily halt"] > line')),
-          trough: box(document.querySelector('#chart-drawdown g[aria-label="dot"] > circle')),
+          svg: box(document.querySelector(dd)),
+          zero: box(document.querySelector(`${dd} g[aria-label="rule"] > line`)),
+          daily: box(document.querySelector(`${dd} g[aria-description^="Drawdown limit: daily halt"] > line`)),
+          trough: box(document.querySelector(`${dd} g[aria-label="dot"] > circle`)),
           toStop: heat('Risk to stop'),
           initial: heat('Initial risk'),
         };
-      });
+      }, CHART_CLASS.wide);
       expect(problems).toEqual([]);
       const { svg, zero, daily, trough } = boxes;
       if (!svg || !zero || !daily || !trough) throw new Error(`missing drawdown marks: ${JSON.stringify(boxes)}`);
@@ -220,10 +224,11 @@ describe.skipIf(SKIP)('report in headless chromium', () => {
   });
 
   // A phone and a desktop: the page never scrolls sideways; a wide table scrolls inside its own box,
-  // and the charts scale to the width. Screenshots of both: test-artifacts/report-<width>.png
+  // and each chart shows one drawing, narrow on the phone, wide on the desktop, scaled to the width
+  // with labels still readable. Screenshots of both, down to the setups: test-artifacts/report-<width>.png
   // (docs/report-390.png and docs/report-1280.png are copies).
   for (const width of [390, 1280]) {
-    it(`fits a ${width} px wide screen: no sideways scroll of the page, tables in scrolling boxes, charts within the width`, async () => {
+    it(`fits a ${width} px wide screen: no sideways scroll of the page, tables in scrolling boxes, readable charts within the width`, async () => {
       if (!context) throw new Error('no browser context');
       const narrow = await context.newPage();
       try {
@@ -238,7 +243,18 @@ describe.skipIf(SKIP)('report in headless chromium', () => {
               const box = t.parentElement as HTMLElement;
               return { fits: right(t) <= window.innerWidth, boxScrolls: getComputedStyle(box).overflowX === 'auto', boxRight: right(box) };
             }),
-            charts: [...document.querySelectorAll('figure.chart svg')].map((svg) => ({ id: svg.closest('figure')?.id, left: svg.getBoundingClientRect().left, right: right(svg) })),
+            // the drawings shown; each text's size on screen is its font size times the drawing's scale
+            charts: [...document.querySelectorAll('figure.chart svg')]
+              .filter((svg) => getComputedStyle(svg).display !== 'none')
+              .map((svg) => {
+                const box = svg.getBoundingClientRect();
+                const scale = box.width / (svg as SVGSVGElement).viewBox.baseVal.width;
+                const texts = [...svg.querySelectorAll('text')].map((t) => ({ text: t.textContent ?? '', px: parseFloat(getComputedStyle(t).fontSize) * scale }));
+                const smallest = texts.reduce((a, b) => (b.px < a.px ? b : a), { text: '', px: Infinity });
+                const xTicks = [...svg.querySelectorAll('g[aria-label="x-axis tick label"] text')].map((t) => t.getBoundingClientRect()).sort((a, b) => a.left - b.left);
+                const overlaps = xTicks.slice(1).filter((b, i) => b.left < (xTicks[i] as DOMRect).right).length;
+                return { id: svg.closest('figure')?.id, cls: svg.getAttribute('class'), left: box.left, right: box.right, texts: texts.length, smallest, overlaps };
+              }),
           };
         });
         expect(layout.inner).toBe(width);
@@ -248,14 +264,24 @@ describe.skipIf(SKIP)('report in headless chromium', () => {
           expect(t.fits || t.boxScrolls, JSON.stringify(t)).toBe(true);
           expect(t.boxRight).toBeLessThanOrEqual(width);
         }
-        expect(layout.charts).toHaveLength(6);
+        // one drawing per chart, the one drawn for this width
+        expect(layout.charts.map((c) => c.id)).toEqual(['chart-equity', 'chart-drawdown', 'chart-r', 'chart-setup-expectancy', 'chart-setup-winrate', 'chart-heat']);
+        const fit = width <= NARROW_MAX_PX ? CHART_CLASS.narrow : CHART_CLASS.wide;
         for (const c of layout.charts) {
+          expect(c.cls, c.id).toBe(fit);
           expect(c.left, c.id).toBeGreaterThanOrEqual(0);
           expect(c.right, c.id).toBeLessThanOrEqual(width);
+          expect(c.texts, c.id).toBeGreaterThan(5);
+          // a drawing 960 px wide scaled to a phone has labels of 4.4 px
+          expect(c.smallest.px, `${c.id}: "${c.smallest.text}" is ${c.smallest.px.toFixed(1)} px`).toBeGreaterThanOrEqual(10);
+          expect(c.overlaps, `${c.id}: x tick labels overlap`).toBe(0);
         }
         if (width < 600) expect(layout.tables.some((t) => !t.fits), 'no table is wider than a phone: the box is not tested').toBe(true);
         fs.mkdirSync(ARTIFACTS, { recursive: true });
-        await narrow.screenshot({ path: path.join(ARTIFACTS, `report-${width}.png`), fullPage: true });
+        // the page down to the setups (every kind of chart but the open risk, and a table in its box): the whole page is 350–430 KB of PNG
+        const bottom = await narrow.evaluate(() => document.getElementById('setups')?.getBoundingClientRect().bottom ?? 0);
+        expect(bottom).toBeGreaterThan(1000);
+        await narrow.screenshot({ path: path.join(ARTIFACTS, `report-${width}.png`), fullPage: true, clip: { x: 0, y: 0, width, height: Math.ceil(bottom) + 16 } });
       } finally {
         await narrow.close();
       }

@@ -23,6 +23,7 @@ import { netR } from '../src/domain/formulas.js';
 import type { TradeLog } from '../src/domain/types.js';
 import { renderReport } from '../src/report/render.js';
 import { shapeReportData, type ReportData } from '../src/report/shape.js';
+import { CHART_CLASS } from '../src/report/style.js';
 import { goldenClosed, logOf } from './trades.js';
 import { ROOT } from './helpers.js';
 
@@ -189,9 +190,9 @@ describe('max drawdown after every realized event', () => {
 });
 
 describe('the drawdown axis follows the data', () => {
-  /** The drawdown chart's y tick labels, as numbers. */
+  /** The wide drawdown chart's y tick labels, as numbers (the narrow one has fewer). */
   const yTicks = (document: ReturnType<typeof parseHTML>['document']) =>
-    [...document.querySelectorAll('#chart-drawdown g[aria-label="y-axis tick label"] text')].map((t) => Number((t.textContent ?? '').replace('−', '-').replace('%', '')));
+    [...document.querySelectorAll(`#chart-drawdown svg.${CHART_CLASS.wide} g[aria-label="y-axis tick label"] text`)].map((t) => Number((t.textContent ?? '').replace('−', '-').replace('%', '')));
 
   it('draws the daily halt limit and only the limits inside the scaled axis', async () => {
     const { marks, document } = await page(shape());

@@ -27,6 +27,7 @@ import {
   withOrigin,
   type ReportData,
 } from '../src/report/shape.js';
+import { CHART_CLASS } from '../src/report/style.js';
 import { emptyLog, goldenClosed, goldenOpen, logOf, partialExit } from './trades.js';
 import { ROOT, tempDir } from './helpers.js';
 
@@ -370,7 +371,11 @@ describe('the page', () => {
     expect(html).toMatch(/<h1>Fixture<\/h1>/);
     expect(html.match(/<figure /g)?.length).toBe(6);
     expect(html.match(/<figcaption>/g)?.length).toBe(6);
-    expect(html.match(/<svg [^>]*aria-label="[^"]+"/g)?.length).toBe(6);
+    // each chart drawn twice, wide and narrow (for phones), each labelled; the stylesheet shows one
+    const svgs = (html.match(/<svg [^>]*>/g) ?? []).filter((t) => / aria-label="[^"]+"/.test(t));
+    expect(svgs.filter((t) => t.includes(` class="${CHART_CLASS.wide}"`))).toHaveLength(6);
+    expect(svgs.filter((t) => t.includes(` class="${CHART_CLASS.narrow}"`))).toHaveLength(6);
+    expect(svgs).toHaveLength(12);
     for (const unit of ['Equity (USD)', 'Drawdown (%)', 'Date (UTC)', 'Net R (net profit ÷ initial risk, R)', 'Closed trades (count)', 'Win rate (%)', 'Expectancy (R per trade)', 'Risk (% of equity)']) {
       expect(html).toContain(unit);
     }

@@ -6,7 +6,7 @@
 import { addDays } from '../domain/time.js';
 import { typeset } from '../format.js';
 import type { CurvePoint, HistogramBin, HistogramSegment, OpenPositionRow, Outcome, ReportData, SetupRow } from './shape.js';
-import { C } from './style.js';
+import { C, CHART_CLASS, type Fit } from './style.js';
 
 type PlotModule = typeof import('@observablehq/plot');
 type Linkedom = typeof import('linkedom');
@@ -37,11 +37,18 @@ export interface Ctx {
   document: Doc;
 }
 
-/** Plot options shared by every chart: deterministic class name, our document, print-friendly text. */
-function base(ctx: Ctx, aria: string, description: string) {
+/**
+ * How wide each drawing is. Plot lays a chart out at a fixed width and the page scales it, so
+ * the wide one's 12 px labels would be 4.4 px on a 390 px phone; the narrow one is drawn at
+ * about a phone's width (350 px of content at 390) and keeps its labels at ~12 px there.
+ */
+const WIDTH = { wide: 960, narrow: 360 } as const satisfies Record<Fit, number>;
+
+/** Plot options shared by every chart: deterministic class name (one per fit), our document, print-friendly text. */
+function base(ctx: Ctx, aria: string, description: string, fit: Fit) {
   return {
     document: ctx.document as never,
-    className: 'tse-plot',
+    className: CHART_CLASS[fit],
     ariaLabel: aria,
     ariaDescription: description,
     style: { fontSize: '12px', color: C.ink, background: 'white' },
@@ -70,12 +77,22 @@ function anchorFor(lo: number, hi: number, x: number): 'start' | 'middle' | 'end
   return f < 0.2 ? 'start' : f > 0.8 ? 'end' : 'middle';
 }
 
-/** A UTC date axis; over a short span, one tick per day (Plot would otherwise tick hours of a daily series). */
-function dateAxis(pts: readonly { d: Date }[]) {
+/**
+ * A UTC date axis; over a short span, whole days (Plot would otherwise tick hours of a daily
+ * series): every day when wide, about four ticks when narrow, where "Mar 14" takes a sixth of the axis.
+ */
+function dateAxis(pts: readonly { d: Date }[], fit: Fit) {
   const span = ((pts[pts.length - 1]?.d.getTime() ?? 0) - (pts[0]?.d.getTime() ?? 0)) / 86_400_000;
-  return span <= 12
-    ? ({ ...DATE_X_AXIS, type: 'utc', label: 'Date (UTC)', ticks: 'day', tickFormat: '%b %-d' } as const)
-    : ({ ...DATE_X_AXIS, type: 'utc', label: 'Date (UTC)' } as const);
+  const every = fit === 'wide' ? 1 : Math.max(1, Math.ceil(span / 4));
+  if (span <= 12) return { ...DATE_X_AXIS, type: 'utc', label: 'Date (UTC)', ticks: every === 1 ? 'day' : `${every} days`, tickFormat: '%b %-d' } as const;
+  return fit === 'wide' ? ({ ...DATE_X_AXIS, type: 'utc', label: 'Date (UTC)' } as const) : ({ ...DATE_X_AXIS, type: 'utc', label: 'Date (UTC)', ticks: 4 } as const);
+}
+
+/** Where a line's name goes: beyond the plot's right end when wide, inside it above the line's left end when narrow. */
+function lineLabel(fit: Fit, first: Date, last: Date) {
+  return fit === 'wide'
+    ? ({ x: last, textAnchor: 'start', dx: 6 } as const)
+    : ({ x: first, textAnchor: 'start', dx: 2, dy: -7, stroke: 'white', strokeWidth: 3, paintOrder: 'stroke' } as const);
 }
 
 /**
@@ -100,7 +117,7 @@ function episodeBand(ctx: Ctx, ep: NonNullable<ReportData['episode']>, lastDate:
   });
 }
 
-export function equityChart(ctx: Ctx, data: ReportData): string {
+export function equityChart(ctx: Ctx, data: ReportData, fit: Fit): string {
   const { Plot } = ctx;
   const pts = data.curve.points.map((p) => ({ ...p, d: utcDate(p.date) }));
   const first = pts[0] as CurvePoint & { d: Date };
@@ -115,11 +132,9 @@ export function equityChart(ctx: Ctx, data: ReportData): string {
   marks.push(
     Plot.ruleY([start], { stroke: C.muted, strokeDasharray: '5 4', ariaDescription: 'Starting capital' }),
     Plot.text([start], {
-      x: last.d,
+      ...lineLabel(fit, first.d, last.d),
       y: (v: number) => v,
       text: () => `start ${usd(start)}`,
-      textAnchor: 'start',
-      dx: 6,
       fill: C.muted,
     }),
     Plot.lineY(pts, {
@@ -160,15 +175,15 @@ export function equityChart(ctx: Ctx, data: ReportData): string {
   }.`;
   return svgOf(
     Plot.plot({
-      ...base(ctx, 'Equity curve', desc),
-      width: 960,
-      height: 370,
-      marginLeft: 72,
-      marginRight: 120,
+      ...base(ctx, 'Equity curve', desc, fit),
+      width: WIDTH[fit],
+      height: fit === 'wide' ? 370 : 280,
+      marginLeft: fit === 'wide' ? 72 : 62,
+      marginRight: fit === 'wide' ? 120 : 16,
       marginTop: 40,
       marginBottom: DATE_MARGIN_BOTTOM,
-      x: dateAxis(pts),
-      y: { label: 'Equity (USD)', grid: true, tickFormat: (v: number) => usd(v).replace(/\.00$/, '') },
+      x: dateAxis(pts, fit),
+      y: { label: 'Equity (USD)', grid: true, ...(fit === 'narrow' && { ticks: 5 }), tickFormat: (v: number) => usd(v).replace(/\.00$/, '') },
       marks,
     }),
   );
@@ -243,9 +258,10 @@ export function intradayTrough(data: ReportData): { date: string; closePct: numb
   return { date: ep.troughDate, closePct: close.drawdownPct, depthPct: ep.depthPct, at: ep.troughAt };
 }
 
-export function drawdownChart(ctx: Ctx, data: ReportData): string {
+export function drawdownChart(ctx: Ctx, data: ReportData, fit: Fit): string {
   const { Plot } = ctx;
   const pts = data.curve.points.map((p) => ({ ...p, d: utcDate(p.date) }));
+  const first = pts[0] as CurvePoint & { d: Date };
   const last = pts[pts.length - 1] as CurvePoint & { d: Date };
   const axis = drawdownAxis(data);
   const ep = data.episode;
@@ -284,11 +300,9 @@ export function drawdownChart(ctx: Ctx, data: ReportData): string {
         ariaDescription: `Drawdown limit: ${l.name.toLowerCase()} at ${signedPct(l.pct, 1)}`,
       }),
       Plot.text([l.pct], {
-        x: last.d,
+        ...lineLabel(fit, first.d, last.d),
         y: (v: number) => v,
         text: () => `${l.name} ${signedPct(l.pct, 0)}`,
-        textAnchor: 'start',
-        dx: 6,
         fill: l.color,
         fontWeight: 'bold',
       }),
@@ -316,7 +330,6 @@ export function drawdownChart(ctx: Ctx, data: ReportData): string {
     );
   }
   if (ep !== null) {
-    const first = pts[0] as CurvePoint & { d: Date };
     marks.push(
       Plot.text([ep], {
         x: (e: typeof ep) => utcDate(e.troughDate),
@@ -338,15 +351,17 @@ export function drawdownChart(ctx: Ctx, data: ReportData): string {
         ctx,
         'Underwater (drawdown) curve',
         `Drawdown from the running equity peak at each day's close, in percent${ep !== null ? `; deepest after any exit ${signedPct(ep.depthPct)} on ${ep.troughDate}` : ''}.`,
+        fit,
       ),
-      width: 960,
-      height: 310,
-      marginLeft: 72,
-      marginRight: 120,
-      marginTop: 20,
+      width: WIDTH[fit],
+      height: fit === 'wide' ? 310 : 280,
+      marginLeft: fit === 'wide' ? 72 : 62,
+      marginRight: fit === 'wide' ? 120 : 16,
+      // narrow, the "0%" tick would touch the axis label above it
+      marginTop: fit === 'wide' ? 20 : 30,
       marginBottom: DATE_MARGIN_BOTTOM,
-      x: dateAxis(pts),
-      y: { label: 'Drawdown (%)', grid: true, domain: axis.domain, tickFormat: (v: number) => signedPct(v, tickDigits(v)) },
+      x: dateAxis(pts, fit),
+      y: { label: 'Drawdown (%)', grid: true, domain: axis.domain, ...(fit === 'narrow' && { ticks: 5 }), tickFormat: (v: number) => signedPct(v, tickDigits(v)) },
       color: { type: 'identity' },
       marks,
     }),
@@ -356,7 +371,7 @@ export function drawdownChart(ctx: Ctx, data: ReportData): string {
 const OUTCOME_FILL: Record<Outcome, string> = { win: C.gain, loss: C.loss, breakeven: C.breakeven };
 const OUTCOME_NOUN: Record<Outcome, string> = { win: 'win', loss: 'loss', breakeven: 'breakeven trade' };
 
-export function rChart(ctx: Ctx, data: ReportData): string {
+export function rChart(ctx: Ctx, data: ReportData, fit: Fit): string {
   const { Plot } = ctx;
   const hist = data.rHistogram;
   const bins = hist.bins.filter((b) => b.count > 0);
@@ -372,13 +387,14 @@ export function rChart(ctx: Ctx, data: ReportData): string {
         ctx,
         'Histogram of net R',
         `Net R (net P&L including partial exits ÷ initial risk) of ${plural(hist.count, 'closed trade')} in bins of ${hist.binWidth}R: ${plural(hist.wins, 'win')}, ${plural(hist.losses, 'loss', 'losses')}, ${hist.breakeven} breakeven; mean = expectancy ${rFmt(hist.meanR)}.`,
+        fit,
       ),
-      width: 960,
-      height: 300,
-      marginLeft: 56,
-      marginRight: 36,
+      width: WIDTH[fit],
+      height: fit === 'wide' ? 300 : 260,
+      marginLeft: fit === 'wide' ? 56 : 44,
+      marginRight: fit === 'wide' ? 36 : 24,
       marginTop: 44,
-      x: { ...X_AXIS, label: 'Net R (net profit ÷ initial risk, R)', domain, tickFormat: (v: number) => rFmt(v) },
+      x: { ...X_AXIS, label: 'Net R (net profit ÷ initial risk, R)', domain, ...(fit === 'narrow' && { ticks: 5 }), tickFormat: (v: number) => rFmt(v) },
       // integer ticks only: a count of 0.5 trades means nothing
       // headroom above the tallest bar keeps its count label clear of the mean label
       y: { label: 'Closed trades (count)', grid: true, domain: [0, maxCount * 1.15], ticks: Math.min(5, maxCount), tickFormat: (v: number) => (Number.isInteger(v) ? String(v) : '') },
@@ -417,9 +433,12 @@ function barHeight(n: number): number {
   return 56 + 30 * Math.max(1, n);
 }
 
-function leftMargin(labels: readonly string[]): number {
-  const longest = maxOf(labels, (l) => shortName(l).length, 4);
-  return Math.min(220, 20 + longest * 8); // ~8 px per character at 12 px
+/** The longest name a bar chart's left axis prints: a narrow chart keeps half its width for the bars. */
+const NAME_CHARS = { wide: 24, narrow: 14 } as const satisfies Record<Fit, number>;
+
+function leftMargin(labels: readonly string[], fit: Fit): number {
+  const longest = maxOf(labels, (l) => shortName(l, NAME_CHARS[fit]).length, 4);
+  return Math.min(fit === 'wide' ? 220 : 130, 20 + longest * 8); // ~8 px per character at 12 px
 }
 
 /** [lo, hi] including 0, widened on each side that has bars so their value labels fit. */
@@ -477,7 +496,7 @@ export const SETUP_METRICS = {
 } satisfies Record<string, SetupMetric>;
 
 /** Horizontal bars of one metric per setup, in the order given (best expectancy first). */
-export function setupChart(ctx: Ctx, setups: readonly SetupRow[], m: SetupMetric): string {
+export function setupChart(ctx: Ctx, setups: readonly SetupRow[], m: SetupMetric, fit: Fit): string {
   const { Plot } = ctx;
   const names = setups.map((s) => s.name);
   const value = (s: SetupRow): number => s[m.key];
@@ -485,13 +504,14 @@ export function setupChart(ctx: Ctx, setups: readonly SetupRow[], m: SetupMetric
     Plot.text(setups, { y: 'name', x: m.key, text: m.text, textAnchor, dx: textAnchor === 'start' ? 4 : -4, fill: C.ink, ...(filter && { filter }) });
   return svgOf(
     Plot.plot({
-      ...base(ctx, m.title, m.describe(plural(setups.length, 'setup'))),
-      width: 470,
+      ...base(ctx, m.title, m.describe(plural(setups.length, 'setup')), fit),
+      // half the page's width when wide: the two stand side by side
+      width: fit === 'wide' ? 470 : WIDTH.narrow,
       height: barHeight(setups.length),
-      marginLeft: leftMargin(names),
-      marginRight: 48,
+      marginLeft: leftMargin(names, fit),
+      marginRight: fit === 'wide' ? 48 : 40,
       x: { ...X_AXIS, label: m.axis.label, grid: true, domain: m.axis.domain(setups.map(value)), ...(m.axis.tickFormat && { tickFormat: m.axis.tickFormat }) },
-      y: { label: null, domain: names, tickSize: 0, tickFormat: (s: string) => shortName(s) },
+      y: { label: null, domain: names, tickSize: 0, tickFormat: (s: string) => shortName(s, NAME_CHARS[fit]) },
       ...(typeof m.fill === 'function' && { color: { type: 'identity' } as const }),
       marks: [
         Plot.barX(setups, { y: 'name', x: m.key, fill: m.fill, ...(m.fillOpacity !== undefined && { fillOpacity: m.fillOpacity }), ariaLabel: m.aria }),
@@ -507,7 +527,7 @@ export function setupChart(ctx: Ctx, setups: readonly SetupRow[], m: SetupMetric
 const HEAT_ROW = 48;
 const HEAT_PADDING = 0.2;
 
-export function heatChart(ctx: Ctx, rows: readonly OpenPositionRow[]): string {
+export function heatChart(ctx: Ctx, rows: readonly OpenPositionRow[], fit: Fit): string {
   const { Plot } = ctx;
   const shown = rows.filter((r) => r.riskToStopPct !== null || r.initialRiskPct !== null);
   const label = (r: OpenPositionRow) => `${r.tradeId} ${r.symbol} ${r.direction}`;
@@ -527,16 +547,17 @@ export function heatChart(ctx: Ctx, rows: readonly OpenPositionRow[]): string {
         ctx,
         'Risk of open positions',
         'For each open position, in percent of equity: the initial risk (to the original stop, on the original size) and the loss if the current stop is hit (on the size still open).',
+        fit,
       ),
-      width: 960,
+      width: WIDTH[fit],
       height,
       marginTop,
       marginBottom,
-      marginLeft: leftMargin(names),
-      // room for "0.00% to stop · locked in" after the longest bar
-      marginRight: 40,
-      x: { ...X_AXIS, label: 'Risk (% of equity)', domain: [0, max * 1.35], grid: true, tickFormat: (v: number) => pct(v, tickDigits(v)) },
-      y: { label: null, domain: names, tickSize: 0, padding: HEAT_PADDING },
+      marginLeft: leftMargin(names, fit),
+      marginRight: fit === 'wide' ? 40 : 16,
+      // room for "1.25% to stop" after the longest bar; a locked-in position's label starts at 0
+      x: { ...X_AXIS, label: 'Risk (% of equity)', domain: [0, max * (fit === 'wide' ? 1.35 : 2)], grid: true, ...(fit === 'narrow' && { ticks: 4 }), tickFormat: (v: number) => pct(v, tickDigits(v)) },
+      y: { label: null, domain: names, tickSize: 0, padding: HEAT_PADDING, tickFormat: (s: string) => shortName(s, NAME_CHARS[fit]) },
       marks: [
         Plot.barX(initial, {
           y: label,

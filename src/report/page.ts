@@ -19,7 +19,7 @@ import {
 } from './charts.js';
 import type { RenderOptions } from './render-options.js';
 import type { CurvePoint, OpenPositionRow, ReportData } from './shape.js';
-import { CSS } from './style.js';
+import { CSS, type Fit } from './style.js';
 
 const { count, decimal, none, pct, plural, price, r: rFmt, signedPct, signedUsd, usd } = typeset;
 
@@ -30,8 +30,9 @@ function escapeHtml(s: string): string {
 }
 const h = escapeHtml;
 
-function figure(id: string, svg: string, caption: string): string {
-  return `<figure id="${id}" class="chart">\n${svg}\n<figcaption>${caption}</figcaption>\n</figure>`;
+/** A chart's two drawings, wide first (the one MARK_SELECTORS count), under one caption; the stylesheet shows one. */
+function figure(id: string, draw: (fit: Fit) => string, caption: string): string {
+  return `<figure id="${id}" class="chart">\n${draw('wide')}\n${draw('narrow')}\n<figcaption>${caption}</figcaption>\n</figure>`;
 }
 
 function table(caption: string, head: readonly string[], rows: readonly (readonly string[])[], numericFrom = 1): string {
@@ -117,12 +118,12 @@ function curveSections(ctx: Ctx, data: ReportData): string {
   );
   const eqFig = figure(
     'chart-equity',
-    equityChart(ctx, data),
+    (fit) => equityChart(ctx, data, fit),
     `Equity at the end of each UTC day, ${first.date} to ${last.date} (first point: starting capital, the day before the first realized P&amp;L). Dashed line: starting capital ${h(usd(data.header.startingCapital))}; dot: peak${
       c.peak !== null ? ` ${h(usd(c.peak.equity))} on ${c.peak.date}` : ''
     }${ep === null ? '' : `; shaded: the max-drawdown episode${intradayTrough(data) !== null ? `, whose low on ${ep.troughDate} came between two closes, so this daily line does not show it` : ''}`}.${thinNote}`,
   );
-  const ddFig = figure('chart-drawdown', drawdownChart(ctx, data), h(drawdownCaption(data)));
+  const ddFig = figure('chart-drawdown', (fit) => drawdownChart(ctx, data, fit), h(drawdownCaption(data)));
   return `<section id="equity"><h2>Equity curve</h2>\n${eqFig}\n</section>\n<section id="drawdown"><h2>Drawdown</h2>\n${ddFig}\n${pointsTable}\n</section>`;
 }
 
@@ -175,7 +176,7 @@ function rSection(ctx: Ctx, data: ReportData): string {
     `How many closed trades ended at each net R: net P&L including partial exits ÷ initial risk (|entry − original stop| × original size), in ${hist.binWidth}R bins. ` +
     `Blue: ${plural(hist.wins, 'win')}; orange: ${plural(hist.losses, 'loss', 'losses')}; grey: ${count(hist.breakeven)} breakeven (by net P&L, as in the header). ` +
     `Mean net R ${rFmt(hist.meanR)}, which is also the expectancy (win rate × average win R + loss rate × average loss R, over the same R), ${signedUsd(hist.expectancyUsd)} per trade.${missing}${file}`;
-  const fig = figure('chart-r', rChart(ctx, data), h(caption));
+  const fig = figure('chart-r', (fit) => rChart(ctx, data, fit), h(caption));
   const rows = hist.bins.map((b) => [h(`${rFmt(b.x0)} to ${rFmt(b.x1)}`), count(b.count)]);
   return `<section id="r">${head}\n${fig}\n${details(`Trades per R bin (${plural(hist.bins.length, 'bin')})`, table('Closed trades per net R bin (lower edge included)', ['Net R range', 'Trades'], rows))}\n</section>`;
 }
@@ -190,7 +191,7 @@ function setupSection(ctx: Ctx, data: ReportData): string {
   const head = '<h2>Setups</h2>';
   const s = data.setups;
   if (s.length === 0) return `<section id="setups">${head}${empty('No closed trades yet.')}</section>`;
-  const figs = `<div class="pair">\n${SETUP_FIGURES.map(([id, metric, caption]) => figure(id, setupChart(ctx, s, metric), caption)).join('\n')}\n</div>`;
+  const figs = `<div class="pair">\n${SETUP_FIGURES.map(([id, metric, caption]) => figure(id, (fit) => setupChart(ctx, s, metric, fit), caption)).join('\n')}\n</div>`;
   const rows = s.map((r) => [
     h(r.name),
     count(r.trades),
@@ -235,7 +236,7 @@ function openSection(ctx: Ctx, data: ReportData): string {
   const fig = rows.some((r) => r.riskToStopPct !== null || r.initialRiskPct !== null)
     ? figure(
         'chart-heat',
-        heatChart(ctx, rows),
+        (fit) => heatChart(ctx, rows, fit),
         h(
           `For each open position, in ${eqNote}: light bar, the initial risk, |entry − original stop| × original size, what the trade risked when opened (its 1R); ` +
             `solid bar, the risk to stop, the loss if the current stop is hit, on the size still open: 0 when the stop is at or past entry in the trade's favour (locked in). ` +

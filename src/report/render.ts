@@ -14,6 +14,7 @@ import type { Ctx, Doc } from './charts.js';
 import { pageHtml } from './page.js';
 import type { RenderOptions } from './render-options.js';
 import type { ReportData } from './shape.js';
+import { CHART_CLASS } from './style.js';
 
 export type { RenderOptions } from './render-options.js';
 
@@ -51,25 +52,28 @@ function loadLibs() {
   return libs;
 }
 
+/** A chart's wide drawing (each figure also holds a narrow one for phones, with the same marks). */
+const wide = (figureId: string) => `#${figureId} svg.${CHART_CLASS.wide}`;
+
 /**
  * How to find each chart's marks in the page, for mark counts here and in the
  * browser test. Plot labels each mark's <g> with its type ("line", "bar"…).
  */
 export const MARK_SELECTORS = {
-  equityLine: '#chart-equity g[aria-label="line"] > path',
-  equityPeak: '#chart-equity g[aria-label="dot"] > circle',
-  drawdownArea: '#chart-drawdown g[aria-label="area"] > path',
-  drawdownLimits: '#chart-drawdown g[aria-description^="Drawdown limit"] > line',
-  drawdownEpisode: '#chart-drawdown g[aria-label="rect"] > rect',
+  equityLine: `${wide('chart-equity')} g[aria-label="line"] > path`,
+  equityPeak: `${wide('chart-equity')} g[aria-label="dot"] > circle`,
+  drawdownArea: `${wide('chart-drawdown')} g[aria-label="area"] > path`,
+  drawdownLimits: `${wide('chart-drawdown')} g[aria-description^="Drawdown limit"] > line`,
+  drawdownEpisode: `${wide('chart-drawdown')} g[aria-label="rect"] > rect`,
   /** The max-drawdown trough when it lies below the daily curve (reached between two closes). */
-  drawdownTrough: '#chart-drawdown g[aria-label="dot"] > circle',
+  drawdownTrough: `${wide('chart-drawdown')} g[aria-label="dot"] > circle`,
   /** One per (bin, outcome): a bar is stacked from its wins, breakeven and losses. */
-  rHistogramBars: '#chart-r g[aria-label="rect"] > rect',
-  setupExpectancyBars: '#chart-setup-expectancy g[aria-label="bar"] > rect',
-  setupWinRateBars: '#chart-setup-winrate g[aria-label="bar"] > rect',
+  rHistogramBars: `${wide('chart-r')} g[aria-label="rect"] > rect`,
+  setupExpectancyBars: `${wide('chart-setup-expectancy')} g[aria-label="bar"] > rect`,
+  setupWinRateBars: `${wide('chart-setup-winrate')} g[aria-label="bar"] > rect`,
   /** Risk to the current stop, one per open position (zero-width when locked in). */
-  heatBars: '#chart-heat g[aria-description="Risk to stop"] > rect',
-  heatInitialBars: '#chart-heat g[aria-description="Initial risk"] > rect',
+  heatBars: `${wide('chart-heat')} g[aria-description="Risk to stop"] > rect`,
+  heatInitialBars: `${wide('chart-heat')} g[aria-description="Initial risk"] > rect`,
 } as const;
 
 export type MarkName = keyof typeof MARK_SELECTORS;

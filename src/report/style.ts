@@ -25,6 +25,15 @@ export const C = {
   muted: '#555555',
 };
 
+/**
+ * Every chart is drawn twice: wide for screens and print, narrow for phones. The stylesheet shows
+ * one by its class (Plot's className, one per drawing); MARK_SELECTORS count the wide one.
+ */
+export type Fit = 'wide' | 'narrow';
+export const CHART_CLASS = { wide: 'tse-plot', narrow: 'tse-plot-narrow' } as const satisfies Record<Fit, string>;
+/** Below this viewport width the narrow drawings are shown: the wide ones' labels would be under 7.5 px. */
+export const NARROW_MAX_PX = 600;
+
 /** Inline in <style>: the Content-Security-Policy allows no stylesheet from anywhere else. */
 export const CSS = `
 :root { color-scheme: light; --ink: ${C.ink}; --muted: ${C.muted}; --rule: #d0d0d0; }
@@ -45,6 +54,7 @@ h2 { font-size: 1.25rem; margin: 36px 0 10px; padding-bottom: 4px; border-bottom
 .kpi .note { display: block; font-size: .78rem; font-weight: 400; color: var(--muted); }
 figure.chart { margin: 12px 0; break-inside: avoid; page-break-inside: avoid; }
 figure.chart svg { display: block; width: 100%; height: auto; }
+figure.chart svg.${CHART_CLASS.narrow} { display: none; max-width: 460px; }
 figcaption { font-size: .85rem; color: var(--muted); margin-top: 4px; }
 .pair { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
 .empty { padding: 18px; border: 1px dashed var(--muted); border-radius: 6px; color: var(--muted); text-align: center; font-size: 1.05rem; }
@@ -61,6 +71,10 @@ details { margin: 6px 0 0; }
 summary { cursor: pointer; color: var(--muted); }
 footer { margin-top: 40px; font-size: .8rem; color: var(--muted); border-top: 1px solid var(--rule); padding-top: 8px; }
 @media (max-width: 760px) { .kpis { grid-template-columns: repeat(2, minmax(0, 1fr)); } .pair { grid-template-columns: 1fr; } }
+@media screen and (max-width: ${NARROW_MAX_PX}px) {
+  figure.chart svg.${CHART_CLASS.wide} { display: none; }
+  figure.chart svg.${CHART_CLASS.narrow} { display: block; }
+}
 @media print {
   @page { margin: 14mm; }
   body { font-size: 11pt; }
