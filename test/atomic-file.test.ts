@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { writeAtomicFile } from '../src/io/atomic-file.js';
 import { DERIVED_FILES, StateReconciler } from '../src/index.js';
-import { ROOT, tempDir } from './helpers.js';
+import { ROOT, rootForOtherUsers, tempDir } from './helpers.js';
 import { logOf, tradeRecord } from './trades.js';
 
 const DIST = path.join(ROOT, 'dist');
@@ -75,7 +75,8 @@ describe('writeAtomicFile', () => {
     fs.chmodSync(file, 0o444);
     fs.chownSync(sub, 65534, 65534);
     fs.chownSync(file, 65534, 65534);
-    const body = `const { writeAtomicFile } = await import(${JSON.stringify(path.join(DIST, 'io', 'atomic-file.js'))});
+    // The child runs as nobody: it imports the library where nobody can reach it.
+    const body = `const { writeAtomicFile } = await import(${JSON.stringify(path.join(rootForOtherUsers(), 'dist', 'io', 'atomic-file.js'))});
       ${report(`writeAtomicFile(process.argv[1], '{"new": true}\\n')`)}`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', body, file], { uid: 65534, gid: 65534, encoding: 'utf8' });
     expect(JSON.parse(r.stdout)).toEqual({ ok: true });
@@ -96,7 +97,8 @@ describe('writeAtomicFile', () => {
     const file = path.join(dir, 'setup_performance.json');
     const old = `${JSON.stringify({ kept: 'x'.repeat(1000) })}\n`;
     fs.writeFileSync(file, old);
-    const body = `const { writeAtomicFile } = await import(${JSON.stringify(path.join(DIST, 'io', 'atomic-file.js'))});
+    // The child runs as nobody: it imports the library where nobody can reach it.
+    const body = `const { writeAtomicFile } = await import(${JSON.stringify(path.join(rootForOtherUsers(), 'dist', 'io', 'atomic-file.js'))});
       ${report(`writeAtomicFile(process.argv[1], Buffer.alloc(40_000, 'y'))`)}`;
     const r = await underFileLimit(body, file);
     expect(r.code).toBe(1);
@@ -124,7 +126,8 @@ describe('writeAtomicFile', () => {
   it.runIf(STRACE)('fsyncs the temp file, renames, then fsyncs the directory (strace of a real run)', async () => {
     const file = path.join(dir, 'risk_state.json');
     const trace = path.join(dir, 'trace.txt');
-    const body = `const { writeAtomicFile } = await import(${JSON.stringify(path.join(DIST, 'io', 'atomic-file.js'))});
+    // The child runs as nobody: it imports the library where nobody can reach it.
+    const body = `const { writeAtomicFile } = await import(${JSON.stringify(path.join(rootForOtherUsers(), 'dist', 'io', 'atomic-file.js'))});
       await writeAtomicFile(process.argv[1], '{"a": 1}\\n');`;
     const r = spawnSync('strace', ['-f', '-qq', '-o', trace, '-e', 'trace=openat,rename,renameat,renameat2,fsync', process.execPath, '--input-type=module', '-e', body, file]);
     expect(r.status).toBe(0);

@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { linkTree, reachableByOthers } from '../src/demo/postgres/embedded.js';
+
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 
@@ -146,4 +148,37 @@ export function collectWarnings(code: string): { readonly messages: string[]; cl
   };
   process.on('warning', listen);
   return { messages, clear: () => void messages.splice(0), stop: () => void process.off('warning', listen) };
+}
+
+let reachable: string | undefined;
+
+/**
+ * This package's root as a user other than the owner reaches it: tests that run a child as
+ * `nobody` (as root) import the built library from here. A clone inside a private folder (mode
+ * 0700: /root, any `mktemp -d`) is out of that user's reach; then the package's runtime (package.json,
+ * dist/, the addon, the runtime dependencies) is hard-linked once into a folder under the temp
+ * folder that it can reach, removed when the process exits.
+ */
+export function rootForOtherUsers(): string {
+  if (reachable !== undefined) return reachable;
+  if (reachableByOthers(ROOT)) return (reachable = ROOT);
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'tse-code-'));
+  fs.chmodSync(copy, 0o755);
+  process.once('exit', () => fs.rmSync(copy, { recursive: true, force: true }));
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
+  for (const dir of ['dist', 'build', 'prebuilds']) if (fs.existsSync(path.join(ROOT, dir))) linkTree(path.join(ROOT, dir), path.join(copy, dir));
+  // The runtime dependencies and theirs (npm's flat node_modules), not the dev tools.
+  const seen = new Set<string>();
+  const visit = (name: string): void => {
+    if (seen.has(name)) return;
+    const dir = path.join(ROOT, 'node_modules', name);
+    if (!fs.existsSync(dir)) return; // an optional one not installed
+    seen.add(name);
+    linkTree(dir, path.join(copy, 'node_modules', name));
+    const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+    for (const dep of Object.keys(pkg.dependencies ?? {})) visit(dep);
+  };
+  const own = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  for (const dep of Object.keys(own.dependencies ?? {})) visit(dep);
+  return (reachable = copy);
 }

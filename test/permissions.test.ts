@@ -12,13 +12,14 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { TradeStore } from '../src/index.js';
-import { ROOT, tempDir } from './helpers.js';
+import { ROOT, rootForOtherUsers, tempDir } from './helpers.js';
 
 const AS_ROOT = process.getuid?.() === 0;
 const NOBODY = 65534; // nobody / nogroup
 const STAFF = 50; // a group nobody is not in, but can be given through setpriv
 const HAS_SETPRIV = fs.existsSync('/usr/bin/setpriv');
-const INDEX = path.join(ROOT, 'dist', 'index.js');
+// As root, children run as nobody: they import the library where nobody can reach it.
+const INDEX = path.join(AS_ROOT ? rootForOtherUsers() : ROOT, 'dist', 'index.js');
 
 let dir: string;
 let log: string;

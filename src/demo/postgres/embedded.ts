@@ -109,7 +109,7 @@ function packageDir(file: string, name: string): string {
 }
 
 /** Recreates `src` under `dst`: folders made, files hard-linked (copied when on another file system), symlinks kept as they are. */
-function linkTree(src: string, dst: string): void {
+export function linkTree(src: string, dst: string): void {
   fs.mkdirSync(dst, { recursive: true, mode: 0o755 });
   for (const e of fs.readdirSync(src, { withFileTypes: true })) {
     const from = path.join(src, e.name);
