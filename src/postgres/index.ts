@@ -5,15 +5,9 @@
  */
 export { PostgresTradeStore, type PostgresTradeStoreOptions, type PostgresIntegrityContext } from './store.js';
 export type { ConnectionOptions } from './options.js';
-export {
-  PostgresLogSource,
-  reconcilerFor,
-  NOTIFY_CHANNEL,
-  LISTENER_APPLICATION_NAME,
-  type PostgresLogSourceOptions,
-  type PostgresReconcilerOptions,
-} from './source.js';
-export type { LogSource, SourceSnapshot, SourceWatch } from '../reconcile/source.js';
+export { PostgresLogSource, reconcilerFor, type PostgresLogSourceOptions, type PostgresReconcilerOptions } from './source.js';
+export { NOTIFY_CHANNEL, LISTENER_APPLICATION_NAME } from './watch.js';
+export type { LogSource, SourceReadOptions, SourceSnapshot, SourceWatch } from '../reconcile/source.js';
 export { SCHEMA, SCHEMA_VERSION } from './schema.js';
 export {
   AccountError,

@@ -2,16 +2,9 @@
  * PostgresLogSource: an account's log as a LogSource (reconcile/source.ts), for the reconciler and
  * the report. Reads are AccountLog's: one lock-free statement fetching only the rows changed since
  * the version known. The rulebook is the account's `settings`, checked as the store checks it.
- *
- * Watch mode wakes on two things, because either alone misses writes:
- * - LISTEN trade_state_events on a client of its own (not the pool's: a pooled client is handed
- *   to other queries and LISTEN is per session). Every write transaction sends
- *   `<account>:<version>`; other accounts' are ignored.
- * - a poll of the account's version every pollMs: a NOTIFY sent while the listener is
- *   disconnected is lost for good, and PgBouncer in transaction mode delivers none at all.
- * The listener reconnects with back-off, and on every (re)connect checks the version at once.
+ * Its watch (LISTEN/NOTIFY and a poll of the version) is watch.ts.
  */
-import type { Client, ClientConfig } from 'pg';
+import type { ClientConfig } from 'pg';
 
 import { checkSettingsFile } from '../domain/settings.js';
 import { RulebookValue } from '../io/rulebook.js';
@@ -19,10 +12,11 @@ import { AccountError, ValidationError } from '../errors.js';
 import { StateReconciler, type ReconcilerOptions } from '../reconcile/state-reconciler.js';
 import type { LogSource, SourceSnapshot, SourceWatch } from '../reconcile/source.js';
 import { AccountLog, type Queryable } from './account-log.js';
-import { Connection, databaseError, loadPg } from './connection.js';
+import { Connection, databaseError } from './connection.js';
 import type { ConnectionOptions } from './options.js';
 import { SCHEMA } from './schema.js';
 import { checkAccountName, settingsLabel } from './options.js';
+import { AccountWatch, listenerConfig, watchSettings, type WatchedAccount, type WatchSettings } from './watch.js';
 
 export interface PostgresLogSourceOptions extends ConnectionOptions {
   /** The account whose log this is. */
@@ -35,24 +29,15 @@ export interface PostgresLogSourceOptions extends ConnectionOptions {
   reconnectMs?: number;
 }
 
-/** The channel every write transaction notifies (postgres/store.ts WRITE_SQL). */
-export const NOTIFY_CHANNEL = 'trade_state_events';
-/** The listener's application_name, so that an operator (or a test) can find its session in pg_stat_activity. */
-export const LISTENER_APPLICATION_NAME = 'trade-state-engine listener';
-const DEFAULT_POLL_MS = 3000;
-const DEFAULT_RECONNECT_MS = 250;
-const MAX_RECONNECT_MS = 30_000;
 const VERSION_SQL = `SELECT version FROM ${SCHEMA}.accounts WHERE account = $1`;
 
-export class PostgresLogSource implements LogSource {
+export class PostgresLogSource implements LogSource, WatchedAccount {
   readonly account: string;
   readonly name: string;
   readonly #connection: Connection;
   readonly #clientConfig: ClientConfig;
   readonly #log: AccountLog;
-  readonly #pollMs: number;
-  readonly #listen: boolean;
-  readonly #reconnectMs: number;
+  readonly #watch: WatchSettings;
   /** The last snapshot handed out: returned again, the same object, while the version is unchanged. */
   #last: SourceSnapshot | null = null;
   /** The rulebook, checked once per distinct JSON text: an unchanged one is the same look. */
@@ -71,20 +56,10 @@ export class PostgresLogSource implements LogSource {
     if (options.connectionString === undefined && options.pool === undefined) {
       throw new ValidationError('connectionString', undefined, 'is required (or pool, node-postgres pool options)');
     }
-    this.#pollMs = positive('pollMs', options.pollMs, DEFAULT_POLL_MS, true);
-    this.#reconnectMs = positive('reconnectMs', options.reconnectMs, DEFAULT_RECONNECT_MS, false);
-    if (options.listen !== undefined && typeof options.listen !== 'boolean') throw new ValidationError('listen', options.listen, 'must be a boolean');
-    this.#listen = options.listen ?? true;
+    this.#watch = watchSettings(options);
     // A reconciler's reads are one statement each: two connections are plenty (a read and a poll).
     this.#connection = new Connection({ ...options, pool: { max: 2, ...options.pool } });
-    const { max: _max, idleTimeoutMillis: _idle, ...client } = { ...options.pool } as Record<string, unknown>;
-    this.#clientConfig = {
-      ...(options.connectionString !== undefined && { connectionString: options.connectionString }),
-      // an unreachable host must not hold close() (which waits for a connect in flight) for minutes
-      connectionTimeoutMillis: 10_000,
-      ...client,
-      application_name: LISTENER_APPLICATION_NAME,
-    } as ClientConfig;
+    this.#clientConfig = listenerConfig(options);
     this.#log = new AccountLog(this.account);
     this.name = describeDatabase(options.connectionString, options.pool, this.account);
   }
@@ -127,10 +102,10 @@ export class PostgresLogSource implements LogSource {
     }
   }
 
-  /** See the module comment. close() of the watch (or of the source) ends its timers and its client. */
+  /** LISTEN/NOTIFY and a poll of the version (watch.ts). close() of the watch (or of the source) ends its timers and its client. */
   watch(onChange: () => void, onError: (err: unknown) => void): SourceWatch {
     if (this.#closed) throw new ValidationError('source', this.name, 'is closed');
-    const w = new AccountWatch(this, this.#clientConfig, { pollMs: this.#pollMs, listen: this.#listen, reconnectMs: this.#reconnectMs }, onChange, onError);
+    const w = new AccountWatch(this, this.#clientConfig, this.#watch, onChange, onError);
     const handle: SourceWatch = {
       close: async () => {
         this.#watches.delete(handle);
@@ -154,158 +129,6 @@ export class PostgresLogSource implements LogSource {
     await this.#connection.end();
   }
 
-}
-
-/** One watch: the listener client with its reconnects, and the poll timer. */
-class AccountWatch {
-  readonly #source: PostgresLogSource;
-  readonly #config: ClientConfig;
-  readonly #options: { pollMs: number; listen: boolean; reconnectMs: number };
-  readonly #onChange: () => void;
-  readonly #onError: (err: unknown) => void;
-  #closed = false;
-  #client: Client | null = null;
-  #reconnect: NodeJS.Timeout | null = null;
-  #delay: number;
-  #poll: NodeJS.Timeout | null = null;
-  /** The last version a change was signalled for: a poll does not signal it again while a cycle catches up. */
-  #signalled = -1;
-  /** A failing poll is reported once per outage, not every pollMs. */
-  #pollFailing = false;
-  /** The same for the listener: its loss is reported, not every failed reconnect after it. */
-  #listenFailing = false;
-  #checking = false;
-  /** In flight (connect, check): awaited by close() so that no handle outlives it. */
-  readonly #pending = new Set<Promise<unknown>>();
-
-  constructor(
-    source: PostgresLogSource,
-    config: ClientConfig,
-    options: { pollMs: number; listen: boolean; reconnectMs: number },
-    onChange: () => void,
-    onError: (err: unknown) => void,
-  ) {
-    this.#source = source;
-    this.#config = config;
-    this.#options = options;
-    this.#onChange = onChange;
-    this.#onError = onError;
-    this.#delay = options.reconnectMs;
-  }
-
-  start(): void {
-    if (Number.isFinite(this.#options.pollMs)) this.#poll = setInterval(() => this.#check(), this.#options.pollMs);
-    if (this.#options.listen) this.#track(this.#connect());
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    if (this.#poll !== null) clearInterval(this.#poll);
-    if (this.#reconnect !== null) clearTimeout(this.#reconnect);
-    this.#poll = null;
-    this.#reconnect = null;
-    const client = this.#client;
-    this.#client = null;
-    if (client !== null) await client.end().catch(() => {});
-    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
-  }
-
-  #track(p: Promise<void>): void {
-    this.#pending.add(p);
-    void p.finally(() => this.#pending.delete(p));
-  }
-
-  #signal(version: number): void {
-    if (this.#closed) return;
-    this.#signalled = version;
-    this.#onChange();
-  }
-
-  /** Signals a change when the account's version is not the one last read (nor one already signalled). */
-  #check(): void {
-    if (this.#closed || this.#checking) return;
-    this.#checking = true;
-    this.#track(
-      this.#source.version().then(
-        (v) => {
-          this.#checking = false;
-          this.#pollFailing = false;
-          if (v !== this.#source.readVersion && v !== this.#signalled) this.#signal(v);
-        },
-        (err: unknown) => {
-          this.#checking = false;
-          // After the outage, the version is signalled again even if it was before: the cycle it
-          // woke probably failed to read as well.
-          this.#signalled = -1;
-          if (this.#pollFailing || this.#closed) return;
-          this.#pollFailing = true;
-          this.#onError(err);
-        },
-      ),
-    );
-  }
-
-  async #connect(): Promise<void> {
-    if (this.#closed) return;
-    let client: Client;
-    try {
-      const pg = await loadPg();
-      client = new pg.Client(this.#config);
-    } catch (err) {
-      this.#onError(err);
-      return; // pg missing: nothing to retry
-    }
-    let lost = false;
-    const onLost = (err?: unknown): void => {
-      if (lost) return;
-      lost = true;
-      if (this.#client === client) this.#client = null;
-      client.end().catch(() => {});
-      if (this.#closed) return;
-      if (err !== undefined && !this.#listenFailing) this.#onError(databaseError(err, this.#source.account));
-      this.#listenFailing = true;
-      this.#scheduleReconnect();
-    };
-    // Without a listener an 'error' (the server went away) would be thrown and kill the process.
-    client.on('error', (err) => onLost(err));
-    client.on('end', () => onLost());
-    client.on('notification', (msg) => {
-      if (msg.channel !== NOTIFY_CHANNEL || msg.payload === undefined) return;
-      // `<account>:<version>`; an account name may hold ':' itself, the version never does.
-      const at = msg.payload.lastIndexOf(':');
-      if (at < 0 || msg.payload.slice(0, at) !== this.#source.account) return;
-      const version = Number(msg.payload.slice(at + 1));
-      if (version !== this.#source.readVersion) this.#signal(version);
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
-    } catch (err) {
-      onLost(err);
-      return;
-    }
-    if (this.#closed || lost) {
-      await client.end().catch(() => {});
-      return;
-    }
-    this.#client = client;
-    this.#delay = this.#options.reconnectMs;
-    this.#listenFailing = false;
-    // Writes made while no one listened sent notifications nobody received: a difference from
-    // the version last read is signalled, even one signalled before the connection was lost.
-    this.#signalled = -1;
-    this.#check();
-  }
-
-  #scheduleReconnect(): void {
-    if (this.#closed || this.#reconnect !== null) return;
-    const delay = this.#delay;
-    this.#delay = Math.min(delay * 2, MAX_RECONNECT_MS);
-    this.#reconnect = setTimeout(() => {
-      this.#reconnect = null;
-      this.#track(this.#connect());
-    }, delay);
-  }
 }
 
 /**
@@ -358,14 +181,6 @@ function describeDatabase(connectionString: string | undefined, pool: Record<str
     where = `postgres://${user}${host}${port}/${database}`;
   }
   return `${where}#${account}`;
-}
-
-function positive(name: string, value: unknown, fallback: number, infinite: boolean): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0 || (!infinite && !Number.isFinite(value))) {
-    throw new ValidationError(name, value, infinite ? 'must be a number > 0 (Infinity: never)' : 'must be a finite number > 0');
-  }
-  return value;
 }
 
 export interface PostgresReconcilerOptions extends Omit<ReconcilerOptions, 'tradeLog' | 'source'>, PostgresLogSourceOptions {}

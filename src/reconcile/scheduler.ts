@@ -1,18 +1,15 @@
 /**
  * When the reconciler's cycles run: one at start, then every intervalMs and,
- * in watch mode, shortly after each change of the log (a file's directory
- * watched, or a source's own watch: LISTEN and a poll for a database), until
+ * in watch mode, shortly after each change of the log (the source's own watch:
+ * fs.watch and a stat poll for a file, LISTEN and a poll for a database), until
  * stop() or the signal aborts. Never two at once: a request that arrives while a cycle runs
  * asks for exactly one more after it. docs/reconciler.md, "Scheduling".
  */
-import fs from 'node:fs';
-import path from 'node:path';
-
 import { ValidationError } from '../errors.js';
 import type { SourceWatch } from './source.js';
 
-/** What watch mode watches: a log file (its directory, by fs.watch), or a source's own watch (LogSource.watch). */
-export type WatchTarget = string | ((onChange: () => void, onError: (err: unknown) => void) => SourceWatch);
+/** What watch mode watches: the log's source's own watch (LogSource.watch, through watchOf). */
+export type WatchTarget = (onChange: () => void, onError: (err: unknown) => void) => SourceWatch;
 
 export interface ReconcilerStartOptions {
   /** Time between periodic cycles. Default 15 minutes; Infinity = none (watch only). */
@@ -44,14 +41,12 @@ export class Scheduler {
   #firstChange = 0;
   #debounceMs = DEFAULT_DEBOUNCE_MS;
   #watchWanted = false;
-  #watcher: fs.FSWatcher | null = null;
-  /** A source's watch (a WatchTarget function), kept until stop(): it reconnects by itself. */
+  /** The source's watch, kept until stop(): it recovers from its own failures (reconnects, retries). */
   #sourceWatch: SourceWatch | null = null;
   #abort: { signal: AbortSignal; listener: () => void } | null = null;
 
   /**
-   * `target`: the log, whose directory watch mode watches, or a source's watch
-   * function. `cycle`: one cycle; its rejection goes to `report`, as do the
+   * `target`: the source's watch function. `cycle`: one cycle; its rejection goes to `report`, as do the
    * watcher's errors. `report` must not throw.
    */
   constructor(target: WatchTarget, cycle: () => Promise<void>, report: (err: unknown) => void) {
@@ -108,8 +103,6 @@ export class Scheduler {
     if (this.#debounce !== null) clearTimeout(this.#debounce);
     this.#timer = null;
     this.#debounce = null;
-    this.#watcher?.close();
-    this.#watcher = null;
     const sourceWatch = this.#sourceWatch;
     this.#sourceWatch = null;
     if (this.#abort !== null) {
@@ -145,48 +138,25 @@ export class Scheduler {
         } catch (err) {
           this.#report(err);
         }
-        if (this.#running && this.#watchWanted && this.#watcher === null && this.#sourceWatch === null) this.#startWatcher();
+        if (this.#running && this.#watchWanted && this.#sourceWatch === null) this.#startWatcher();
       } while (this.#pending && this.#running);
     } finally {
       this.#loop = null;
     }
   }
 
-  /**
-   * Watches the log's directory, not the file: writers replace the file by
-   * rename, and a watch on the old inode goes deaf after the first write.
-   */
+  /** Starts the source's watch; one that throws is retried after the next cycle. */
   #startWatcher(): void {
-    const target = this.#target;
-    if (typeof target === 'function') {
-      try {
-        this.#sourceWatch = target(
-          () => this.#changed(),
-          (err) => {
-            if (this.#running) this.#report(err);
-          },
-        );
-      } catch (err) {
-        this.#report(err); // retried after the next cycle
-      }
-      return;
-    }
-    const base = path.basename(target);
-    let w: fs.FSWatcher;
     try {
-      w = fs.watch(path.dirname(target), { persistent: true }, (_event, filename) => {
-        if (filename === null || String(filename) === base) this.#changed();
-      });
+      this.#sourceWatch = this.#target(
+        () => this.#changed(),
+        (err) => {
+          if (this.#running) this.#report(err);
+        },
+      );
     } catch (err) {
-      this.#report(err); // retried after the next periodic cycle
-      return;
-    }
-    w.on('error', (err) => {
       this.#report(err);
-      w.close();
-      if (this.#watcher === w) this.#watcher = null;
-    });
-    this.#watcher = w;
+    }
   }
 
   /** Debounce: a cycle debounceMs after the last change, but no later than MAX_WATCH_DELAY_MS after the first. */

@@ -12,9 +12,10 @@
  * conflicting one does not stop a cycle: the last good settings, or the options alone, and one
  * warning (io/rulebook.ts).
  *
- * Instead of a file, the log can come from a LogSource (source.ts: a database account, through
- * trade-state-engine/postgres): the same cycle, guards and derive code, the rulebook being the
- * source's, so the same log gives byte-identical files from either.
+ * The log is read through a LogSource (source.ts), always: a file log through the FileLogSource
+ * this reconciler builds for `tradeLog` (file-source.ts), a database account through the source
+ * given (trade-state-engine/postgres). One cycle, one path: the same guards and derive code, the
+ * rulebook being the source's, so the same log gives byte-identical files from either.
  *
  * Any refusal (damaged log, count guard, history guard) leaves every derived
  * file exactly as it was: stale but right beats fresh but wrong for a bot
@@ -30,12 +31,11 @@ import type { DrawdownLimits, TradeLog } from '../domain/types.js';
 import { isPlainObject } from '../domain/validate.js';
 import { ReconcilerRunningError, TradeLogCorruptError, ValidationError } from '../errors.js';
 import { writeAtomicFile } from '../io/atomic-file.js';
-import { LogCache } from '../io/log-cache.js';
-import { readLogBytes, readLogPinned, sameVersion, statVersionSync, type FileVersion } from '../io/read-log.js';
+import { readLogBytes, statVersionSync, type FileVersion } from '../io/read-log.js';
 import { serializeLog } from '../io/serialize.js';
 import { Rulebook } from '../io/rulebook.js';
-import { SettingsFileCache, settingsFileFor, type RulebookLook } from '../io/settings-file.js';
 import { sweepTemps } from '../io/temp-files.js';
+import { FileLogSource } from './file-source.js';
 import {
   compareHistory,
   DigestCache,
@@ -48,18 +48,18 @@ import {
   type HistoryViolation,
 } from './history.js';
 import { Scheduler, type ReconcilerStartOptions } from './scheduler.js';
-import type { LogSource, SourceSnapshot, SourceWatch } from './source.js';
+import { isLogSource, SnapshotRulebook, type LogSource, type SourceWatch } from './source.js';
 
 export type { HistoryViolation, HistoryViolationKind } from './history.js';
 export type { ReconcilerStartOptions } from './scheduler.js';
-export type { LogSource, SourceSnapshot, SourceWatch } from './source.js';
+export type { LogSource, SourceReadOptions, SourceSnapshot, SourceWatch } from './source.js';
 
 export interface ReconcilerOptions {
-  /** Path of trade_log.json. Only ever read. Give this or `source`. */
+  /** Path of trade_log.json. Only ever read (through a FileLogSource built for it). Give this or `source`. */
   tradeLog?: string;
   /**
-   * The log from elsewhere than a file (a database account: trade-state-engine/postgres's
-   * PostgresLogSource). Its rulebook stands for the settings file. close() closes it.
+   * The log through a source of your own: a database account (trade-state-engine/postgres's
+   * PostgresLogSource), or any LogSource. Its rulebook stands for the settings file. close() closes it.
    */
   source?: LogSource;
   /** Where the derived files go. Default './state', resolved against the cwd at construction. */
@@ -103,25 +103,22 @@ interface HistoryRead {
 
 export class StateReconciler {
   readonly outputDir: string;
-  /** The log's path, or the source's name: what messages and the history file call the log. */
+  /** The source's name (a file log's absolute path): what messages and the history file call the log. */
   readonly #tradeLog: string;
-  readonly #source: LogSource | null;
+  /** Where every cycle reads the log: the FileLogSource built for `tradeLog`, or the source given. */
+  readonly #source: LogSource;
   readonly #historyFile: string;
-  /** The money settings in force: the options, under the log's rulebook, read every cycle. */
+  /** The money settings in force: the options, under the log's rulebook, read with the log every cycle. */
   readonly #rules: Rulebook;
-  readonly #rulebook: SettingsFileCache | null;
-  /** A source's last snapshot without a look of its own, and the look made of it (#sourceLook). */
-  #sourceLook: { settings: SourceSnapshot['settings']; look: RulebookLook } | null = null;
+  readonly #rulebook = new SnapshotRulebook();
   readonly #onCorruption: (previous: number, current: number) => void;
   readonly #onHistoryViolation: (violation: HistoryViolation) => void;
   readonly #onInvariantViolation: (violations: string[]) => void;
   readonly #onError: (err: unknown) => void;
   readonly #now: () => Date;
-  /** The log as the last cycle read it; one that changed little is spliced, not parsed again. */
-  readonly #log: LogCache | null;
   readonly #digests = new DigestCache();
   #historyCache: { version: FileVersion; bytes: Buffer; file: HistoryFile | null } | null = null;
-  /** No cycle has read the log yet: the next one fingerprints the log's bytes (#readLog). */
+  /** No cycle has read the log yet: the next one fingerprints it (#read). */
   #firstRead = true;
   /** The log object and history bytes of the last cycle that passed the history guard with nothing to record. */
   #passed: { log: TradeLog; history: Buffer } | null = null;
@@ -132,20 +129,19 @@ export class StateReconciler {
 
   constructor(options: ReconcilerOptions) {
     if (options === null || typeof options !== 'object') throw new ValidationError('options', options, 'must be an object');
-    const source = options.source;
-    if (source !== undefined) {
+    const given = options.source;
+    if (given !== undefined) {
       if (options.tradeLog !== undefined) throw new ValidationError('tradeLog', options.tradeLog, 'must not be given with source');
-      if (source === null || typeof source !== 'object' || typeof source.read !== 'function' || typeof source.name !== 'string') {
-        throw new ValidationError('source', source, 'must be a LogSource (name, read())');
-      }
+      if (!isLogSource(given)) throw new ValidationError('source', given, 'must be a LogSource (name, read())');
     } else if (typeof options.tradeLog !== 'string' || options.tradeLog === '') {
       throw new ValidationError('tradeLog', options.tradeLog, 'must be a non-empty path');
     }
     if (options.outputDir !== undefined && (typeof options.outputDir !== 'string' || options.outputDir === '')) {
       throw new ValidationError('outputDir', options.outputDir, 'must be a non-empty path');
     }
-    this.#source = source ?? null;
-    this.#tradeLog = source !== undefined ? source.name : path.resolve(options.tradeLog as string);
+    const source = given ?? new FileLogSource(options.tradeLog as string);
+    this.#source = source;
+    this.#tradeLog = source.name;
     this.outputDir = path.resolve(options.outputDir ?? './state');
     this.#historyFile = path.join(this.outputDir, HISTORY_FILE);
     // the same defaults and rules as the store's (domain/settings.ts)
@@ -155,10 +151,8 @@ export class StateReconciler {
       ...(options.startingCapital !== undefined && { startingCapital: options.startingCapital }),
       ...(options.drawdownLimits !== undefined && { drawdownLimits: { ...options.drawdownLimits } }),
     };
-    this.#rulebook = source !== undefined ? null : new SettingsFileCache(settingsFileFor(this.#tradeLog));
+    // The rulebook is read with the log, at each cycle; until the first, the options alone.
     this.#rules = new Rulebook(money, this.#tradeLog);
-    // A source's rulebook is read with its log, at the first cycle; until then, the options alone.
-    if (this.#rulebook !== null) this.#refreshSettings();
     for (const name of ['onCorruption', 'onHistoryViolation', 'onInvariantViolation', 'onError', 'now'] as const) {
       if (options[name] !== undefined && typeof options[name] !== 'function') throw new ValidationError(name, options[name], 'must be a function');
     }
@@ -167,9 +161,8 @@ export class StateReconciler {
     this.#onInvariantViolation = options.onInvariantViolation ?? warnInvariants;
     this.#onError = options.onError ?? ((err) => process.emitWarning(err instanceof Error ? err : String(err)));
     this.#now = options.now ?? (() => new Date());
-    this.#log = source !== undefined ? null : new LogCache(this.#tradeLog);
     this.#scheduler = new Scheduler(
-      source === undefined ? this.#tradeLog : watchOf(source),
+      watchOf(source),
       async () => {
         const r = await this.reconcile();
         // The other two refusals have their callbacks; a damaged log must not go unnoticed either.
@@ -187,7 +180,7 @@ export class StateReconciler {
    * One cycle. Resolves ok:false for the three refusals (files untouched);
    * rejects on unexpected I/O errors (outputDir not writable, a source that
    * cannot be read: DatabaseError, …), files untouched as well. A broken or
-   * contradicted settings file is a warning, not a refusal (#refreshSettings).
+   * contradicted rulebook is a warning, not a refusal (#read).
    * Calls made while another cycle runs wait for it: cycles never overlap.
    */
   reconcile(): Promise<ReconcileResult> {
@@ -197,54 +190,14 @@ export class StateReconciler {
   }
 
   async #cycle(): Promise<ReconcileResult> {
-    // Our descriptor is often the last reference to a version the log replaced, and the kernel
-    // frees its blocks in close(2): the cache closes those after the cycle, on the threadpool.
-    const cache = this.#log;
-    if (cache === null) return this.#rebuild();
-    cache.hold();
-    try {
-      return await this.#rebuild();
-    } finally {
-      cache.release();
-    }
-  }
-
-  /**
-   * The starting capital and drawdown limits in force: the log's rulebook (its settings file, or
-   * the source's), re-read when it changed, under the options (resolveRules). A broken or
-   * contradicted one is one warning, and the last good settings (or the options alone) stay: the
-   * derived files are what status and the bots read, and refusing them would leave stale ones.
-   */
-  #refreshSettings(snapshot?: SourceSnapshot): void {
-    const look = snapshot === undefined ? (this.#rulebook as SettingsFileCache).look() : this.#lookOf(snapshot);
-    this.#rules.applyLeniently(() => look);
-  }
-
-  /** A source's rulebook as a look: its own when it gives one, else one per settings object it hands over. */
-  #lookOf(snapshot: SourceSnapshot): RulebookLook {
-    if (snapshot.rulebook !== undefined) return snapshot.rulebook;
-    const last = this.#sourceLook;
-    if (last !== null && last.settings === snapshot.settings) return last.look;
-    const settings = snapshot.settings;
-    const look: RulebookLook = { version: settings === null ? 'null' : JSON.stringify(settings.given), file: settings, error: null };
-    this.#sourceLook = { settings, look };
-    return look;
-  }
-
-  async #rebuild(): Promise<ReconcileResult> {
     const t0 = performance.now();
     let log: TradeLog;
     let fingerprint: string | null;
-    if (this.#source !== null) {
-      ({ log, fingerprint } = await this.#readSource(this.#source));
-    } else {
-      this.#refreshSettings();
-      try {
-        ({ log, fingerprint } = this.#readLog());
-      } catch (err) {
-        if (!(err instanceof TradeLogCorruptError)) throw err;
-        return { ok: false, reason: 'LOG_CORRUPT', message: `${err.message}; the derived files were left as they are`, files: [], error: err };
-      }
+    try {
+      ({ log, fingerprint } = await this.#read());
+    } catch (err) {
+      if (!(err instanceof TradeLogCorruptError)) throw err;
+      return { ok: false, reason: 'LOG_CORRUPT', message: `${err.message}; the derived files were left as they are`, files: [], error: err };
     }
     let closed = 0;
     let open = 0;
@@ -357,43 +310,24 @@ export class StateReconciler {
   }
 
   /**
-   * The log, and on this reconciler's first read the SHA-256 of its bytes (null otherwise, or when
-   * it cannot be known for sure). A cold cycle (cron) whose log still has the bytes the history
-   * file recorded then skips every trade digest. The bytes are read beside the log cache's own
-   * read (io/ does not hand its bytes out): pinned before it and stat'ed after it, and only when
-   * the file is that same version at both ends, so the cache parsed those very bytes, is the
-   * fingerprint used: our open descriptor keeps the inode from being reused, and a writer that
-   * replaced or edited the file in between changes the version. A long-running reconciler keeps
-   * its digests across cycles and does not pay for this read again.
+   * The log, and on this reconciler's first read its fingerprint (null otherwise, or when it
+   * cannot be known for sure): the SHA-256 of the bytes it was parsed from when the source knows
+   * them (a file), else of the log serialized as a file store would write it (io/serialize.ts: a
+   * function of the log). A cold cycle (cron) whose log is unchanged since the history file was
+   * written then skips every trade digest; a long-running reconciler keeps its digests across
+   * cycles and does not pay for this again. The rulebook read with the log is applied first:
+   * a broken or contradicted one is one warning, and the last good settings (or the options
+   * alone) stay, since the derived files are what status and the bots read.
    */
-  #readLog(): { log: TradeLog; fingerprint: string | null } {
-    const cache = this.#log as LogCache; // a file log's reconciler has one
-    if (!this.#firstRead) return { log: cache.read().log, fingerprint: null };
+  async #read(): Promise<{ log: TradeLog; fingerprint: string | null }> {
+    const first = this.#firstRead;
+    const snapshot = await this.#source.read(first ? { fingerprint: true } : undefined);
+    const look = this.#rulebook.look(snapshot);
+    this.#rules.applyLeniently(() => look);
+    if (!first) return { log: snapshot.log, fingerprint: null };
     this.#firstRead = false;
-    const pinned = readLogPinned(this.#tradeLog);
-    try {
-      const { log } = cache.read();
-      const fingerprint = pinned !== null && sameVersion(pinned.version, statVersionSync(this.#tradeLog)) ? logSha256(pinned.bytes) : null;
-      return { log, fingerprint };
-    } finally {
-      if (pinned !== null) fs.closeSync(pinned.fd);
-    }
-  }
-
-  /**
-   * The source's log, and on this reconciler's first read the SHA-256 of the log serialized as a
-   * file store would write it (io/serialize.ts): the source has no bytes of its own, and the
-   * serialization is a function of the log, so a cold cycle (cron) whose log is unchanged since
-   * the history file was written still skips every trade digest. Later reads return null, as the
-   * file path does: a long-running reconciler keeps its digests. The rulebook read with the log
-   * is applied first.
-   */
-  async #readSource(source: LogSource): Promise<{ log: TradeLog; fingerprint: string | null }> {
-    const snapshot = await source.read();
-    this.#refreshSettings(snapshot);
-    if (!this.#firstRead) return { log: snapshot.log, fingerprint: null };
-    this.#firstRead = false;
-    return { log: snapshot.log, fingerprint: logSha256(serializeLog(snapshot.log).buf) };
+    const given = snapshot.fingerprint;
+    return { log: snapshot.log, fingerprint: given !== undefined ? given : logSha256(serializeLog(snapshot.log).buf) };
   }
 
   /** Runs a user callback; a throw or rejection goes to onError and changes nothing else. */
@@ -434,12 +368,12 @@ export class StateReconciler {
   }
 
   /**
-   * stop(), then closes the source (its connections), if any: nothing of this reconciler is left
-   * holding the process open. It cannot be used afterwards. For a file log, the same as stop().
+   * stop(), then closes the source (its connections, a file log's descriptor): nothing of this
+   * reconciler is left holding the process open. It cannot be used afterwards.
    */
   async close(): Promise<void> {
     await this.stop();
-    await this.#source?.close?.();
+    await this.#source.close?.();
   }
 }
 

@@ -7,12 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { resolveDrawdownLimits, resolveStartingCapital } from '../domain/settings.js';
-import type { DrawdownLimits, TradeLog } from '../domain/types.js';
+import type { DrawdownLimits } from '../domain/types.js';
 import { writeAtomicFile } from '../io/atomic-file.js';
-import { readLog } from '../io/read-log.js';
 import { Rulebook } from '../io/rulebook.js';
-import { SettingsFileCache, settingsFileFor, type RulebookLook } from '../io/settings-file.js';
-import type { LogSource } from '../reconcile/source.js';
+import { FileLogSource } from '../reconcile/file-source.js';
+import { isLogSource, SnapshotRulebook, type LogSource } from '../reconcile/source.js';
 import { renderReport, type MarkName } from './render.js';
 import { DEFAULT_MAX_POINTS, shapeReportData } from './shape.js';
 
@@ -25,7 +24,7 @@ export { ReportDepsMissingError } from '../errors.js';
 export const DEFAULT_REPORT_TITLE = 'Trading performance report';
 
 export interface BuildReportOptions {
-  /** Path of trade_log.json; a missing file is an empty log (readLog's rule). Give this or `source`. */
+  /** Path of trade_log.json, read through a FileLogSource; a missing file is an empty log. Give this or `source`. */
   tradeLog?: string;
   /**
    * The log from elsewhere than a file: a database account (trade-state-engine/postgres's
@@ -63,17 +62,15 @@ export interface BuildReportResult {
 }
 
 /**
- * Builds the report from the trade log. A damaged log throws readLog's
- * TradeLogCorruptError: a report must never show an empty account for a
- * file it could not read.
+ * Builds the report from the trade log, read through its LogSource (a file's, built here for
+ * `tradeLog`, or the one given). A damaged log throws TradeLogCorruptError: a report must never
+ * show an empty account for a file it could not read.
  */
 export async function buildReport(options: BuildReportOptions): Promise<BuildReportResult> {
   const source = options?.source;
   if (source !== undefined) {
     if (options.tradeLog !== undefined) throw new TypeError('Expected either "tradeLog" or "source", not both');
-    if (source === null || typeof source !== 'object' || typeof source.read !== 'function' || typeof source.name !== 'string') {
-      throw new TypeError('Expected "source" to be a LogSource (name, read())');
-    }
+    if (!isLogSource(source)) throw new TypeError('Expected "source" to be a LogSource (name, read())');
   } else if (typeof options?.tradeLog !== 'string' || options.tradeLog === '') {
     throw new TypeError('Expected "tradeLog" to be a non-empty path');
   }
@@ -83,31 +80,26 @@ export async function buildReport(options: BuildReportOptions): Promise<BuildRep
   // The options are checked as ever, then judged against the log's settings file (resolveRules).
   resolveStartingCapital(options.startingCapital);
   resolveDrawdownLimits(options.drawdownLimits);
-  // The log, its rulebook, and the line under the title naming where it came from.
-  let log: TradeLog;
-  let rulebook: RulebookLook;
-  let shown: string;
-  if (source !== undefined) {
-    const snapshot = await source.read();
-    log = snapshot.log;
-    const given = snapshot.settings;
-    rulebook = snapshot.rulebook ?? { version: given === null ? 'null' : JSON.stringify(given.given), file: given, error: null };
-    shown = snapshot.exists ? source.name : `${source.name} (not found: no trades yet)`;
-  } else {
-    const file = options.tradeLog as string;
-    rulebook = new SettingsFileCache(settingsFileFor(file)).look();
-    const read = readLog(file);
-    log = read.log;
-    const base = path.basename(file);
-    shown = read.bytes === null ? `${base} (not found: no trades yet)` : base;
+  // The log and its rulebook; the line under the title names where it came from (a file by its base name).
+  const own = source === undefined ? new FileLogSource(options.tradeLog as string) : null;
+  const from = source ?? (own as FileLogSource);
+  let snapshot;
+  try {
+    snapshot = await from.read();
+  } finally {
+    await own?.close();
   }
+  const log = snapshot.log;
+  const rulebook = new SnapshotRulebook().look(snapshot);
+  const name = own !== null ? path.basename(own.name) : from.name;
+  let shown = snapshot.exists ? name : `${name} (not found: no trades yet)`;
   // A broken or conflicting rulebook does not stop the report: one warning, the defaults and options, said on the page.
   const rules = new Rulebook(
     {
       ...(options.startingCapital !== undefined && { startingCapital: options.startingCapital }),
       ...(options.drawdownLimits !== undefined && { drawdownLimits: options.drawdownLimits }),
     },
-    source?.name ?? path.resolve(options.tradeLog as string),
+    from.name,
   );
   rules.applyLeniently(() => rulebook);
   const { settings, problem } = rules;

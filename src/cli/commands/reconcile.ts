@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import path from 'node:path';
 
-import { Scheduler, type WatchTarget } from '../../reconcile/scheduler.js';
+import { FileLogSource } from '../../reconcile/file-source.js';
+import { Scheduler } from '../../reconcile/scheduler.js';
 import type { LogSource } from '../../reconcile/source.js';
 import { StateReconciler, watchOf, type ReconcileResult } from '../../reconcile/state-reconciler.js';
 import { str } from '../args.js';
@@ -12,8 +13,8 @@ import { formatDuration, parseDuration } from '../duration.js';
 import { openSource } from '../store.js';
 
 type Outcome = ReconcileResult;
-/** With --db: the account's log and where it is; null: the file at --log. */
-type Db = { source: LogSource; where: Where } | null;
+/** The log the reconciler reads (the file at --log, or with --db the account's) and where it is. */
+type Db = { source: LogSource; where: Where };
 
 export const reconcile: Command = {
   name: 'reconcile',
@@ -47,13 +48,14 @@ For cron, prefer the one-shot form:  */15 * * * * trade-state reconcile --log ..
     const every = str(ctx.values, 'every');
     const intervalMs = every === undefined ? undefined : parseDuration('--every', every);
     const watch = ctx.values.watch === true;
-    const db = await openSource(ctx.globals);
+    const log = ctx.globals.log;
+    const db: Db = (await openSource(ctx.globals)) ?? { source: new FileLogSource(log), where: { log: path.resolve(log) } };
     try {
       if (intervalMs === undefined && !watch) return await reconcileOnce(ctx, db);
       await runForever(ctx, db, intervalMs, watch);
       return null;
     } finally {
-      await db?.source.close?.();
+      await db.source.close?.();
     }
   },
 };
@@ -76,7 +78,7 @@ function reconcilerFor(ctx: Context, db: Db, report: boolean): StateReconciler {
     if (report) announce(ctx, event, code, message, fields);
   };
   return new StateReconciler({
-    ...(db === null ? { tradeLog: g.log } : { source: db.source }),
+    source: db.source,
     outputDir: g.state,
     ...(g.capital !== undefined && { startingCapital: g.capital }),
     onCorruption: (previous, current) =>
@@ -99,7 +101,7 @@ function describe(r: Outcome, ctx: Context, db: Db): { json: Record<string, unkn
   // Absolute paths, as every other command and `files` give them: a script reading the JSON
   // may run elsewhere than the cwd the relative flag meant.
   const json = {
-    ...whereJson(db === null ? { log: path.resolve(ctx.globals.log) } : db.where),
+    ...whereJson(db.where),
     state_dir: path.resolve(ctx.globals.state),
     files: r.files,
     closed_trades: r.closedTrades,
@@ -149,9 +151,8 @@ async function runForever(ctx: Context, db: Db, intervalMs: number | undefined, 
   const sayError = (err: unknown): void => announceError(ctx, err);
   // The reconciler's own start() reports only problems; driving its scheduler here gives each
   // cycle's result, so the first good cycle after a failure can say so.
-  const target: WatchTarget = db === null ? path.resolve(g.log) : watchOf(db.source);
   const scheduler = new Scheduler(
-    target,
+    watchOf(db.source),
     async () => {
       let r: ReconcileResult;
       try {
@@ -169,7 +170,7 @@ async function runForever(ctx: Context, db: Db, intervalMs: number | undefined, 
   );
   try {
     const how = [intervalMs !== undefined && `every ${formatDuration(intervalMs)}`, watch && 'when the log changes'].filter(Boolean).join(' and ');
-    if (!g.json) io.stderr(`trade-state: reconciling ${db === null ? g.log : whereText(db.where)} into ${g.state} ${how}; SIGINT or SIGTERM stops\n`);
+    if (!g.json) io.stderr(`trade-state: reconciling ${whereText(db.where)} into ${g.state} ${how}; SIGINT or SIGTERM stops\n`);
     // A cycle of our own first, to print its outcome whatever it is.
     const first = describeHere(await rec.reconcile());
     const f = first.failure;
