@@ -8,6 +8,7 @@ import { changedTradeIndices, isSealed, knownChanges, openTradesIn, openTradesOn
 import { OpenStateTracker, openStateOf } from '../src/domain/open-state.js';
 import { applyClose, applyOpen, applyPartial, applyUpdate, applyUpdatesBatch, findTrade, findTradeByClientId } from '../src/domain/trade-ops.js';
 import type { Trade, TradeLog } from '../src/domain/types.js';
+import { serializeLog } from '../src/io/serialize.js';
 import { validateOpenInput } from '../src/domain/validate.js';
 import { NOW, tradeRecord } from './trades.js';
 
@@ -91,6 +92,7 @@ describe('log index', () => {
         let copy = plain(log);
         const integrity = new IntegrityTracker();
         const openState = new OpenStateTracker();
+        let written = serializeLog(log);
         steps.forEach((step, n) => {
           expect(isSealed(log.trades)).toBe(true);
           for (const id of [...IDS, 'T005', 'T006', 'nope', 7]) expect(findTrade(log, id as string)).toEqual(copy.trades.find((t) => t.id === id));
@@ -115,6 +117,9 @@ describe('log index', () => {
           const loop: number[] = [];
           for (let i = 0; i < next.trades.length; i++) if (next.trades[i] !== log.trades[i]) loop.push(i);
           expect(changedTradeIndices(log.trades, next.trades)).toEqual(loop);
+          // The serializer copies the runs the step left alone from the last version's bytes.
+          written = serializeLog(next, written.layout);
+          expect(written.buf.toString('utf8')).toBe(`${JSON.stringify(next, null, 2)}\n`);
           log = next;
           copy = scanned.log;
         });
