@@ -3,6 +3,7 @@
  * they computed for a log only while its trades cannot change (open-state.ts): both stores hand
  * out and keep frozen logs only.
  */
+import { isSealed, markSealed } from './log-index.js';
 import type { TradeLog } from './types.js';
 
 export function deepFreeze<T>(value: T): T {
@@ -12,6 +13,7 @@ export function deepFreeze<T>(value: T): T {
     // at 10,000 trades a call per element was measurable on every write).
     if (Array.isArray(value)) {
       for (const v of value) if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) deepFreeze(v);
+      markSealed(value); // every entry is frozen now: log-index.ts may index it
     }
     else for (const k in value) deepFreeze((value as Record<string, unknown>)[k]);
   }
@@ -25,6 +27,8 @@ export function deepFreeze<T>(value: T): T {
  * an open in a group once the checks stopped walking the history (open-state.ts).
  */
 export function freezeAfter(next: TradeLog, prev: TradeLog): TradeLog {
+  // A trades array a domain step derived from a sealed one is sealed at birth (log-index.ts): nothing to walk.
+  if (next !== null && typeof next === 'object' && isSealed(next.trades)) return deepFreeze(next);
   if (next !== null && typeof next === 'object' && !Object.isFrozen(next) && Array.isArray(next.trades) && !Object.isFrozen(next.trades)) {
     const trades = next.trades;
     const old: readonly unknown[] = Array.isArray(prev.trades) ? prev.trades : [];
@@ -33,6 +37,8 @@ export function freezeAfter(next: TradeLog, prev: TradeLog): TradeLog {
       if (t !== old[i] && t !== null && typeof t === 'object' && !Object.isFrozen(t)) deepFreeze(t);
     }
     Object.freeze(trades);
+    // Its trades are the sealed old ones and those frozen just now.
+    if (isSealed(prev.trades)) markSealed(trades);
   }
   return deepFreeze(next);
 }

@@ -22,6 +22,7 @@
  * |                        |                 | updateTrade enforces); a null target is not checked            |
  */
 import { instrumentKeyOf } from './instrument.js';
+import { knownChanges } from './log-index.js';
 import type { Trade, TradeLog } from './types.js';
 import { stopTargetProblem } from './validate.js';
 
@@ -175,6 +176,8 @@ export class IntegrityTracker {
   #duplicateOpen = 0;
   #openCount = 0;
   #badCount = 0;
+  /** Shares counted from a trade that was not frozen: while any, the next check compares every position. */
+  #unfrozen = 0;
 
   check(log: TradeLog, options: { maxPositions: number } = { maxPositions: 7 }): Violation[] {
     const trades = log.trades;
@@ -192,6 +195,20 @@ export class IntegrityTracker {
 
   #update(trades: readonly Trade[]): void {
     const prev = this.#trades;
+    // A log derived from the last one (log-index.ts): only the positions it wrote can differ.
+    const known = this.#unfrozen === 0 ? knownChanges(prev, trades) : null;
+    if (known !== null) {
+      for (const i of known) {
+        if (i < prev.length && trades[i] === prev[i]) continue;
+        const share = this.#add(trades[i] as Trade);
+        if (i < this.#shares.length) {
+          this.#remove(this.#shares[i] as Share);
+          this.#shares[i] = share;
+        } else this.#shares.push(share);
+      }
+      this.#trades = trades;
+      return;
+    }
     const n = trades.length;
     const m = prev.length;
     // The same object, frozen already when it was counted: it cannot have changed since.
@@ -219,6 +236,7 @@ export class IntegrityTracker {
     this.#duplicateOpen = 0;
     this.#openCount = 0;
     this.#badCount = 0;
+    this.#unfrozen = 0;
   }
 
   #add(t: Trade): Share {
@@ -236,6 +254,7 @@ export class IntegrityTracker {
       if (countIn(this.#openSymbols, share.symbol, 1) === 2) this.#duplicateOpen++;
     }
     if (share.bad) this.#badCount++;
+    if (!share.frozen) this.#unfrozen++;
     return share;
   }
 
@@ -246,6 +265,7 @@ export class IntegrityTracker {
       if (countIn(this.#openSymbols, share.symbol, -1) === 1) this.#duplicateOpen--;
     }
     if (share.bad) this.#badCount--;
+    if (!share.frozen) this.#unfrozen--;
   }
 }
 

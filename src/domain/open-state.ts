@@ -16,9 +16,11 @@
  * a log read anew) gets the full pass.
  */
 import { addToLedger, buildLedger, realizedEvents, type Ledger } from './derive/core.js';
+import { noteLedgerExtension } from './derive/book.js';
 import { haltStateFrom } from './derive/risk-state.js';
 import type { HaltState } from './derive/types.js';
 import { addPartials, isRecord, netPnl } from './formulas.js';
+import { knownChanges } from './log-index.js';
 import { tradeIdNumber } from './trade-ops.js';
 import type { DrawdownLimits, Trade, TradeLog } from './types.js';
 
@@ -81,7 +83,11 @@ export function openStateOf(trades: readonly Trade[]): OpenState | null {
 function continueOpenState(prev: OpenState, trades: readonly Trade[]): OpenState | null {
   const m = prev.trades.length;
   if (trades.length < m) return null;
-  if (trades !== prev.trades) for (let i = 0; i < m; i++) if (trades[i] !== prev.trades[i]) return null;
+  // Derived from prev's array (log-index.ts): only the positions written can differ.
+  const known = knownChanges(prev.trades, trades);
+  if (known !== null) {
+    for (const i of known) if (i < m && trades[i] !== prev.trades[i]) return null;
+  } else if (trades !== prev.trades) for (let i = 0; i < m; i++) if (trades[i] !== prev.trades[i]) return null;
   if (trades.length === m) return { ...prev, trades };
   const added = trades.slice(m);
   const acc = { closedSum: prev.closedSum, openPartials: prev.openPartials, open: prev.open.slice(), maxIdNumber: prev.maxIdNumber };
@@ -92,6 +98,7 @@ function continueOpenState(prev: OpenState, trades: readonly Trade[]): OpenState
     // A copy: prev's ledger still describes prev's log.
     ledger = { buckets: new Map(prev.ledger.buckets), unparsed: prev.ledger.unparsed, unparsedCount: prev.ledger.unparsedCount, exitMicros: prev.ledger.exitMicros.slice(), events: prev.ledger.events.slice() };
     addToLedger(ledger, events);
+    noteLedgerExtension(ledger, prev.ledger);
   }
   return { trades, ...acc, ledger };
 }

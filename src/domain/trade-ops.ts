@@ -5,6 +5,7 @@
  */
 import { TradeNotFoundError, TradeStateConflictError, ValidationError } from '../errors.js';
 import { partialExitsOf, riskPerUnit } from './formulas.js';
+import { deriveTrades, logIndexOf, positionOfClientId, positionOfId } from './log-index.js';
 import { round2, round6 } from './round.js';
 import { tradeTimestamp } from './time.js';
 import type { PartialExit, Trade, TradeLog } from './types.js';
@@ -47,13 +48,14 @@ export function tradeIdNumber(id: unknown): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/** The first trade with this id (log-index.ts: no scan of a store's log). */
 export function findTrade(log: TradeLog, id: string): Trade | undefined {
-  return log.trades.find((t) => t.id === id);
+  return log.trades[positionOfId(log.trades, id)];
 }
 
 /** The trade opened with this idempotency key, if any. */
 export function findTradeByClientId(log: TradeLog, clientId: string): Trade | undefined {
-  return log.trades.find((t) => t.client_id === clientId);
+  return log.trades[positionOfClientId(log.trades, clientId)];
 }
 
 /**
@@ -96,7 +98,7 @@ export function applyOpen(log: TradeLog, input: OpenInput, now: Date, number: nu
     notes: input.notes ?? null,
   };
   if (input.client_id !== undefined) trade.client_id = input.client_id;
-  return { log: { ...log, trades: [...log.trades, trade], next_id: number + 1 }, trade };
+  return { log: { ...log, trades: deriveTrades(log.trades, [[log.trades.length, trade]]), next_id: number + 1 }, trade };
 }
 
 /** Per-unit move in the trade's favour: exit − entry for LONG, entry − exit for SHORT. */
@@ -122,7 +124,7 @@ export function closePnl(trade: Trade, exitPrice: number): ClosePnl {
 
 /** Index of the OPEN trade `id`; TradeNotFoundError / TradeStateConflictError otherwise. */
 function openTradeIndex(log: TradeLog, id: string, action: string): number {
-  const i = log.trades.findIndex((t) => t.id === id);
+  const i = positionOfId(log.trades, id);
   const trade = log.trades[i];
   if (trade === undefined) throw new TradeNotFoundError(id);
   if (trade.status !== 'OPEN') throw new TradeStateConflictError(id, trade.status, action);
@@ -130,9 +132,7 @@ function openTradeIndex(log: TradeLog, id: string, action: string): number {
 }
 
 function replaceAt(log: TradeLog, i: number, trade: Trade): TradeLog {
-  const trades = log.trades.slice();
-  trades[i] = trade;
-  return { ...log, trades };
+  return { ...log, trades: deriveTrades(log.trades, [[i, trade]]) };
 }
 
 export function applyClose(log: TradeLog, id: string, input: CloseInput, now: Date): { log: TradeLog; trade: Trade } {
@@ -212,7 +212,7 @@ function patched(trade: Trade, rawPatch: unknown): Trade {
 }
 
 export function applyUpdate(log: TradeLog, id: string, patch: unknown): { log: TradeLog; trade: Trade } {
-  const i = log.trades.findIndex((t) => t.id === id);
+  const i = positionOfId(log.trades, id);
   const old = log.trades[i];
   if (old === undefined) throw new TradeNotFoundError(id);
   const trade = patched(old, patch);
@@ -231,22 +231,27 @@ export function applyUpdatesBatch(
   pairs: readonly (readonly [string, unknown])[],
 ): { log: TradeLog; trades: Trade[] } {
   if (!Array.isArray(pairs)) throw new ValidationError('updates', pairs, 'must be an array of [id, patch] pairs');
+  const indexed = logIndexOf(log.trades);
   const index = new Map<string, number>();
-  log.trades.forEach((t, i) => {
-    if (!index.has(t.id)) index.set(t.id, i); // first wins, as findTrade does
-  });
-  const trades = log.trades.slice();
+  if (indexed === null) {
+    log.trades.forEach((t, i) => {
+      if (!index.has(t.id)) index.set(t.id, i); // first wins, as findTrade does
+    });
+  }
+  const positionOf = (id: string): number | undefined => (indexed === null ? index.get(id) : indexed.ids.get(id)?.[0]);
+  const writes = new Map<number, Trade>();
   const changed: Trade[] = [];
   pairs.forEach((pair, n) => {
     if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string') {
       throw new ValidationError(`updates[${n}]`, pair, 'must be an [id, patch] pair');
     }
     const [id, patch] = pair;
-    const i = index.get(id);
+    const i = positionOf(id);
     if (i === undefined) throw new TradeNotFoundError(id);
-    const trade = patched(trades[i] as Trade, patch);
-    trades[i] = trade;
+    const trade = patched(writes.get(i) ?? (log.trades[i] as Trade), patch);
+    writes.set(i, trade);
     changed.push(trade);
   });
-  return { log: { ...log, trades }, trades: changed };
+  const next = deriveTrades(log.trades, [...writes].sort((a, b) => a[0] - b[0]));
+  return { log: { ...log, trades: next }, trades: changed };
 }

@@ -1,3 +1,4 @@
+import { isSealed, knownChanges } from '../domain/log-index.js';
 import type { Trade, TradeLog } from '../domain/types.js';
 import type { Layout } from './incremental.js';
 
@@ -149,8 +150,18 @@ function pushTrades(
   let p = 0;
   let s = 0;
   if (prev) {
-    while (p < n && p < m && reusable(trades[p], prev.trades[p])) p++;
-    while (s < n - p && s < m - p && reusable(trades[n - 1 - s], prev.trades[m - 1 - s])) s++;
+    // Derived from the version last written (log-index.ts), whose trades are all frozen: only the
+    // positions written can differ, so the unchanged runs are known without comparing each trade.
+    const known = isSealed(prev.trades) ? knownChanges(prev.trades, trades) : null;
+    const differs = known?.filter((i) => !reusable(trades[i], prev.trades[i]));
+    if (differs !== undefined) {
+      p = Math.min(differs[0] ?? n, n, m);
+      if (n === m) s = differs.length === 0 ? 0 : n - 1 - (differs[differs.length - 1] as number);
+      else while (s < n - p && s < m - p && reusable(trades[n - 1 - s], prev.trades[m - 1 - s])) s++;
+    } else {
+      while (p < n && p < m && reusable(trades[p], prev.trades[p])) p++;
+      while (s < n - p && s < m - p && reusable(trades[n - 1 - s], prev.trades[m - 1 - s])) s++;
+    }
   }
   const start = new Array<number>(n);
   const end = new Array<number>(n);

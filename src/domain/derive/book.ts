@@ -21,9 +21,8 @@ const DAY_MICROS = 86_400_000_000;
  * curve counts them on its first day; ties keep log order (partial exits before their trade's close).
  */
 export function timelineOf(events: readonly RealizedEvent[]): RealizedEvent[] {
-  const key = (e: RealizedEvent): number => (Number.isNaN(e.micros) ? -Infinity : e.micros);
   // Array.prototype.sort is stable: equal instants keep log order
-  return [...events].sort((a, b) => key(a) - key(b));
+  return [...events].sort((a, b) => timeKey(a) - timeKey(b));
 }
 
 /** Equity after every realized event, in time order. */
@@ -33,27 +32,67 @@ export interface BookPath {
   equity: readonly number[];
 }
 
-const paths = new WeakMap<Ledger, { start: number; realized: number; path: BookPath }>();
+const paths = new WeakMap<Ledger, { start: number; realized: number; path: BookPath; cum: number }>();
+
+/** A ledger continued from another (open-state.ts): its events are `base`'s, then more from `from` on. */
+const extensions = new WeakMap<Ledger, { base: Ledger; from: number }>();
+
+/** Records that `next` holds `base`'s events first: pathOf may then extend base's path instead of sorting again. */
+export function noteLedgerExtension(next: Ledger, base: Ledger): void {
+  extensions.set(next, { base, from: base.events.length });
+}
+
+const timeKey = (e: RealizedEvent): number => (Number.isNaN(e.micros) ? -Infinity : e.micros);
 
 /**
  * The path of a ledger's events. Cached per ledger: the store asks for the halt on every open of a
- * group, and an open realizes nothing (open-state.ts shares the ledger while that holds).
+ * group, and an open realizes nothing (open-state.ts shares the ledger while that holds). A ledger
+ * continued from one whose path is known, by events no earlier than its last (a close now, the
+ * usual case), extends that path: the stable sort would put them last, and the running sum adds
+ * them in that same order, so every figure is the one a full pass gives.
  */
 export function pathOf(ledger: Ledger, start: number, realized: number): BookPath {
   const hit = paths.get(ledger);
   if (hit !== undefined && hit.start === start && hit.realized === realized && hit.path.events.length === ledger.events.length) return hit.path;
-  const events = timelineOf(ledger.events);
-  const equity: number[] = new Array<number>(events.length);
+  const extended = extendPath(ledger, start);
+  let events: RealizedEvent[];
+  let equity: number[];
   let cum = 0;
-  for (let k = 0; k < events.length; k++) {
-    cum += (events[k] as RealizedEvent).amount;
-    equity[k] = r2(start + cum);
+  if (extended !== null) ({ events, equity, cum } = extended);
+  else {
+    events = timelineOf(ledger.events);
+    equity = new Array<number>(events.length);
+    for (let k = 0; k < events.length; k++) {
+      cum += (events[k] as RealizedEvent).amount;
+      equity[k] = r2(start + cum);
+    }
   }
   // the same current equity as every file, whatever order the sums ran in
   if (events.length > 0) equity[events.length - 1] = r2(start + realized);
   const path = { events, equity };
-  paths.set(ledger, { start, realized, path });
+  paths.set(ledger, { start, realized, path, cum });
   return path;
+}
+
+/** The running path of a continued ledger from its base's cached one, or null when a full sort must decide. */
+function extendPath(ledger: Ledger, start: number): { events: RealizedEvent[]; equity: number[]; cum: number } | null {
+  const ext = extensions.get(ledger);
+  if (ext === undefined) return null;
+  const prior = paths.get(ext.base);
+  if (prior === undefined || prior.start !== start || prior.path.events.length !== ext.from) return null;
+  const added = timelineOf(ledger.events.slice(ext.from));
+  const last = prior.path.events[prior.path.events.length - 1];
+  if (added.length > 0 && last !== undefined && timeKey(added[0] as RealizedEvent) < timeKey(last)) return null;
+  const events = prior.path.events.concat(added);
+  const equity = prior.path.equity.slice();
+  let cum = prior.cum;
+  // The base's last figure was set to its current equity; the running sum's own value comes back.
+  if (equity.length > 0) equity[equity.length - 1] = r2(start + cum);
+  for (const e of added) {
+    cum += e.amount;
+    equity.push(r2(start + cum));
+  }
+  return { events, equity, cum };
 }
 
 /** The drawdown bands of equity.json's drawdown_status, for any drawdown in percent (≤ 0). */
