@@ -5,7 +5,7 @@
  */
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 
-import { DatabaseError, LockTimeoutError, PgMissingError, TradeStateError } from '../errors.js';
+import { DatabaseError, LockTimeoutError, PgMissingError, TradeStateError, ValidationError } from '../errors.js';
 import type { ConnectionOptions } from './options.js';
 
 // Re-exported for the modules of this folder; public types import it from options.ts (no pg types there).
@@ -208,4 +208,11 @@ export async function schemaVersion(connection: Connection): Promise<number> {
   } catch (err) {
     throw databaseError(err, null);
   }
+}
+
+/** A statement timeout option: a finite number >= 0 (ms), or `fallback` when absent. */
+export function timeoutOption(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new ValidationError(name, value, 'must be a number >= 0');
+  return value;
 }
