@@ -18,7 +18,7 @@ import { realLogPath } from '../io/log-path.js';
 import { parseLog, readLogBytes } from '../io/read-log.js';
 import { readSettingsFile, settingsFileFor } from '../io/settings-file.js';
 import { lockTimeoutOption } from '../store/backend.js';
-import { databaseError, timeoutOption } from './connection.js';
+import { databaseError, guardClient, timeoutOption } from './connection.js';
 import { checkAccountName } from './options.js';
 import { logTopOf, tradeToRow, type RowInput } from './rows.js';
 import { SCHEMA } from './schema.js';
@@ -91,7 +91,7 @@ export async function importLog(options: ImportLogOptions): Promise<ImportResult
       pool: async () => db,
       connect: async () => {
         try {
-          return await db.connect();
+          return guardClient(await db.connect());
         } catch (err) {
           throw databaseError(err, account);
         }

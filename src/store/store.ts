@@ -21,7 +21,7 @@ import {
 } from '../domain/trade-ops.js';
 import type { DrawdownLimits, Trade, TradeLog } from '../domain/types.js';
 import { validateCloseInput, validateOpenInput, validatePartialInput, validatePatch, validateUpdates, type OpenInput } from '../domain/validate.js';
-import { TradeNotFoundError, ValidationError } from '../errors.js';
+import { LockTimeoutError, TradeNotFoundError, ValidationError } from '../errors.js';
 import { lockTimeoutOption, type StoreBackend } from './backend.js';
 import { advisory, checkOpen, openStep, probeOf, type CheckContext } from './operations.js';
 import { RulesInForce } from './rules.js';
@@ -180,7 +180,9 @@ export abstract class Store<Context> {
       // Progress: the oldest call's deadline has passed when its wait timed out.
       if (failed.length === 0) failed.push(oldest);
       this.#writes.pending = pending.filter((c) => !failed.includes(c));
-      for (const call of failed) call.reject(err);
+      // Each names the wait it was promised (a file lock's own error names what was left of it).
+      const error = timedOut ? new LockTimeoutError((err as LockTimeoutError).path, this.#lockTimeoutMs) : err;
+      for (const call of failed) call.reject(error);
       return;
     }
     const calls = group as PendingWrite[] | null;
