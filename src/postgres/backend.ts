@@ -106,8 +106,8 @@ export class PostgresBackend implements StoreBackend<PostgresIntegrityContext>, 
         committed = null;
         events = [];
         xid = null;
-        const group = take();
         const account = accountRowOf(await lockAccount(this, client, locked));
+        const group = take();
         const before = await this.#log.readLocked(client, account);
         const done = apply(before.log, this.#rulebookOf(before.settings));
         applied = done;

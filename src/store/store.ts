@@ -186,7 +186,8 @@ export abstract class Store<Context> {
       return;
     }
     const calls = group as PendingWrite[] | null;
-    if (calls === null) return; // a backend that never took the calls leaves them queued
+    // A backend that returns without taking the calls breaks its contract: fail them rather than loop.
+    if (calls === null) throw new Error('the store backend returned from runGroup without take()');
     settleGroup(calls, applied.outcomes);
     // Checked after every write, off the callers' path: violations are reported, never blocking.
     const operation = doneOperations(calls, applied.outcomes);
