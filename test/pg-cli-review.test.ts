@@ -232,6 +232,6 @@ describe('what status --db loads', () => {
     expect(mods.some((m) => m.includes('/dist/postgres/account-log.js'))).toBe(true); // the trace works
     expect(mods.filter((m) => /\/dist\/report\/|@observablehq|linkedom|\/d3-/.test(m))).toEqual([]);
     expect(mods.filter((m) => /\/dist\/(native|lock)\/|\/dist\/store\/trade-store\.js/.test(m))).toEqual([]);
-    expect(mods.filter((m) => /\/dist\/postgres\/(store|transfer)\.js|\/dist\/store\//.test(m))).toEqual([]);
+    expect(mods.filter((m) => /\/dist\/postgres\/(store|backend|transaction|sql|transfer|import|export)\.js|\/dist\/store\//.test(m))).toEqual([]);
   });
 });

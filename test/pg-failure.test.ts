@@ -7,10 +7,11 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { DatabaseError, LockTimeoutError } from '../src/postgres/index.js';
+import { DatabaseError, importLog, LockTimeoutError } from '../src/postgres/index.js';
 import type { Trade } from '../src/domain/types.js';
 import { FIXTURES, runNode, sleep, spawnNode, userProject } from './helpers.js';
 import { eventSeqs, ownServer, storeDatabase, withClient } from './pg.js';
+import { tradeRecord } from './trades.js';
 
 const CHILD = path.join(FIXTURES, 'pg-child.mjs');
 
@@ -408,6 +409,28 @@ describe('a COMMIT whose reply never comes back', () => {
     // So the call must not say it did not: either the trade, or (could it not tell) EOUTCOMEUNKNOWN.
     if (outcome instanceof Error) expect(outcome).toMatchObject({ code: 'EOUTCOMEUNKNOWN' });
     else expect(outcome).toMatchObject({ resolved: { id: 'T002', client_id: 'late-1' } });
+  });
+
+  it.each([
+    ['lose-reply', 'resolves with its result: it landed, once'],
+    ['drop', 'EDBUNAVAILABLE, nothing written'],
+  ] as const)('importLog with its COMMIT cut (%s) answers as a write does: %s', async (mode) => {
+    // Issue 17: importLog ran its own transaction and took any lost connection for "nothing was
+    // written"; it runs through the store's transaction runner now, lost-COMMIT check included.
+    const account = `import-${mode}`;
+    const log = { trades: [tradeRecord('T001', { symbol: 'BTC' })], next_id: 2 };
+    const intercepted = proxy.onNextCommit(mode);
+    const outcome = await rejection(importLog({ connectionString: proxy.via(db.url), account, log }));
+    await intercepted;
+    if (mode === 'lose-reply') {
+      expect(outcome).toMatchObject({ resolved: { account, version: 1, trades: 1, replaced: 0 } });
+      expect(await tradeRows(account)).toMatchObject([{ id: 'T001', symbol: 'BTC' }]);
+      expect(await eventSeqs(db.url, account)).toEqual([1]);
+    } else {
+      expect(outcome).toBeInstanceOf(DatabaseError);
+      expect(outcome).toMatchObject({ code: 'EDBUNAVAILABLE' });
+      expect(await tradeRows(account)).toEqual([]);
+    }
   });
 });
 

@@ -9,11 +9,12 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { TradeStore } from '../src/index.js';
+import { FileLock, TradeStore } from '../src/index.js';
 import { importLog, PostgresTradeStore, RiskRejectedError, TradeNotFoundError, TradeStateConflictError, ValidationError } from '../src/postgres/index.js';
 import type { SettingsInput } from '../src/domain/settings.js';
-import { collectWarnings, tempDir } from './helpers.js';
+import { collectWarnings, sleep, tempDir } from './helpers.js';
 import { freshDatabase } from './pg.js';
+import pg from 'pg';
 
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 let dir: string;
@@ -65,8 +66,8 @@ interface Pair {
   options: SettingsInput;
   /** The clock both stores read; set it between calls. */
   clock: { at: Date };
-  /** New store objects on the same log and account: what another process would read. */
-  reopen(): { file: TradeStore; pg: PostgresTradeStore };
+  /** New store objects on the same log and account: what another process would read. `extra`: options on top. */
+  reopen(extra?: { lockTimeoutMs?: number }): { file: TradeStore; pg: PostgresTradeStore };
 }
 
 function makePair(options: SettingsInput = {}): Pair {
@@ -74,10 +75,10 @@ function makePair(options: SettingsInput = {}): Pair {
   const logFile = path.join(dir, account, 'trade_log.json');
   const clock = { at: new Date('2026-03-02T09:30:00.123Z') };
   const now = (): Date => new Date(clock.at.getTime());
-  const make = (): { file: TradeStore; pg: PostgresTradeStore } => {
-    const pg = new PostgresTradeStore({ connectionString: db.url, account, ...options, now });
+  const make = (extra: { lockTimeoutMs?: number } = {}): { file: TradeStore; pg: PostgresTradeStore } => {
+    const pg = new PostgresTradeStore({ connectionString: db.url, account, ...options, ...extra, now });
     opened.push(pg);
-    return { file: new TradeStore({ tradeLog: logFile, ...options, now }), pg };
+    return { file: new TradeStore({ tradeLog: logFile, ...options, ...extra, now }), pg };
   };
   return { ...make(), logFile, account, options, clock, reopen: make };
 }
@@ -449,6 +450,146 @@ describe('the same operation list on both backends', () => {
       // Each run is a new account and a new file: a few hundred database writes in all.
       { numRuns: 40 },
     );
+  });
+});
+
+// ------------------------------------------------- the property, with the lock held elsewhere
+
+/** One call of a held-lock step: an open, or an update or close of the n-th trade. */
+type HeldCall = { k: 'open'; symbol: string } | { k: 'update'; n: number } | { k: 'close'; n: number };
+/**
+ * The log's lock held by another writer (the file's flock by another FileLock; the account row by
+ * another connection's open transaction, SELECT ... FOR NO KEY UPDATE) while calls queue behind it.
+ * `timeout`: the `early` calls (issued together) wait past their lockTimeoutMs and must fail; the
+ * `late` ones arrive halfway through that wait, keep their own deadline, and get the lock once it
+ * is released. Otherwise every call waits (30 s) and all of them land once it is released.
+ */
+type HeldOp = { k: 'held'; timeout: boolean; early: HeldCall[]; late: HeldCall[] };
+
+/** The lockTimeoutMs of the timed-out calls: the late calls keep about half of it once the lock is released. */
+const LOCK_MS = 600;
+
+const heldCallArb: fc.Arbitrary<HeldCall> = fc.oneof(
+  fc.record({ k: fc.constant('open' as const), symbol: fc.constantFrom(...SYMBOLS) }),
+  fc.record({ k: fc.constant('update' as const), n: tradeNo }),
+  fc.record({ k: fc.constant('close' as const), n: tradeNo }),
+);
+const heldArb: fc.Arbitrary<HeldOp> = fc.record({
+  k: fc.constant('held' as const),
+  timeout: fc.boolean(),
+  early: fc.array(heldCallArb, { minLength: 1, maxLength: 2 }),
+  late: fc.array(heldCallArb, { minLength: 1, maxLength: 2 }),
+});
+
+/** Holds the flock of the file store's lock file, in this process, through a FileLock of its own. */
+async function holdFile(p: Pair): Promise<() => Promise<void>> {
+  fs.mkdirSync(path.dirname(p.file.lockFile), { recursive: true });
+  const lock = new FileLock(p.file.lockFile);
+  await lock.lock();
+  return async () => {
+    lock.unlock();
+    lock.close();
+  };
+}
+
+/** Holds the account's row lock from another connection, in an open transaction (what another host's write does). */
+async function holdAccount(p: Pair): Promise<() => Promise<void>> {
+  const client = new pg.Client({ connectionString: db.url });
+  client.on('error', () => {});
+  await client.connect();
+  await client.query('INSERT INTO trade_state.accounts (account) VALUES ($1) ON CONFLICT (account) DO NOTHING', [p.account]);
+  await client.query('BEGIN');
+  await client.query('SELECT 1 FROM trade_state.accounts WHERE account = $1 FOR NO KEY UPDATE', [p.account]);
+  return async () => {
+    await client.query('ROLLBACK');
+    await client.end();
+  };
+}
+
+/** A LockTimeoutError names the lock (a file's path, or the account): the rest of it must be the same. */
+function sameLockNames(o: Outcome, where: string): Outcome {
+  if (o.ok || o.error.code !== 'ELOCKTIMEOUT') return o;
+  return { ok: false, error: { ...o.error, message: (o.error.message as string).replace(where, '<lock>') } };
+}
+
+/** One held-lock step on both stores, the file's first; every call's outcome must match. */
+async function heldStep(p: Pair, op: HeldOp): Promise<void> {
+  const trades = await p.file.getAllTrades();
+  const idOf = (n: number): string => (n < 0 || trades.length === 0 ? 'T999' : (trades[n % trades.length] as { id: string }).id);
+  const entryOf = (n: number): number => trades.find((t) => t.id === idOf(n))?.entry_price ?? 100;
+  const callOf = (c: HeldCall) => (s: Api): Promise<unknown> =>
+    c.k === 'open'
+      ? s.openTrade(stock(c.symbol))
+      : c.k === 'update'
+        ? s.updateTrade(idOf(c.n), { notes: 'held' })
+        : s.closeTrade(idOf(c.n), { exit_price: entryOf(c.n) * 1.01 });
+  const stores = op.timeout ? p.reopen({ lockTimeoutMs: LOCK_MS }) : { file: p.file, pg: p.pg };
+  const run = async (s: Api, hold: () => Promise<() => Promise<void>>): Promise<Outcome[]> => {
+    const release = await hold();
+    let released = false;
+    try {
+      const early = op.early.map((c) => outcome(() => callOf(c)(s)));
+      if (op.timeout) await sleep(LOCK_MS / 2); // the late calls arrive while the early ones wait
+      const late = op.late.map((c) => outcome(() => callOf(c)(s)));
+      if (op.timeout) await Promise.all(early); // they time out, the lock still held
+      else await sleep(20);
+      await release();
+      released = true;
+      return await Promise.all([...early, ...late]);
+    } finally {
+      if (!released) await release();
+    }
+  };
+  const file = (await run(stores.file, () => holdFile(p))).map((o) => sameLockNames(o, stores.file.lockFile));
+  const pgOutcomes = (await run(stores.pg, () => holdAccount(p))).map((o) => sameLockNames(o, `postgres account "${p.account}"`));
+  expect(pgOutcomes).toEqual(file);
+  expect(JSON.stringify(pgOutcomes)).toBe(JSON.stringify(file));
+  if (op.timeout) {
+    // The early calls timed out, each with its own lockTimeoutMs; the late ones did not.
+    expect(file.slice(0, op.early.length).map(codeOf)).toEqual(op.early.map(() => 'ELOCKTIMEOUT'));
+    expect(file.slice(op.early.length).map(codeOf)).not.toContain('ELOCKTIMEOUT');
+  } else {
+    expect(file.map(codeOf)).not.toContain('ELOCKTIMEOUT');
+  }
+}
+
+describe('the same operation list on both backends, with the lock held elsewhere', () => {
+  it('lock timeouts and calls queued behind a held lock give the same results and errors on both stores (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ startingCapital: fc.constantFrom(20_000, 100_000), maxPositions: fc.integer({ min: 2, max: 5 }) }),
+        fc.array(fc.oneof({ weight: 3, arbitrary: opArb }, { weight: 2, arbitrary: heldArb }), { minLength: 3, maxLength: 8 }),
+        async (options, ops) => {
+          const p = makePair(options);
+          try {
+            for (const op of ops) {
+              if (op.k === 'held') await heldStep(p, op);
+              else await step(p, op);
+            }
+            await sameReads(p);
+          } finally {
+            await Promise.all(opened.splice(0).map((s) => s.close()));
+          }
+        },
+      ),
+      // Real lock waits on a real server: each timed-out step waits LOCK_MS on each store.
+      { numRuns: 8 },
+    );
+  }, 180_000);
+
+  it('lockTimeoutMs: Infinity is accepted by both: a call waits for a held lock, then lands', async () => {
+    const p = makePair();
+    const stores = p.reopen({ lockTimeoutMs: Infinity });
+    for (const [s, hold] of [[stores.file, holdFile], [stores.pg, holdAccount]] as const) {
+      const release = await hold(p);
+      let settled = false;
+      const call = outcome(() => s.openTrade(btc)).finally(() => (settled = true));
+      await sleep(300);
+      expect(settled).toBe(false);
+      await release();
+      expect(await call).toMatchObject({ ok: true, value: { id: 'T001', symbol: 'BTC' } });
+    }
+    await sameReads(p);
   });
 });
 

@@ -17,7 +17,9 @@ import { checkAccountName, settingsLabel } from '../postgres/options.js';
 // Types only: the store and import/export are loaded by the commands that use them, not by status.
 import type { PostgresLogSource } from '../postgres/source.js';
 import type { PostgresTradeStore } from '../postgres/store.js';
-import type { ExportResult, ImportResult, PoolLike } from '../postgres/transfer.js';
+import type { ExportResult } from '../postgres/export.js';
+import type { ImportResult } from '../postgres/import.js';
+import type { PoolLike } from '../postgres/transfer.js';
 import type { GlobalOptions } from './args.js';
 import { settingOptions, type LogView, type Where } from './backend.js';
 import { onCleanup } from './cleanup.js';
@@ -181,13 +183,13 @@ export async function migrate(g: GlobalOptions): Promise<{ applied: number[]; ve
 }
 
 export async function importFile(g: GlobalOptions, file: string, replace: boolean): Promise<ImportResult & { where: Where }> {
-  const { importLog } = await import('../postgres/transfer.js');
+  const { importLog } = await import('../postgres/import.js');
   const r = await importLog({ pool: await pool(g), account: accountOf(g), tradeLog: file, replace });
   return { ...r, where: whereOf(g) };
 }
 
 export async function exportFile(g: GlobalOptions, file: string, replace: boolean): Promise<ExportResult & { where: Where }> {
-  const { exportAccount } = await import('../postgres/transfer.js');
+  const { exportAccount } = await import('../postgres/export.js');
   const r = await exportAccount({
     pool: await pool(g),
     account: accountOf(g),

@@ -5,7 +5,7 @@
  */
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 
-import { DatabaseError, LockTimeoutError, PgMissingError, TradeStateError } from '../errors.js';
+import { DatabaseError, LockTimeoutError, PgMissingError, TradeStateError, ValidationError } from '../errors.js';
 import type { ConnectionOptions } from './options.js';
 
 // Re-exported for the modules of this folder; public types import it from options.ts (no pg types there).
@@ -75,17 +75,7 @@ export class Connection {
     } catch (err) {
       throw databaseError(err, account);
     }
-    // A checked-out client has lost the pool's 'error' listener: a connection lost while it is out
-    // would be an uncaught 'error' event that kills the bot, though the query in flight is rejected
-    // with that error anyway (and handled there).
-    const onError = (): void => {};
-    client.on('error', onError);
-    const release = client.release.bind(client);
-    client.release = (err?: Error | boolean): void => {
-      client.off('error', onError);
-      release(err);
-    };
-    return client;
+    return guardClient(client);
   }
 
   async end(): Promise<void> {
@@ -208,4 +198,29 @@ export async function schemaVersion(connection: Connection): Promise<number> {
   } catch (err) {
     throw databaseError(err, null);
   }
+}
+
+/** A statement timeout option: a finite number >= 0 (ms), or `fallback` when absent. */
+export function timeoutOption(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new ValidationError(name, value, 'must be a number >= 0');
+  return value;
+}
+
+/**
+ * A checked-out client has lost the pool's 'error' listener: a connection lost while it is out
+ * would be an uncaught 'error' event that kills the bot, though the query in flight is rejected
+ * with that error anyway (and handled there). Listens until the client is released.
+ */
+export function guardClient<C extends { release(err?: Error | boolean): void }>(client: C): C {
+  const events = client as unknown as { on?: (e: string, f: () => void) => void; off?: (e: string, f: () => void) => void };
+  if (typeof events.on !== 'function' || typeof events.off !== 'function') return client;
+  const onError = (): void => {};
+  events.on.call(client, 'error', onError);
+  const release = client.release.bind(client);
+  client.release = (err?: Error | boolean): void => {
+    events.off?.call(client, 'error', onError);
+    release(err);
+  };
+  return client;
 }

@@ -22,16 +22,6 @@ export {
   ValidationError,
   type DatabaseErrorCode,
 } from '../errors.js';
-export {
-  exportAccount,
-  exportLog,
-  importLog,
-  type ExportAccountOptions,
-  type ExportedLog,
-  type ExportLogOptions,
-  type ExportResult,
-  type ImportLogOptions,
-  type ImportResult,
-  type PoolLike,
-  type TransferConnectionOptions,
-} from './transfer.js';
+export { importLog, type ImportLogOptions, type ImportResult } from './import.js';
+export { exportAccount, exportLog, type ExportAccountOptions, type ExportedLog, type ExportLogOptions, type ExportResult } from './export.js';
+export type { PoolLike, TransferConnectionOptions } from './transfer.js';
