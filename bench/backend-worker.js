@@ -1,6 +1,7 @@
 // One writer process of the backends benchmark (bench/postgres.js): the same loop on either store.
 //   node backend-worker.js file <log> <pairs> <tag>
 //   node backend-worker.js pg <url> <account> <pairs> <tag>
+//   node backend-worker.js read file <log> | read pg <url> <account>   (one cold read of the whole log)
 // Warms up (the first calls read the whole log and warm V8), prints "ready", waits for a line on
 // stdin so that all processes of a case start together, then runs `await openTrade` /
 // `await closeTrade` pairs and prints {writes, ms, cpuMs, calls} (cpuMs: this process's CPU time,
@@ -11,7 +12,11 @@ import { PostgresTradeStore } from '../dist/postgres/index.js';
 const OPTS = { maxPositions: 1e6, startingCapital: 1e9, assetConsecutiveLossCap: 0 };
 const WARMUP_PAIRS = 5;
 
-const [backend, ...args] = process.argv.slice(2);
+const [mode, ...rest] = process.argv.slice(2);
+// `read <backend> ...`: a fresh store in this fresh process reads the whole log once (the read and
+// parse a cold store's first write cannot avoid), prints {ms} and ends.
+const reading = mode === 'read';
+const [backend, ...args] = reading ? rest : [mode, ...rest];
 let store;
 let pairs;
 let tag;
@@ -26,8 +31,16 @@ if (backend === 'file') {
 } else {
   throw new Error(`backend must be file or pg, not ${backend}`);
 }
-
 const now = () => Number(process.hrtime.bigint()) / 1e6;
+if (reading) {
+  const t = now();
+  const trades = await store.getAllTrades();
+  const ms = now() - t;
+  await store.close();
+  process.stdout.write(`${JSON.stringify({ ms, trades: trades.length })}\n`);
+  process.exit(0);
+}
+
 // One turn of the check phase: work a store deferred with setImmediate after its last write
 // (integrity check, closing replaced files) still delays a bot's next call, so it counts.
 const turn = () => new Promise((resolve) => setImmediate(resolve));
@@ -42,7 +55,11 @@ async function pair(calls) {
   calls?.push(now() - t);
 }
 
-for (let i = 0; i < WARMUP_PAIRS; i++) await pair(null);
+// The first call of a cold store in a fresh process: it reads the whole log (and V8 is cold).
+const first = [];
+await pair(first);
+const firstMs = first[0];
+for (let i = 1; i < WARMUP_PAIRS; i++) await pair(null);
 await turn();
 
 process.stdout.write('ready\n');
@@ -57,4 +74,4 @@ await turn();
 const ms = now() - t0;
 const { user, system } = process.cpuUsage(cpu0);
 await store.close();
-process.stdout.write(`${JSON.stringify({ writes: pairs * 2, ms, cpuMs: (user + system) / 1000, calls })}\n`);
+process.stdout.write(`${JSON.stringify({ writes: pairs * 2, ms, cpuMs: (user + system) / 1000, calls, firstMs })}\n`);
