@@ -15,7 +15,7 @@
 import type { RealizedEvent } from '../domain/derive/core.js';
 import { deriveBook, deriveState, haltState, type Book, type DrawdownStatus, type EquityPoint, type SetupStats } from '../domain/derive/index.js';
 import { setupKey } from '../domain/derive/setups.js';
-import { initialRiskUsd, isTrade, netPnl, netR, partialPnl } from '../domain/formulas.js';
+import { initialRiskUsd, isTrade, netPnl, netR, partialPnl, riskToStop } from '../domain/formulas.js';
 import { r2 } from '../domain/round.js';
 import { resolveDrawdownLimits } from '../domain/settings.js';
 import { addDays, dateToDay, dayToDate, microsToDay } from '../domain/time.js';
@@ -515,19 +515,6 @@ function setupRowsOf(closed: readonly Trade[], fileStats: ReadonlyMap<string, Se
 }
 
 // ------------------------------------------------------------ open risk
-
-/** Loss if the current stop is hit, on the size still open; 0 when the stop is at or past entry in the trade's favour. */
-function riskToStop(t: Trade): { usd: number | null; lockedIn: boolean } {
-  const { entry_price: entry, stop_price: stop, size } = t;
-  if (!(typeof entry === 'number' && entry > 0 && typeof stop === 'number' && Number.isFinite(stop) && typeof size === 'number' && size > 0)) {
-    return { usd: null, lockedIn: false };
-  }
-  const adverse = t.direction === 'LONG' ? entry - stop : t.direction === 'SHORT' ? stop - entry : NaN;
-  if (Number.isNaN(adverse)) return { usd: null, lockedIn: false };
-  if (adverse <= 0) return { usd: 0, lockedIn: true };
-  const usd = adverse * size;
-  return Number.isFinite(usd) ? { usd, lockedIn: false } : { usd: null, lockedIn: false };
-}
 
 function pctOf(usd: number | null, equity: number): number | null {
   return usd === null || !(equity > 0) ? null : r2((usd / equity) * 100);
