@@ -8,17 +8,9 @@ import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { ROOT } from './helpers.js';
+import { ROOT, sourceFiles } from './helpers.js';
 
 const SRC = path.join(ROOT, 'src');
-
-function sourceFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const full = path.join(dir, e.name);
-    if (e.isDirectory()) return sourceFiles(full);
-    return e.name.endsWith('.ts') ? [full] : [];
-  });
-}
 
 /** Every module specifier a file names: import/export … from, side-effect imports, import(), import type. */
 function specifiers(file: string): string[] {

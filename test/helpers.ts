@@ -17,6 +17,15 @@ export function tempDir(prefix = 'tse-'): string {
   return fs.realpathSync.native(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
 }
 
+/** Every .ts file below `dir` (default src/), as absolute paths. */
+export function sourceFiles(dir = path.join(ROOT, 'src')): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) return sourceFiles(full);
+    return e.name.endsWith('.ts') ? [full] : [];
+  });
+}
+
 export interface Child {
   proc: ChildProcess;
   lines: string[];

@@ -105,7 +105,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 /** The run itself; `remove` is runDemo's cleanup, for a hard stop that never returns. */
 async function trade(o: DemoOptions, dir: string, keep: boolean, remove: () => void): Promise<DemoResult> {
   const log = path.join(dir, 'trades', 'trade_log.json');
-  const lock = path.join(dir, 'trades', 'trade.lock');
+  const lock = new TradeStore({ tradeLog: log }).lockFile; // the default, beside the log: the store's own rule
   const stateDir = path.join(dir, 'state');
   fs.mkdirSync(path.dirname(log), { recursive: true }); // the reconciler watches this folder from the start
   const t0 = Date.now();
