@@ -22,6 +22,12 @@ interface LiteralRule {
 
 const RULES: readonly LiteralRule[] = [
   {
+    what: 'the NOTIFY channel name (NOTIFY_CHANNEL, NOTIFY_SQL)',
+    pattern: /trade_state_events/,
+    home: 'postgres/schema.ts',
+    pending: ['postgres/store.ts', 'postgres/transfer.ts', 'postgres/source.ts'],
+  },
+  {
     what: "the default lock file's name (LOCK_FILE, lockFileFor)",
     pattern: /['"`]trade\.lock['"`]/,
     home: 'io/log-path.ts',

@@ -8,13 +8,12 @@ export type { ConnectionOptions } from './options.js';
 export {
   PostgresLogSource,
   reconcilerFor,
-  NOTIFY_CHANNEL,
   LISTENER_APPLICATION_NAME,
   type PostgresLogSourceOptions,
   type PostgresReconcilerOptions,
 } from './source.js';
 export type { LogSource, SourceSnapshot, SourceWatch } from '../reconcile/source.js';
-export { SCHEMA, SCHEMA_VERSION } from './schema.js';
+export { NOTIFY_CHANNEL, SCHEMA, SCHEMA_VERSION } from './schema.js';
 export {
   AccountError,
   DatabaseError,
