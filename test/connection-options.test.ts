@@ -1,11 +1,11 @@
 /**
- * The connection options' rules, one home (postgres/options.ts): the password hidden wherever a
- * connection string is printed.
+ * The connection options' two rules, one home each (postgres/options.ts): the check that they
+ * name a server, and the password hidden wherever a connection string is printed.
  */
 import { describe, expect, it } from 'vitest';
 
 import { redactConnectionString as fromSubpath } from '../src/postgres/index.js';
-import { redactConnectionString } from '../src/postgres/options.js';
+import { checkConnectionOptions, redactConnectionString } from '../src/postgres/options.js';
 
 describe('redactConnectionString: the password shown as ***, the rest as given', () => {
   it('masks the userinfo password and a password parameter', () => {
@@ -30,5 +30,25 @@ describe('redactConnectionString: the password shown as ***, the rest as given',
 
   it('is the one the postgres subpath exports (the demo prints through it)', () => {
     expect(fromSubpath).toBe(redactConnectionString);
+  });
+});
+
+describe('checkConnectionOptions', () => {
+  it('takes a connection string or pool options', () => {
+    expect(() => checkConnectionOptions({ connectionString: 'postgres://h/db' })).not.toThrow();
+    expect(() => checkConnectionOptions({ pool: { host: 'h' } })).not.toThrow();
+  });
+
+  it('refuses an empty or non-string connection string, naming the field and value', () => {
+    for (const bad of ['', 42, null]) {
+      expect(() => checkConnectionOptions({ connectionString: bad })).toThrow(
+        expect.objectContaining({ code: 'EVALIDATION', field: 'connectionString', value: bad, message: expect.stringMatching(/must be a postgres:\/\/ URL/) }),
+      );
+    }
+  });
+
+  it('refuses options naming no server, saying what else may be given', () => {
+    expect(() => checkConnectionOptions({})).toThrow(/connectionString.*is required \(or pool, node-postgres pool options\)/);
+    expect(() => checkConnectionOptions({}, 'pool: a pg.Pool or node-postgres pool options')).toThrow(/or pool: a pg\.Pool/);
   });
 });

@@ -27,6 +27,21 @@ export function checkAccountName(account: unknown): string {
 }
 
 
+/**
+ * The options name a server: a connection string, when given, is a non-empty string (an unset
+ * variable would otherwise let pg fall back to the libpq defaults, another database than meant),
+ * and without one `pool` must be given. `pool` says what `pool` may be, for the message.
+ */
+export function checkConnectionOptions(options: { connectionString?: unknown; pool?: unknown }, pool = 'pool, node-postgres pool options'): void {
+  const { connectionString } = options;
+  if (connectionString !== undefined && (typeof connectionString !== 'string' || connectionString === '')) {
+    throw new ValidationError('connectionString', connectionString, 'must be a postgres:// URL');
+  }
+  if (connectionString === undefined && options.pool === undefined) {
+    throw new ValidationError('connectionString', undefined, `is required (or ${pool})`);
+  }
+}
+
 /** What stands for a password on screen. */
 const MASK = '***';
 
