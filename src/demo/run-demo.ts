@@ -20,6 +20,7 @@ import {
   SYMBOLS,
   demoStoreOptions,
 } from './config.js';
+import { elapsedSay } from './output.js';
 import { conclude } from './conclude.js';
 import { describeState } from './describe-state.js';
 import { Ledger } from './ledger.js';
@@ -109,7 +110,7 @@ async function trade(o: DemoOptions, dir: string, keep: boolean, remove: () => v
   const stateDir = path.join(dir, 'state');
   fs.mkdirSync(path.dirname(log), { recursive: true }); // the reconciler watches this folder from the start
   const t0 = Date.now();
-  const say = (line: string): void => o.print(`${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s ${line}`);
+  const say = elapsedSay(o.print, t0);
   const ms = o.seconds * 1000;
 
   o.print(`trade-state demo: ${o.seconds} s in ${dir}`);

@@ -16,6 +16,7 @@ import { plain } from '../../format.js';
 import { checkDerivedInvariants, pyRound, StateReconciler, TradeStore, type Trade } from '../../index.js';
 import { PostgresTradeStore, redactConnectionString, SCHEMA } from '../../postgres/index.js';
 import { DRAWDOWN_LIMITS } from '../config.js';
+import { elapsedSay } from '../output.js';
 import { orderLine, type Message } from '../protocol.js';
 import { prepareDir } from '../run-demo.js';
 import { startChild, type DemoChild } from '../spawn.js';
@@ -59,7 +60,7 @@ export async function runPostgresDemo(o: PgDemoOptions): Promise<PgDemoResult> {
   const dir = prepareDir(o.dir, 'trade-state-pg-demo-');
   const keep = o.dir !== undefined || o.keep === true;
   const t0 = Date.now();
-  const say = (line: string): void => o.print(`${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s ${line}`);
+  const say = elapsedSay(o.print, t0);
   let server: DemoServer | null = null;
   let store: PostgresTradeStore | null = null;
   const children: DemoChild[] = [];
