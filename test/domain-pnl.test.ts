@@ -11,7 +11,7 @@ import {
   riskPerUnit,
   riskToStop,
 } from '../src/domain/formulas.js';
-import { logOf, partialExit, tradeRecord } from './trades.js';
+import { logOf, partialExit, tradeRecord, type TradeFields } from './trades.js';
 
 const px = (pnl_usd: number) => partialExit('t', pnl_usd);
 
@@ -75,8 +75,8 @@ describe('riskToStop: the current stop and size (the report\'s open risk and `st
 
   it('gives no figure, never a made-up one, for damaged fields', () => {
     const unknown = { usd: null, lockedIn: false };
-    for (const fields of [
-      { stop_price: null },
+    const damaged: TradeFields[] = [
+      { stop_price: null as never },
       { stop_price: NaN },
       { stop_price: Infinity },
       { stop_price: '95' as never },
@@ -87,7 +87,8 @@ describe('riskToStop: the current stop and size (the report\'s open risk and `st
       { size: '1' as never },
       { direction: 'FLAT' as never },
       { entry_price: 1e308, stop_price: -1e308, size: 10 },
-    ]) {
+    ];
+    for (const fields of damaged) {
       expect(riskToStop(tradeRecord('T1', fields)), JSON.stringify(fields)).toEqual(unknown);
     }
   });
