@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
@@ -24,6 +24,26 @@ export function sourceFiles(dir = path.join(ROOT, 'src')): string[] {
     if (e.isDirectory()) return sourceFiles(full);
     return e.name.endsWith('.ts') ? [full] : [];
   });
+}
+
+let traces = 0;
+
+/**
+ * Runs `node args…` with a loader hook (fixtures/load-trace.mjs) that writes down every module the
+ * process loads; returns the run and those modules' URLs, in load order, Node's built-ins left out.
+ */
+export function tracedRun(args: readonly string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> & { modules: string[] } {
+  const trace = path.join(os.tmpdir(), `tse-trace-${process.pid}-${++traces}.txt`);
+  try {
+    const r = spawnSync(process.execPath, ['--import', pathToFileURL(path.join(FIXTURES, 'load-trace.mjs')).href, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env, TSE_LOAD_TRACE: trace },
+    });
+    const text = fs.existsSync(trace) ? fs.readFileSync(trace, 'utf8') : '';
+    return Object.assign(r, { modules: text.split('\n').filter((u) => u !== '' && !u.startsWith('node:')) });
+  } finally {
+    fs.rmSync(trace, { force: true });
+  }
 }
 
 export interface Child {
