@@ -9,7 +9,6 @@
  * that cannot have one.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -22,7 +21,7 @@ import type { TradeLog } from '../src/domain/types.js';
 import { buildReport, type BuildReportResult } from '../src/report/index.js';
 import { MARK_SELECTORS } from '../src/report/render.js';
 import { findBrowser, NO_BROWSER } from './browser.js';
-import { ROOT } from './helpers.js';
+import { ROOT, tempDir } from './helpers.js';
 
 const BROWSER = await findBrowser();
 const SKIP = BROWSER === null && process.env.TSE_SKIP_BROWSER === '1';
@@ -45,7 +44,7 @@ describe.skipIf(SKIP)('report in headless chromium', () => {
 
   beforeAll(async () => {
     if (!BROWSER) throw new Error(NO_BROWSER);
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tse-browser-'));
+    dir = tempDir('tse-browser-');
     report = await buildReport({ tradeLog: FIXTURE, out: path.join(dir, 'report.html'), now: NOW, title: 'Fixture performance report' });
     // a fresh profile per run: nothing cached, no first-run state from an earlier test
     context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
