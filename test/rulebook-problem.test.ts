@@ -40,7 +40,7 @@ afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const { store } = fileStores(() => log);
+const { store } = fileStores(() => ({ tradeLog: log }));
 /** Process warnings are emitted on the next tick: let them land before counting. */
 const settled = () => new Promise<void>((r) => setImmediate(r));
 const cli = (...args: string[]) => runNode(CLI, ['--log', log, ...args]);

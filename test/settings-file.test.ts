@@ -41,7 +41,7 @@ function writeSettings(data: unknown): void {
   fs.writeFileSync(tmp, typeof data === 'string' ? data : `${JSON.stringify(data, null, 2)}\n`);
   fs.renameSync(tmp, settingsFile);
 }
-const { store } = fileStores(() => log);
+const { store } = fileStores(() => ({ tradeLog: log }));
 const cli = (...args: string[]) => runNode(CLI, ['--log', log, '--state', path.join(dir, 'state'), ...args]);
 const cliJson = async (...args: string[]) => {
   const r = await cli('--json', ...args);
