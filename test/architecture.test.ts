@@ -8,17 +8,9 @@ import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { ROOT } from './helpers.js';
+import { ROOT, sourceFiles } from './helpers.js';
 
 const SRC = path.join(ROOT, 'src');
-
-function sourceFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const full = path.join(dir, e.name);
-    if (e.isDirectory()) return sourceFiles(full);
-    return e.name.endsWith('.ts') ? [full] : [];
-  });
-}
 
 /** Every module specifier a file names: import/export … from, side-effect imports, import(), import type. */
 function specifiers(file: string): string[] {
@@ -151,5 +143,66 @@ describe('the shape of src/', () => {
       GRAPH.get(f)!.local.filter((t) => top.has(folder(t))).map((t) => `${f} → ${t}`),
     );
     expect(bad).toEqual([]);
+  });
+});
+
+/** ARCHITECTURE.md's table "Who may import whom": from → what it may import, as written there. */
+function documentedEdges(): Map<string, Set<string>> {
+  const doc = fs.readFileSync(path.join(ROOT, 'ARCHITECTURE.md'), 'utf8');
+  const start = doc.indexOf('### Who may import whom');
+  if (start < 0) throw new Error('ARCHITECTURE.md has no section "### Who may import whom"');
+  const section = doc.slice(start + 1);
+  const end = section.search(/\n#/);
+  const rows = (end < 0 ? section : section.slice(0, end)).split('\n').filter((l) => /^\|\s*`/.test(l));
+  const table = new Map<string, Set<string>>();
+  for (const row of rows) {
+    const [from, to] = row.split('|').slice(1, 3).map((cell) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!));
+    if (from?.length !== 1 || to === undefined) throw new Error(`ARCHITECTURE.md: a row of "Who may import whom" is not \`from\` | \`a\`, \`b\`: ${row}`);
+    table.set(from[0]!, new Set(to));
+  }
+  return table;
+}
+
+/** A file's place in the table: its top folder ("postgres/"), or itself at the top of src/ ("index.ts"). */
+const place = (f: string): string => (f.includes(path.sep) ? `${f.split(path.sep)[0]}/` : f);
+
+/** Every import between two places, with one file that makes it. */
+function actualEdges(): Map<string, Map<string, string>> {
+  const edges = new Map<string, Map<string, string>>();
+  for (const f of FILES) {
+    for (const t of GRAPH.get(f)!.local) {
+      if (place(f) === place(t)) continue;
+      if (!edges.has(place(f))) edges.set(place(f), new Map());
+      if (!edges.get(place(f))!.has(place(t))) edges.get(place(f))!.set(place(t), `src/${f} imports src/${t}`);
+    }
+  }
+  return edges;
+}
+
+describe("ARCHITECTURE.md's diagram is the imports", () => {
+  const documented = documentedEdges();
+  const actual = actualEdges();
+
+  it('reads the table (the checks below are not vacuous)', () => {
+    expect(documented.get('postgres/')).toContain('reconcile/');
+    expect(actual.get('cli/')?.has('postgres/')).toBe(true);
+  });
+
+  it('lists every import between folders', () => {
+    const missing = [...actual].flatMap(([from, tos]) =>
+      [...tos].filter(([to]) => !documented.get(from)?.has(to)).map(([to, why]) =>
+        documented.has(from)
+          ? `add \`${to}\` to the row \`${from}\` of ARCHITECTURE.md's "Who may import whom" (and the diagram): ${why}`
+          : `add the row | \`${from}\` | \`${to}\` | to ARCHITECTURE.md's "Who may import whom" (and the diagram): ${why}`,
+      ),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  it('lists no edge that no import makes any more', () => {
+    const stale = [...documented].flatMap(([from, tos]) =>
+      [...tos].filter((to) => !actual.get(from)?.has(to)).map((to) => `remove \`${to}\` from the row \`${from}\` of ARCHITECTURE.md's "Who may import whom" (and the diagram): no file of ${from} imports it`),
+    );
+    expect(stale).toEqual([]);
   });
 });

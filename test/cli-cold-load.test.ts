@@ -5,56 +5,32 @@
  * loads: the commands that do not draw never load the report or its dependencies (Observable
  * Plot, linkedom), and each loads only its own command module and the layers it uses.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ROOT, tempDir } from './helpers.js';
+import { ROOT, tempDir, tracedRun } from './helpers.js';
 
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
 const DIST = `${pathToFileURL(path.join(ROOT, 'dist')).href}/`;
 
 let dir: string;
 let log: string;
-let register: string;
 
 beforeAll(() => {
   dir = tempDir('tse-cold-load-');
   log = path.join(dir, 'trade_log.json');
   fs.writeFileSync(log, '{\n  "trades": [],\n  "next_id": 1\n}\n');
-  // The hook runs on the loader's thread and sees every ES module (ours, Plot, linkedom) and the
-  // entry of each CommonJS package; it appends each URL to the file the environment names.
-  fs.writeFileSync(
-    path.join(dir, 'hooks.mjs'),
-    `import fs from 'node:fs';
-export async function load(url, context, next) {
-  fs.appendFileSync(process.env.TSE_LOAD_TRACE, url + '\\n');
-  return next(url, context);
-}
-`,
-  );
-  register = path.join(dir, 'register.mjs');
-  fs.writeFileSync(register, `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`);
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the CLI; returns the modules it loaded, as paths under dist/ ("cli/run.js") or full URLs for the rest. */
 function loaded(...args: string[]): string[] {
-  const trace = path.join(dir, `trace-${args[0]}.txt`);
-  fs.rmSync(trace, { force: true });
-  const r = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, CLI, '--log', log, '--state', path.join(dir, 'state'), ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, TSE_LOAD_TRACE: trace },
-  });
+  const r = tracedRun([CLI, '--log', log, '--state', path.join(dir, 'state'), ...args]);
   expect(r.status, r.stderr).toBe(0);
-  return fs
-    .readFileSync(trace, 'utf8')
-    .split('\n')
-    .filter((u) => u !== '' && !u.startsWith('node:'))
-    .map((u) => (u.startsWith(DIST) ? u.slice(DIST.length) : u));
+  return r.modules.map((u) => (u.startsWith(DIST) ? u.slice(DIST.length) : u));
 }
 
 const drawing = (m: string): boolean => m.startsWith('report/') || /\/node_modules\/(@observablehq\/plot|linkedom|d3-)/.test(m);

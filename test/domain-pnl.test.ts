@@ -9,8 +9,9 @@ import {
   partialPnl,
   realizedPnl,
   riskPerUnit,
+  riskToStop,
 } from '../src/domain/formulas.js';
-import { logOf, partialExit, tradeRecord } from './trades.js';
+import { logOf, partialExit, tradeRecord, type TradeFields } from './trades.js';
 
 const px = (pnl_usd: number) => partialExit('t', pnl_usd);
 
@@ -56,6 +57,39 @@ describe('risk(t) and osize(t) with Python `or` fallbacks', () => {
       const t = tradeRecord('T1', { entry_price: 100, stop_price: 90, original_stop: fallback as never, size: 3, original_size: fallback as never });
       expect(riskPerUnit(t)).toBe(10);
       expect(originalSize(t)).toBe(3);
+    }
+  });
+});
+
+describe('riskToStop: the current stop and size (the report\'s open risk and `status`\'s RISK USD)', () => {
+  it('is (entry − stop) × size for a LONG and (stop − entry) × size for a SHORT, from the trailed stop', () => {
+    expect(riskToStop(tradeRecord('T1', { entry_price: 100, stop_price: 96, original_stop: 90, size: 2 }))).toEqual({ usd: 8, lockedIn: false });
+    expect(riskToStop(tradeRecord('T1', { direction: 'SHORT', entry_price: 100, stop_price: 103, size: 2 }))).toEqual({ usd: 6, lockedIn: false });
+  });
+
+  it('is 0 and locked in once the stop is at or past entry, on either side', () => {
+    expect(riskToStop(tradeRecord('T1', { entry_price: 100, stop_price: 101 }))).toEqual({ usd: 0, lockedIn: true });
+    expect(riskToStop(tradeRecord('T1', { entry_price: 100, stop_price: 100 }))).toEqual({ usd: 0, lockedIn: true });
+    expect(riskToStop(tradeRecord('T1', { direction: 'SHORT', entry_price: 100, stop_price: 97 }))).toEqual({ usd: 0, lockedIn: true });
+  });
+
+  it('gives no figure, never a made-up one, for damaged fields', () => {
+    const unknown = { usd: null, lockedIn: false };
+    const damaged: TradeFields[] = [
+      { stop_price: null as never },
+      { stop_price: NaN },
+      { stop_price: Infinity },
+      { stop_price: '95' as never },
+      { entry_price: null as never },
+      { entry_price: 0 },
+      { size: null as never },
+      { size: -1 },
+      { size: '1' as never },
+      { direction: 'FLAT' as never },
+      { entry_price: 1e308, stop_price: -1e308, size: 10 },
+    ];
+    for (const fields of damaged) {
+      expect(riskToStop(tradeRecord('T1', fields)), JSON.stringify(fields)).toEqual(unknown);
     }
   });
 });

@@ -3,15 +3,16 @@ import path from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { TradeStateError, TradeStore, type TradeLog } from '../src/index.js';
+import { TradeStateError, type TradeLog } from '../src/index.js';
 import { FIXTURES, sleep, spawnNode, tempDir } from './helpers.js';
+import { fileStores } from './stores.js';
 
 const CHILD = path.join(FIXTURES, 'durability-child.mjs');
 
 let dir: string;
 let logFile: string;
 let lockFile: string;
-const mkStore = () => new TradeStore({ tradeLog: logFile, lockFile, startingCapital: 100_000 });
+const { store: mkStore } = fileStores(() => ({ tradeLog: logFile, lockFile, startingCapital: 100_000 }));
 const readLog = (): TradeLog => JSON.parse(fs.readFileSync(logFile, 'utf8')) as TradeLog;
 const btc = (extra: Record<string, unknown> = {}) => ({
   symbol: 'BTC', direction: 'LONG' as const, entry_price: 100, stop_price: 95, target_price: 110, size: 1, ...extra,

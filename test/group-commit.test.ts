@@ -3,8 +3,9 @@ import path from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { TradeStore, type Trade, type TradeLog } from '../src/index.js';
+import { type Trade, type TradeLog } from '../src/index.js';
 import { FIXTURES, sleep, spawnNode, tempDir } from './helpers.js';
+import { fileStores } from './stores.js';
 
 const GROUP_CHILD = path.join(FIXTURES, 'group-child.mjs');
 const LOCK_CHILD = path.join(FIXTURES, 'lock-child.mjs');
@@ -12,8 +13,7 @@ const LOCK_CHILD = path.join(FIXTURES, 'lock-child.mjs');
 let dir: string;
 let logFile: string;
 let lockFile: string;
-const mkStore = (extra: Partial<ConstructorParameters<typeof TradeStore>[0]> = {}) =>
-  new TradeStore({ tradeLog: logFile, lockFile, startingCapital: 100_000, maxPositions: 1000, ...extra });
+const { store: mkStore } = fileStores(() => ({ tradeLog: logFile, lockFile, startingCapital: 100_000, maxPositions: 1000 }));
 const readLog = (): TradeLog => JSON.parse(fs.readFileSync(logFile, 'utf8')) as TradeLog;
 const open = (symbol: string, extra: Record<string, unknown> = {}) => ({
   symbol, direction: 'LONG' as const, entry_price: 100, stop_price: 95, target_price: 110, size: 1, ...extra,

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { linkTree, reachableByOthers } from '../src/demo/postgres/embedded.js';
 
@@ -17,6 +17,35 @@ export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
  */
 export function tempDir(prefix = 'tse-'): string {
   return fs.realpathSync.native(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
+}
+
+/** Every .ts file below `dir` (default src/), as absolute paths. */
+export function sourceFiles(dir = path.join(ROOT, 'src')): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) return sourceFiles(full);
+    return e.name.endsWith('.ts') ? [full] : [];
+  });
+}
+
+let traces = 0;
+
+/**
+ * Runs `node args…` with a loader hook (fixtures/load-trace.mjs) that writes down every module the
+ * process loads; returns the run and those modules' URLs, in load order, Node's built-ins left out.
+ */
+export function tracedRun(args: readonly string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> & { modules: string[] } {
+  const trace = path.join(os.tmpdir(), `tse-trace-${process.pid}-${++traces}.txt`);
+  try {
+    const r = spawnSync(process.execPath, ['--import', pathToFileURL(path.join(FIXTURES, 'load-trace.mjs')).href, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env, TSE_LOAD_TRACE: trace },
+    });
+    const text = fs.existsSync(trace) ? fs.readFileSync(trace, 'utf8') : '';
+    return Object.assign(r, { modules: text.split('\n').filter((u) => u !== '' && !u.startsWith('node:')) });
+  } finally {
+    fs.rmSync(trace, { force: true });
+  }
 }
 
 export interface Child {

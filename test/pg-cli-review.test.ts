@@ -3,15 +3,14 @@
  * review, each as the user meets it, through the built CLI in a child process against the run's
  * real server. Build first: npx tsc -p tsconfig.build.json.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { ROOT, runNode, tempDir } from './helpers.js';
+import { ROOT, runNode, tempDir, tracedRun } from './helpers.js';
 import { freshDatabase } from './pg.js';
 
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -216,19 +215,9 @@ describe('import --replace and the history guard (docs/reconciler.md: as a rewri
 describe('what status --db loads', () => {
   it('neither the charting code, the file lock and its addon, nor the write path (the store, import/export)', () => {
     const name = account();
-    fs.writeFileSync(
-      path.join(dir, 'hooks.mjs'),
-      "import fs from 'node:fs';\nexport async function load(url, context, next) {\n  fs.appendFileSync(process.env.TSE_LOAD_TRACE, url + '\\n');\n  return next(url, context);\n}\n",
-    );
-    const register = path.join(dir, 'register.mjs');
-    fs.writeFileSync(register, `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`);
-    const trace = path.join(dir, 'trace.txt');
-    const r = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, CLI, 'status', '--allow-missing'], {
-      encoding: 'utf8',
-      env: { ...process.env, ...NO_ENV, TSE_DATABASE_URL: db.url, TSE_ACCOUNT: name, TSE_LOAD_TRACE: trace },
-    });
+    const r = tracedRun([CLI, 'status', '--allow-missing'], { ...NO_ENV, TSE_DATABASE_URL: db.url, TSE_ACCOUNT: name });
     expect(r.status, r.stderr).toBe(0);
-    const mods = fs.readFileSync(trace, 'utf8').split('\n').filter((u) => u !== '' && !u.startsWith('node:'));
+    const mods = r.modules;
     expect(mods.some((m) => m.includes('/dist/postgres/account-log.js'))).toBe(true); // the trace works
     expect(mods.filter((m) => /\/dist\/report\/|@observablehq|linkedom|\/d3-/.test(m))).toEqual([]);
     expect(mods.filter((m) => /\/dist\/(native|lock)\/|\/dist\/store\/trade-store\.js/.test(m))).toEqual([]);

@@ -4,15 +4,13 @@
  * the trading commands with the account's rulebook, export/import, and the option combinations
  * refused as usage errors. Every run must also end on its own (the pool ended), or it would hang.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { ROOT, runNode, tempDir } from './helpers.js';
+import { ROOT, runNode, tempDir, tracedRun } from './helpers.js';
 import { freshDatabase } from './pg.js';
 
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -329,22 +327,11 @@ describe('the database holds what the CLI wrote', () => {
 });
 
 describe('what each backend loads', () => {
-  /** The modules a CLI run loads (an ESM loader hook writes each URL down), as in cli-cold-load.test.ts. */
+  /** The modules a CLI run loads (test/helpers.ts tracedRun). */
   function loaded(args: string[], env: NodeJS.ProcessEnv = {}): string[] {
-    fs.writeFileSync(
-      path.join(dir, 'hooks.mjs'),
-      "import fs from 'node:fs';\nexport async function load(url, context, next) {\n  fs.appendFileSync(process.env.TSE_LOAD_TRACE, url + '\\n');\n  return next(url, context);\n}\n",
-    );
-    const register = path.join(dir, 'register.mjs');
-    fs.writeFileSync(register, `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`);
-    const trace = path.join(dir, 'trace.txt');
-    fs.rmSync(trace, { force: true });
-    const r = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, CLI, ...args], {
-      encoding: 'utf8',
-      env: { ...process.env, ...NO_ENV, ...env, TSE_LOAD_TRACE: trace },
-    });
+    const r = tracedRun([CLI, ...args], { ...NO_ENV, ...env });
     expect(r.status, r.stderr).toBe(0);
-    return fs.readFileSync(trace, 'utf8').split('\n').filter((u) => u !== '' && !u.startsWith('node:'));
+    return r.modules;
   }
   const pgModules = (mods: string[]): string[] => mods.filter((m) => /\/node_modules\/pg(-[a-z-]+)?\//.test(m) || m.includes('/dist/postgres/'));
   const nativeModules = (mods: string[]): string[] => mods.filter((m) => /\/dist\/(native|lock)\/|\/dist\/store\/trade-store\.js/.test(m));

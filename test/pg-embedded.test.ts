@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { importEmbedded, isRoot, reachableByOthers } from '../src/demo/postgres/embedded.js';
+import { startServerIn } from '../src/demo/postgres/server.js';
 import { ROOT, tempDir } from './helpers.js';
 import { withClient } from './pg.js';
 import { startServer } from './pg-server.js';
@@ -29,6 +30,28 @@ describe('reachableByOthers', () => {
     } finally {
       fs.chmodSync(path.join(top, 'a'), 0o755);
       fs.rmSync(top, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the one starter (the demo, the tests, the bench)', () => {
+  it('stops a server, starts it again on its port with its data, and destroy() removes the data', async () => {
+    const parent = tempDir('tse-starter-');
+    try {
+      const server = await startServerIn(parent, ROOT);
+      expect(server.dataDir).toBe(path.join(parent, 'pgdata'));
+      expect(server.url).toBe(`postgres://postgres:${server.password}@127.0.0.1:${server.port}/postgres`);
+      await withClient(server.url, (c) => c.query('CREATE TABLE kept (x int); INSERT INTO kept VALUES (7)'));
+      await server.stop();
+      await expect(withClient(server.url, (c) => c.query('select 1'))).rejects.toThrow();
+      await server.start();
+      const row = await withClient(server.url, async (c) => (await c.query<{ x: number }>('SELECT x FROM kept')).rows[0]);
+      expect(row?.x).toBe(7);
+      expect(server.log()).not.toBe('');
+      await server.destroy();
+      expect(fs.existsSync(server.dataDir)).toBe(false);
+    } finally {
+      fs.rmSync(parent, { recursive: true, force: true });
     }
   });
 });

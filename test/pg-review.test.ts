@@ -4,24 +4,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { TradeStore } from '../src/index.js';
 import { AccountLog, accountRowOf, LOCK_ACCOUNT_SQL, type Queryable, type QueryResultLike } from '../src/postgres/account-log.js';
 import { importLog, PostgresTradeStore } from '../src/postgres/index.js';
 import { tempDir } from './helpers.js';
-import { freshDatabase, withClient } from './pg.js';
+import { storeDatabase, withClient, type StoreOptions } from './pg.js';
 
-let db: Awaited<ReturnType<typeof freshDatabase>>;
+const db = storeDatabase();
 let dir: string;
 let accounts = 0;
-const opened: PostgresTradeStore[] = [];
 
-function store(options: Record<string, unknown> = {}, account = `review-${++accounts}`): PostgresTradeStore {
-  const s = new PostgresTradeStore({ connectionString: db.url, account, ...options });
-  opened.push(s);
-  return s;
-}
+const store = (options: StoreOptions = {}, account = `review-${++accounts}`): PostgresTradeStore => db.store(account, options);
 
 const btc = { symbol: 'BTC', direction: 'LONG' as const, entry_price: 100, stop_price: 95, target_price: 120, size: 1 };
 
@@ -42,17 +37,11 @@ function gate(): { promise: Promise<void>; open: () => void } {
   return { promise, open };
 }
 
-beforeAll(async () => {
-  db = await freshDatabase();
-  await store({}, 'migrator').migrate();
+beforeAll(() => {
   dir = tempDir('tse-pg-review-');
 });
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((s) => s.close()));
-});
-afterAll(async () => {
+afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
-  await db?.drop();
 });
 
 describe('AccountLog: a lock-free read whose answer arrives late never corrupts the cache', () => {

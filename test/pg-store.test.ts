@@ -7,34 +7,24 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { FileLock, TradeStore } from '../src/index.js';
 import { importLog, PostgresTradeStore, RiskRejectedError, TradeNotFoundError, TradeStateConflictError, ValidationError } from '../src/postgres/index.js';
 import type { SettingsInput } from '../src/domain/settings.js';
 import { collectWarnings, sleep, tempDir } from './helpers.js';
-import { freshDatabase } from './pg.js';
+import { storeDatabase } from './pg.js';
 import pg from 'pg';
 
-let db: Awaited<ReturnType<typeof freshDatabase>>;
+const db = storeDatabase();
 let dir: string;
 let accounts = 0;
-/** Every store a test made, closed after it (a pg store holds a pool). */
-const opened: PostgresTradeStore[] = [];
 
-beforeAll(async () => {
-  db = await freshDatabase();
-  const s = new PostgresTradeStore({ connectionString: db.url, account: 'migrator' });
-  await s.migrate();
-  await s.close();
+beforeAll(() => {
   dir = tempDir('tse-pg-parity-');
 });
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((s) => s.close()));
-});
-afterAll(async () => {
+afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
-  await db?.drop();
 });
 
 /** The calls both stores answer (TradeStore and PostgresTradeStore both fit it). */
@@ -76,8 +66,7 @@ function makePair(options: SettingsInput = {}): Pair {
   const clock = { at: new Date('2026-03-02T09:30:00.123Z') };
   const now = (): Date => new Date(clock.at.getTime());
   const make = (extra: { lockTimeoutMs?: number } = {}): { file: TradeStore; pg: PostgresTradeStore } => {
-    const pg = new PostgresTradeStore({ connectionString: db.url, account, ...options, ...extra, now });
-    opened.push(pg);
+    const pg = db.store(account, { ...options, ...extra, now });
     return { file: new TradeStore({ tradeLog: logFile, ...options, ...extra, now }), pg };
   };
   return { ...make(), logFile, account, options, clock, reopen: make };
@@ -301,8 +290,7 @@ describe('PostgresTradeStore answers as TradeStore does', () => {
     expect(codeOf(await both(p, (s) => s.openTrade(eth)))).toBe('POSITION_CAP');
     // A looser option than the rulebook refuses opens, the same way on both (neither store refuses to be
     // built: its closes must go through).
-    const loosePg = new PostgresTradeStore({ connectionString: db.url, account: p.account, maxPositions: 5 });
-    opened.push(loosePg);
+    const loosePg = db.store(p.account, { maxPositions: 5 });
     const file = await outcome(async () => new TradeStore({ tradeLog: p.logFile, maxPositions: 5 }).openTrade(eth));
     const pg = await outcome(() => loosePg.openTrade(eth));
     // The messages differ only in naming the rulebook: the file's path, or the account's settings column.
@@ -443,7 +431,7 @@ describe('the same operation list on both backends', () => {
             for (const op of ops) await step(p, op);
             await sameReads(p);
           } finally {
-            await Promise.all(opened.splice(0).map((s) => s.close()));
+            await db.closeAll();
           }
         },
       ),
@@ -568,7 +556,7 @@ describe('the same operation list on both backends, with the lock held elsewhere
             }
             await sameReads(p);
           } finally {
-            await Promise.all(opened.splice(0).map((s) => s.close()));
+            await db.closeAll();
           }
         },
       ),
@@ -604,8 +592,7 @@ describe('the default integrity warning', () => {
     await importLog({ connectionString: db.url, account, log: { trades, next_id: 401 } as never });
     const integrity = collectWarnings('TSE_INTEGRITY');
     try {
-      const s = new PostgresTradeStore({ connectionString: db.url, account });
-      opened.push(s);
+      const s = db.store(account);
       await s.openTrade(stock('NVDA'));
       await new Promise((r) => setTimeout(r, 10)); // emitWarning emits on the next tick
     } finally {
@@ -617,8 +604,7 @@ describe('the default integrity warning', () => {
     expect(Buffer.byteLength(message)).toBeLessThanOrEqual(2048);
     expect(message).toMatch(new RegExp(`^400 integrity violations in postgres account "${account}" after openTrade: PNL_SIGN_MISMATCH 400; trades T001, `));
     const seen: number[] = [];
-    const s = new PostgresTradeStore({ connectionString: db.url, account, onIntegrityViolation: (v) => seen.push(v.length) });
-    opened.push(s);
+    const s = db.store(account, { onIntegrityViolation: (v) => seen.push(v.length) });
     await s.closeTrade('T401', { exit_price: 101 });
     await new Promise((r) => setImmediate(r));
     expect(seen).toEqual([400]);

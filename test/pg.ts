@@ -72,35 +72,48 @@ export async function freshDatabase(): Promise<{ url: string; name: string; drop
 
 export type StoreOptions = Partial<ConstructorParameters<typeof PostgresTradeStore>[0]>;
 
+export interface StoreDatabase {
+  readonly url: string;
+  /** The database's name (for ALTER DATABASE). */
+  readonly name: string;
+  store(account: string, extra?: StoreOptions, url?: string): PostgresTradeStore;
+  /** Closes the stores made so far (each test's are closed after it anyway). */
+  closeAll(): Promise<void>;
+}
+
 /**
  * For a test file: a fresh database made and migrated in beforeAll, dropped in afterAll;
  * `url` is its URL (read it inside a hook or a test), `store()` a PostgresTradeStore on it (or on
  * `url`, e.g. through a proxy) with `defaults` under `extra`, closed after the test that made it.
  */
-export function storeDatabase(defaults: StoreOptions = {}): {
-  readonly url: string;
-  store(account: string, extra?: StoreOptions, url?: string): PostgresTradeStore;
-} {
+export function storeDatabase(defaults: StoreOptions = {}): StoreDatabase {
   let db: Awaited<ReturnType<typeof freshDatabase>> | undefined;
   const stores: PostgresTradeStore[] = [];
-  const fixture = {
+  const made = (): Awaited<ReturnType<typeof freshDatabase>> => {
+    if (db === undefined) throw new Error('storeDatabase(): the database is made in beforeAll');
+    return db;
+  };
+  const fixture: StoreDatabase = {
     get url(): string {
-      if (db === undefined) throw new Error('storeDatabase(): the database is made in beforeAll');
-      return db.url;
+      return made().url;
+    },
+    get name(): string {
+      return made().name;
     },
     store(account: string, extra: StoreOptions = {}, url = fixture.url): PostgresTradeStore {
       const s = new PostgresTradeStore({ connectionString: url, account, ...defaults, ...extra });
       stores.push(s);
       return s;
     },
+    async closeAll(): Promise<void> {
+      await Promise.all(stores.splice(0).map((s) => s.close()));
+    },
   };
   beforeAll(async () => {
     db = await freshDatabase();
     await fixture.store('migrator').migrate();
   });
-  afterEach(async () => {
-    await Promise.all(stores.splice(0).map((s) => s.close()));
-  });
+  afterEach(() => fixture.closeAll());
   afterAll(async () => {
     await db?.drop();
   });

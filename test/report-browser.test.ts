@@ -9,7 +9,6 @@
  * that cannot have one.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -23,7 +22,7 @@ import { buildReport, type BuildReportResult } from '../src/report/index.js';
 import { MARK_SELECTORS } from '../src/report/render.js';
 import { CHART_CLASS, NARROW_MAX_PX } from '../src/report/style.js';
 import { findBrowser, NO_BROWSER } from './browser.js';
-import { ROOT } from './helpers.js';
+import { ROOT, tempDir } from './helpers.js';
 
 const BROWSER = await findBrowser();
 const SKIP = BROWSER === null && process.env.TSE_SKIP_BROWSER === '1';
@@ -46,7 +45,7 @@ describe.skipIf(SKIP)('report in headless chromium', () => {
 
   beforeAll(async () => {
     if (!BROWSER) throw new Error(NO_BROWSER);
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tse-browser-'));
+    dir = tempDir('tse-browser-');
     report = await buildReport({ tradeLog: FIXTURE, out: path.join(dir, 'report.html'), now: NOW, title: 'Fixture performance report' });
     // a fresh profile per run: nothing cached, no first-run state from an earlier test
     context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {

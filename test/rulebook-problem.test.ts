@@ -13,8 +13,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SettingsConflictError, SettingsFileError } from '../src/errors.js';
 import { StateReconciler } from '../src/reconcile/state-reconciler.js';
 import { buildReport } from '../src/report/index.js';
-import { TradeStore } from '../src/store/trade-store.js';
 import { collectWarnings, ROOT, runNode, tempDir } from './helpers.js';
+import { fileStores } from './stores.js';
 import { tradeRecord } from './trades.js';
 
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -22,7 +22,6 @@ const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
 let dir: string;
 let log: string;
 let settingsFile: string;
-const stores: TradeStore[] = [];
 /** The TSE_SETTINGS warnings this process gave during the test (real process warnings, not a spy). */
 let settingsWarnings: ReturnType<typeof collectWarnings>;
 let warnings: string[];
@@ -38,15 +37,10 @@ beforeEach(() => {
 });
 afterEach(() => {
   settingsWarnings.stop();
-  for (const s of stores.splice(0)) s.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function store(options: Record<string, unknown> = {}): TradeStore {
-  const s = new TradeStore({ tradeLog: log, ...options });
-  stores.push(s);
-  return s;
-}
+const { store } = fileStores(() => ({ tradeLog: log }));
 /** Process warnings are emitted on the next tick: let them land before counting. */
 const settled = () => new Promise<void>((r) => setImmediate(r));
 const cli = (...args: string[]) => runNode(CLI, ['--log', log, ...args]);

@@ -13,8 +13,8 @@ import { resolveRules, type SettingsInput } from '../src/domain/settings.js';
 import { SettingsConflictError, SettingsFileError, ValidationError } from '../src/errors.js';
 import { StateReconciler } from '../src/reconcile/state-reconciler.js';
 import { buildReport } from '../src/report/index.js';
-import { TradeStore } from '../src/store/trade-store.js';
 import { ROOT, runNode, tempDir } from './helpers.js';
+import { fileStores } from './stores.js';
 import { tradeRecord } from './trades.js';
 
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -22,7 +22,6 @@ const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
 let dir: string;
 let log: string;
 let settingsFile: string;
-const stores: TradeStore[] = [];
 
 beforeEach(() => {
   dir = tempDir('tse-settings-file-');
@@ -32,7 +31,6 @@ beforeEach(() => {
   fs.writeFileSync(log, '{\n  "trades": [],\n  "next_id": 1\n}\n');
 });
 afterEach(() => {
-  for (const s of stores.splice(0)) s.close();
   vi.restoreAllMocks();
   fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -43,11 +41,7 @@ function writeSettings(data: unknown): void {
   fs.writeFileSync(tmp, typeof data === 'string' ? data : `${JSON.stringify(data, null, 2)}\n`);
   fs.renameSync(tmp, settingsFile);
 }
-function store(options: SettingsInput = {}): TradeStore {
-  const s = new TradeStore({ tradeLog: log, ...options });
-  stores.push(s);
-  return s;
-}
+const { store } = fileStores(() => ({ tradeLog: log }));
 const cli = (...args: string[]) => runNode(CLI, ['--log', log, '--state', path.join(dir, 'state'), ...args]);
 const cliJson = async (...args: string[]) => {
   const r = await cli('--json', ...args);
@@ -345,8 +339,7 @@ describe('trade-state config and init', () => {
       'startingCapital', 'maxPositions', 'correlationGroups', 'maxCorrGroupRiskPct', 'assetConsecutiveLossCap', 'drawdownLimits', 'haltOnDrawdown',
     ]);
     expect(written).toMatchObject({ startingCapital: 8000, maxPositions: 4, maxCorrGroupRiskPct: 4, haltOnDrawdown: true });
-    const s = new TradeStore({ tradeLog: newLog });
-    stores.push(s);
+    const s = store({ tradeLog: newLog });
     expect(s.settings).toMatchObject({ startingCapital: 8000, maxPositions: 4 });
     expect(await s.getAllTrades()).toEqual([]);
     const cfg = JSON.parse((await runNode(CLI, ['config', '--log', newLog, '--json'])).stdout) as { sources: Record<string, string> };
@@ -373,8 +366,7 @@ describe('trade-state config and init', () => {
 
 describe('TradeStore#exists()', () => {
   it('tells a missing log from an empty one; reads still treat missing as empty', async () => {
-    const missing = new TradeStore({ tradeLog: path.join(dir, 'nowhere', 'trade_log.json') });
-    stores.push(missing);
+    const missing = store({ tradeLog: path.join(dir, 'nowhere', 'trade_log.json') });
     expect(await missing.exists()).toBe(false);
     expect(await missing.getAllTrades()).toEqual([]);
     expect(await store().exists()).toBe(true);

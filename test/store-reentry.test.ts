@@ -9,16 +9,16 @@ import path from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { TradeStore, withLock, type TradeLog } from '../src/index.js';
+import { withLock, type TradeLog } from '../src/index.js';
 import { tempDir } from './helpers.js';
+import { fileStores } from './stores.js';
 
 let dir: string;
 let logFile: string;
 let lockFile: string;
 /** A short lock timeout: without the fix, the stalled calls end in ELOCKTIMEOUT after it. */
 const LOCK_TIMEOUT_MS = 3000;
-const mkStore = (extra: Partial<ConstructorParameters<typeof TradeStore>[0]> = {}) =>
-  new TradeStore({ tradeLog: logFile, lockFile, startingCapital: 100_000, maxPositions: 100, lockTimeoutMs: LOCK_TIMEOUT_MS, ...extra });
+const { store: mkStore } = fileStores(() => ({ tradeLog: logFile, lockFile, startingCapital: 100_000, maxPositions: 100, lockTimeoutMs: LOCK_TIMEOUT_MS }));
 const open = (symbol: string) => ({ symbol, direction: 'LONG' as const, entry_price: 100, stop_price: 95, target_price: 110, size: 1 });
 const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code ?? String(e));
 const readLog = (): TradeLog => JSON.parse(fs.readFileSync(logFile, 'utf8')) as TradeLog;

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { StateReconciler, TradeStore, type TradeLog } from '../src/index.js';
+import { lockFileFor, realLogPath } from '../src/io/log-path.js';
 import { settingsFileFor } from '../src/io/settings-file.js';
 import { tempDir } from './helpers.js';
 
@@ -88,5 +89,20 @@ describe('a log opened through a symlink', () => {
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('Option startingCapital 10000 conflicts'), expect.objectContaining({ code: 'TSE_SETTINGS' }));
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'state', 'equity.json'), 'utf8'))).toMatchObject({ starting_capital: 50_000 });
     warn.mockRestore();
+  });
+});
+
+describe('lockFileFor: the one default lock path', () => {
+  it('is trade.lock beside the real log, or the lock given, resolved', () => {
+    expect(lockFileFor('/x/trades/trade_log.json')).toBe('/x/trades/trade.lock');
+    expect(lockFileFor('/x/trades/trade_log.json', 'rel/my.lock')).toBe(path.resolve('rel/my.lock'));
+  });
+
+  it('is the lock file the store takes, through a symlinked folder too', () => {
+    const linkedDir = path.join(dir, 'linked');
+    fs.symlinkSync(real, linkedDir);
+    const log = path.join(linkedDir, 'trade_log.json');
+    expect(new TradeStore({ tradeLog: log }).lockFile).toBe(lockFileFor(realLogPath(log)));
+    expect(lockFileFor(realLogPath(log))).toBe(path.join(fs.realpathSync(real), 'trade.lock'));
   });
 });

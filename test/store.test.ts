@@ -5,8 +5,9 @@ import { promisify } from 'node:util';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { TradeStore, withLock, type Trade, type TradeLog } from '../src/index.js';
+import { withLock, type Trade, type TradeLog } from '../src/index.js';
 import { collectWarnings, FIXTURES, ROOT, runNode, sleep, spawnNode, tempDir, wrap } from './helpers.js';
+import { fileStores } from './stores.js';
 
 const CHILD = path.join(FIXTURES, 'store-child.mjs');
 const execFileP = promisify(execFile);
@@ -14,8 +15,7 @@ const execFileP = promisify(execFile);
 let dir: string;
 let logFile: string;
 let lockFile: string;
-const mkStore = (extra: Partial<ConstructorParameters<typeof TradeStore>[0]> = {}) =>
-  new TradeStore({ tradeLog: logFile, lockFile, startingCapital: 100_000, ...extra });
+const { store: mkStore } = fileStores(() => ({ tradeLog: logFile, lockFile, startingCapital: 100_000 }));
 
 const btc = { symbol: 'BTC', direction: 'LONG' as const, entry_price: 65000, stop_price: 63500, target_price: 68000, size: 0.02 };
 const readLog = (): TradeLog => JSON.parse(fs.readFileSync(logFile, 'utf8')) as TradeLog;

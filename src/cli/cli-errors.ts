@@ -1,4 +1,4 @@
-import { TradeStateError } from '../errors.js';
+import { TradeStateError, type ErrorCode } from '../errors.js';
 
 /**
  * The command line itself is wrong (unknown command or option, missing
@@ -18,7 +18,7 @@ export class UsageError extends TradeStateError {
 export class CommandRefusedError extends TradeStateError {
   readonly label: string;
   readonly fields: Readonly<Record<string, unknown>>;
-  constructor(code: string, label: string, message: string, fields: Record<string, unknown> = {}) {
+  constructor(code: ErrorCode, label: string, message: string, fields: Record<string, unknown> = {}) {
     super(code, message);
     this.label = label;
     this.fields = fields;

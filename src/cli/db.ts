@@ -13,7 +13,7 @@ import { Rulebook, RulebookValue } from '../io/rulebook.js';
 import { AccountLog, type AccountState } from '../postgres/account-log.js';
 import { Connection, databaseError, migrateDatabase, schemaVersion } from '../postgres/connection.js';
 import { SCHEMA, SCHEMA_VERSION } from '../postgres/schema.js';
-import { checkAccountName, settingsLabel } from '../postgres/options.js';
+import { checkAccountName, redactConnectionString, settingsLabel } from '../postgres/options.js';
 // Types only: the store and import/export are loaded by the commands that use them, not by status.
 import type { PostgresLogSource } from '../postgres/source.js';
 import type { PostgresTradeStore } from '../postgres/store.js';
@@ -23,21 +23,6 @@ import type { PoolLike } from '../postgres/transfer.js';
 import type { GlobalOptions } from './args.js';
 import { settingOptions, type LogView, type Where } from './backend.js';
 import { onCleanup } from './cleanup.js';
-
-/** The connection string without its password, for messages and --json. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    const p = u.searchParams.get('password');
-    if (p !== null) u.searchParams.set('password', '***');
-    return u.toString();
-  } catch {
-    // Not a URL the WHATWG parser takes, though pg does (no host: postgres://bot:pw@/db?host=/run/postgresql),
-    // or a key=value string: hide the userinfo's password (up to the last "@") and any password= value.
-    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*:).*@/i, '$1***@').replace(/(password\s*=\s*)([^&\s]+)/gi, '$1***');
-  }
-}
 
 function dbOf(g: GlobalOptions): string {
   if (g.db === undefined) throw new Error('db.ts used without --db');
@@ -50,7 +35,7 @@ function accountOf(g: GlobalOptions): string {
 }
 
 export function whereOf(g: GlobalOptions): Where {
-  return { account: accountOf(g), db: redactUrl(dbOf(g)) };
+  return { account: accountOf(g), db: redactConnectionString(dbOf(g)) };
 }
 
 let shared: Connection | null = null;
@@ -98,7 +83,7 @@ function requireAccount(g: GlobalOptions, state: Pick<AccountState, 'exists'>): 
   throw new AccountError(
     'EACCOUNTMISSING',
     account,
-    `no account "${account}" in ${redactUrl(dbOf(g))}: check --account (or TSE_ACCOUNT) and --db; ` +
+    `no account "${account}" in ${redactConnectionString(dbOf(g))}: check --account (or TSE_ACCOUNT) and --db; ` +
       'trade-state init --db … --account … creates one, --allow-missing treats a missing one as empty',
   );
 }
@@ -179,7 +164,7 @@ export async function createAccount(g: GlobalOptions, settings: Readonly<Setting
 export async function migrate(g: GlobalOptions): Promise<{ applied: number[]; version: number; latest: number; db: string }> {
   const c = connection(g);
   const applied = await migrateDatabase(c);
-  return { applied, version: await schemaVersion(c), latest: SCHEMA_VERSION, db: redactUrl(dbOf(g)) };
+  return { applied, version: await schemaVersion(c), latest: SCHEMA_VERSION, db: redactConnectionString(dbOf(g)) };
 }
 
 export async function importFile(g: GlobalOptions, file: string, replace: boolean): Promise<ImportResult & { where: Where }> {

@@ -7,6 +7,7 @@
 import { plain } from '../format.js';
 import { netPnl, riskPerUnit, type TradeStore, type Trade } from '../index.js';
 import { roundTo, specOf } from './config.js';
+import { priceText } from './output.js';
 import type { Market } from './market.js';
 import { emit } from './protocol.js';
 
@@ -35,7 +36,7 @@ export async function manage(store: MonitorStore, market: Market, t: Trade, say:
     emit('ACK', { op: 'partial', id: t.id, symbol: t.symbol });
     await store.updateTrade(t.id, { stop_price: t.entry_price });
     emit('ACK', { op: 'update', id: t.id, symbol: t.symbol });
-    say(`took half of ${t.id} ${t.symbol} @ ${p.toFixed(spec.decimals)} ${signedUsd(pr.partial_pnl)} at +0.6R; stop to breakeven ${t.entry_price}`);
+    say(`took half of ${t.id} ${t.symbol} @ ${priceText(t.symbol, p)} ${signedUsd(pr.partial_pnl)} at +0.6R; stop to breakeven ${priceText(t.symbol, t.entry_price)}`);
     return;
   }
   if ((t.partial_exits ?? []).length > 0) {
@@ -44,7 +45,7 @@ export async function manage(store: MonitorStore, market: Market, t: Trade, say:
     if (better >= 0.15 * r) {
       await store.updateTrade(t.id, { stop_price: trail });
       emit('ACK', { op: 'update', id: t.id, symbol: t.symbol });
-      say(`trailed ${t.id} ${t.symbol} stop ${t.stop_price} -> ${trail}`);
+      say(`trailed ${t.id} ${t.symbol} stop ${priceText(t.symbol, t.stop_price)} -> ${priceText(t.symbol, trail)}`);
     }
   }
 }
@@ -53,5 +54,5 @@ export async function manage(store: MonitorStore, market: Market, t: Trade, say:
 export async function closeAt(store: MonitorStore, t: Trade, price: number, why: string, say: (text: string) => void): Promise<void> {
   const c = await store.closeTrade(t.id, { exit_price: price, exit_reason: why });
   emit('ACK', { op: 'close', id: c.id, symbol: c.symbol });
-  say(`closed ${c.id} ${c.symbol} @ ${price.toFixed(specOf(c.symbol).decimals)} ${signedUsd(netPnl(c))} (${why})`);
+  say(`closed ${c.id} ${c.symbol} @ ${priceText(c.symbol, price)} ${signedUsd(netPnl(c))} (${why})`);
 }

@@ -4,6 +4,7 @@
  */
 import { RiskRejectedError } from '../index.js';
 import { RACE_SYMBOL, RISK_USD, STOP_PCT, TARGET_R, roundTo, specOf } from './config.js';
+import { priceText } from './output.js';
 import { childArgs, reportUnexpected, sayAs, storeFor, until, type ChildArgs } from './child.js';
 import { Market } from './market.js';
 import { emit } from './protocol.js';
@@ -34,7 +35,7 @@ try {
     client_id,
   });
   emit('ACK', { op: 'open', id: t.id, symbol: t.symbol, client_id, race: true });
-  say(`won the race: opened ${t.id} ${t.symbol} LONG @ ${entry.toFixed(spec.decimals)} (Breakout A)`);
+  say(`won the race: opened ${t.id} ${t.symbol} LONG @ ${priceText(t.symbol, entry)} (Breakout A)`);
 } catch (err) {
   if (err instanceof RiskRejectedError) {
     emit('REJECT', { code: err.code, symbol: RACE_SYMBOL, message: err.message, race: true });

@@ -20,6 +20,7 @@ import {
   SYMBOLS,
   demoStoreOptions,
 } from './config.js';
+import { elapsedSay } from './output.js';
 import { conclude } from './conclude.js';
 import { describeState } from './describe-state.js';
 import { Ledger } from './ledger.js';
@@ -105,11 +106,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 /** The run itself; `remove` is runDemo's cleanup, for a hard stop that never returns. */
 async function trade(o: DemoOptions, dir: string, keep: boolean, remove: () => void): Promise<DemoResult> {
   const log = path.join(dir, 'trades', 'trade_log.json');
-  const lock = path.join(dir, 'trades', 'trade.lock');
+  const lock = new TradeStore({ tradeLog: log }).lockFile; // the default, beside the log: the store's own rule
   const stateDir = path.join(dir, 'state');
   fs.mkdirSync(path.dirname(log), { recursive: true }); // the reconciler watches this folder from the start
   const t0 = Date.now();
-  const say = (line: string): void => o.print(`${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s ${line}`);
+  const say = elapsedSay(o.print, t0);
   const ms = o.seconds * 1000;
 
   o.print(`trade-state demo: ${o.seconds} s in ${dir}`);

@@ -5,7 +5,8 @@
  * the attempt a SIGKILL interrupted without risking a second trade.
  */
 import { RiskRejectedError, type Trade } from '../index.js';
-import { SYMBOLS, specOf } from './config.js';
+import { SYMBOLS } from './config.js';
+import { priceText } from './output.js';
 import { childArgs, reportUnexpected, sayAs, sleep, stopFlag, storeFor, until, type ChildArgs } from './child.js';
 import { tradeIdea } from './idea.js';
 import { Market, rng, seedOf } from './market.js';
@@ -37,7 +38,7 @@ async function attempt(intent: Intent, landed?: Trade): Promise<void> {
     if (landed !== undefined && t.id === landed.id) {
       say(`retry of ${intent.client_id} returned the existing ${t.id} ${t.symbol} (same id, nothing written)`);
     } else {
-      say(`opened ${t.id} ${t.symbol} ${t.direction} @ ${t.entry_price.toFixed(specOf(t.symbol).decimals)} (${tags})`);
+      say(`opened ${t.id} ${t.symbol} ${t.direction} @ ${priceText(t.symbol, t.entry_price)} (${tags})`);
     }
   } catch (err) {
     if (err instanceof RiskRejectedError) {

@@ -149,6 +149,31 @@ export function initialRiskUsd(trade: Trade): number {
   return riskPerUnit(trade) * originalSize(trade);
 }
 
+/** What a stop-out at the current stop would lose now; `usd` null when that is unknown. */
+export interface RiskToStop {
+  /** (entry − stop) × size for a LONG, (stop − entry) × size for a SHORT, unrounded; 0 once the stop is at or past entry. */
+  usd: number | null;
+  /** The stop is at or past entry: a stop-out loses nothing. */
+  lockedIn: boolean;
+}
+
+/**
+ * Risk to the current stop (trailed, not as planned) and current size. Damaged fields give no
+ * figure, never a made-up one: an entry or size that is not a number > 0, a stop that is not a
+ * finite number, a direction other than LONG/SHORT or an overflow give `usd: null`.
+ */
+export function riskToStop(trade: Trade): RiskToStop {
+  const { entry_price: entry, stop_price: stop, size } = trade;
+  if (!(typeof entry === 'number' && entry > 0 && typeof stop === 'number' && Number.isFinite(stop) && typeof size === 'number' && size > 0)) {
+    return { usd: null, lockedIn: false };
+  }
+  const adverse = trade.direction === 'LONG' ? entry - stop : trade.direction === 'SHORT' ? stop - entry : NaN;
+  if (Number.isNaN(adverse)) return { usd: null, lockedIn: false };
+  if (adverse <= 0) return { usd: 0, lockedIn: true };
+  const usd = adverse * size;
+  return Number.isFinite(usd) ? { usd, lockedIn: false } : { usd: null, lockedIn: false };
+}
+
 /**
  * Net R: net(t) ÷ initial risk (risk(t) × osize(t)), r2; null unless the
  * initial risk is a finite number > 0. Unlike the stored r_multiple, which the

@@ -42,3 +42,14 @@ export function realLogPath(file: string): string {
   }
   return path.resolve(file);
 }
+
+/** The default lock file's name: every writer of a log (Python writers too) locks the one beside it. */
+export const LOCK_FILE = 'trade.lock';
+
+/**
+ * The lock file of the log at `realLog` (realLogPath's result): `given` resolved when one is given
+ * (a lock knows its file by identity, not by path), else trade.lock beside the real log.
+ */
+export function lockFileFor(realLog: string, given?: string): string {
+  return path.resolve(given ?? path.join(path.dirname(realLog), LOCK_FILE));
+}

@@ -13,7 +13,7 @@ import type { TradeLog } from '../domain/types.js';
 import { isPlainObject } from '../domain/validate.js';
 import { AccountError, TradeStateError, ValidationError } from '../errors.js';
 import { writeFileDurable } from '../io/durable-write.js';
-import { realLogPath } from '../io/log-path.js';
+import { lockFileFor, realLogPath } from '../io/log-path.js';
 import { parseLog, readLogBytes } from '../io/read-log.js';
 import { serializeLog } from '../io/serialize.js';
 import { SETTINGS_FILE, settingsFileFor } from '../io/settings-file.js';
@@ -103,7 +103,7 @@ export async function exportAccount(options: ExportAccountOptions): Promise<Expo
   const file = realLogPath(options.tradeLog);
   const settingsFile = settingsFileFor(file);
   if (file === settingsFile) throw new ValidationError('tradeLog', options.tradeLog, `cannot be the settings file's name, ${SETTINGS_FILE}`);
-  const lockFile = path.resolve(options.lockFile ?? path.join(path.dirname(file), 'trade.lock'));
+  const lockFile = lockFileFor(file, options.lockFile);
   const exported = await exportLog(options);
   // Loaded here: the lock needs the native addon, which the rest of this subpath never loads.
   const { withLock } = await import('../lock/file-lock.js');

@@ -4,11 +4,11 @@
  * database client; `pg` (node-postgres) is an optional peer dependency, loaded on first use.
  */
 export { PostgresTradeStore, type PostgresTradeStoreOptions, type PostgresIntegrityContext } from './store.js';
-export type { ConnectionOptions } from './options.js';
+export { redactConnectionString, type ConnectionOptions } from './options.js';
 export { PostgresLogSource, reconcilerFor, type PostgresLogSourceOptions, type PostgresReconcilerOptions } from './source.js';
-export { NOTIFY_CHANNEL, LISTENER_APPLICATION_NAME } from './watch.js';
+export { LISTENER_APPLICATION_NAME } from './watch.js';
 export type { LogSource, SourceReadOptions, SourceSnapshot, SourceWatch } from '../reconcile/source.js';
-export { SCHEMA, SCHEMA_VERSION } from './schema.js';
+export { NOTIFY_CHANNEL, SCHEMA, SCHEMA_VERSION } from './schema.js';
 export {
   AccountError,
   DatabaseError,

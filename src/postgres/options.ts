@@ -26,3 +26,38 @@ export function checkAccountName(account: unknown): string {
   return account;
 }
 
+
+/**
+ * The options name a server: a connection string, when given, is a non-empty string (an unset
+ * variable would otherwise let pg fall back to the libpq defaults, another database than meant),
+ * and without one `pool` must be given. `pool` says what `pool` may be, for the message.
+ */
+export function checkConnectionOptions(options: { connectionString?: unknown; pool?: unknown }, pool = 'pool, node-postgres pool options'): void {
+  const { connectionString } = options;
+  if (connectionString !== undefined && (typeof connectionString !== 'string' || connectionString === '')) {
+    throw new ValidationError('connectionString', connectionString, 'must be a postgres:// URL');
+  }
+  if (connectionString === undefined && options.pool === undefined) {
+    throw new ValidationError('connectionString', undefined, `is required (or ${pool})`);
+  }
+}
+
+/** What stands for a password on screen. */
+const MASK = '***';
+
+/**
+ * A connection string fit to print: its password, in the userinfo or as a `password` parameter,
+ * shown as `***`; the rest as given. A string the URL parser refuses (pg takes some: no host, as in
+ * postgres://bot:pw@/db?host=/run/postgresql; or libpq's key=value form) is masked by pattern.
+ */
+export function redactConnectionString(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = MASK;
+    if (u.searchParams.has('password')) u.searchParams.set('password', MASK);
+    return u.toString();
+  } catch {
+    // the userinfo's password runs up to the last "@" (a password may hold one)
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*:).*@/i, `$1${MASK}@`).replace(/(password\s*=\s*)('[^']*'|[^&\s]+)/gi, `$1${MASK}`);
+  }
+}

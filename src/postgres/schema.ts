@@ -20,6 +20,12 @@ import { DatabaseError } from '../errors.js';
 /** The schema name every table lives in. */
 export const SCHEMA = 'trade_state';
 
+/** The channel every write transaction (and every change of a rulebook) notifies, and the reconciler LISTENs on. */
+export const NOTIFY_CHANNEL = 'trade_state_events';
+
+/** The SQL of that notification, over a row with `account` and `version`: the payload is '<account>:<version>'. */
+export const NOTIFY_SQL = `pg_notify('${NOTIFY_CHANNEL}', account || ':' || version::text)`;
+
 /** Advisory lock key of migrate() (any constant: one per database). 0x747365 is "tse". */
 export const MIGRATE_LOCK_KEY = 0x747365;
 

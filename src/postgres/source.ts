@@ -13,9 +13,8 @@ import { StateReconciler, type ReconcilerOptions } from '../reconcile/state-reco
 import type { LogSource, SourceSnapshot, SourceWatch } from '../reconcile/source.js';
 import { AccountLog, type Queryable } from './account-log.js';
 import { Connection, databaseError } from './connection.js';
-import type { ConnectionOptions } from './options.js';
 import { SCHEMA } from './schema.js';
-import { checkAccountName, settingsLabel } from './options.js';
+import { checkAccountName, checkConnectionOptions, redactConnectionString, settingsLabel, type ConnectionOptions } from './options.js';
 import { AccountWatch, listenerConfig, watchSettings, type WatchedAccount, type WatchSettings } from './watch.js';
 
 export interface PostgresLogSourceOptions extends ConnectionOptions {
@@ -50,12 +49,7 @@ export class PostgresLogSource implements LogSource, WatchedAccount {
     const account = checkAccountName(options.account);
     this.account = account;
     this.#rules = new RulebookValue((raw) => checkSettingsFile(raw, settingsLabel(account)));
-    if (options.connectionString !== undefined && (typeof options.connectionString !== 'string' || options.connectionString === '')) {
-      throw new ValidationError('connectionString', options.connectionString, 'must be a postgres:// URL');
-    }
-    if (options.connectionString === undefined && options.pool === undefined) {
-      throw new ValidationError('connectionString', undefined, 'is required (or pool, node-postgres pool options)');
-    }
+    checkConnectionOptions(options);
     this.#watch = watchSettings(options);
     // A reconciler's reads are one statement each: two connections are plenty (a read and a poll).
     this.#connection = new Connection({ ...options, pool: { max: 2, ...options.pool } });
@@ -158,21 +152,13 @@ export async function openAccountSource(options: PostgresLogSourceOptions & { al
 }
 
 /**
- * How the reconciler and messages name an account: its database without the password, and the
- * account, e.g. `postgres://bot@db.example:5432/trading#main`.
+ * How the reconciler and messages name an account: its database with the password masked
+ * (redactConnectionString), and the account, e.g. `postgres://bot:***@db.example:5432/trading#main`.
  */
 function describeDatabase(connectionString: string | undefined, pool: Record<string, unknown> | undefined, account: string): string {
   let where = 'postgres:';
   if (connectionString !== undefined) {
-    try {
-      const u = new URL(connectionString);
-      u.password = '';
-      u.search = '';
-      u.hash = '';
-      where = u.toString();
-    } catch {
-      where = 'postgres:(connection string)';
-    }
+    where = redactConnectionString(connectionString);
   } else if (pool !== undefined) {
     const host = typeof pool.host === 'string' ? pool.host : 'localhost';
     const port = typeof pool.port === 'number' || typeof pool.port === 'string' ? `:${pool.port}` : '';

@@ -5,7 +5,7 @@
  * notifies the account's watchers. Each returns the transaction's id (`xid`).
  */
 import { ROW_COLUMNS } from './rows.js';
-import { SCHEMA } from './schema.js';
+import { NOTIFY_SQL, SCHEMA } from './schema.js';
 
 /** The write statement: the changed rows, the events and the account's counters in one round trip, then a NOTIFY. */
 export const WRITE_SQL = `
@@ -28,7 +28,7 @@ WITH upserted AS (
 UPDATE ${SCHEMA}.accounts SET version = $2, next_id = $5, log_extra = $6::json, log_keys = $7::json, updated_at = now()
 WHERE account = $1
 RETURNING (SELECT count(*) FROM upserted) AS rows, (SELECT count(*) FROM logged) AS events,
-  pg_notify('trade_state_events', account || ':' || version::text) AS notified, pg_current_xact_id()::text AS xid`;
+  ${NOTIFY_SQL} AS notified, pg_current_xact_id()::text AS xid`;
 
 /** saveSettings: the rulebook, one event, the version, a NOTIFY. */
 export const SETTINGS_SQL = `
@@ -40,7 +40,7 @@ WITH bumped AS (
   SELECT account, version, $3, 'saveSettings', '{}', jsonb_build_object('input', $2::jsonb, 'result', null) FROM bumped
   RETURNING 1
 )
-SELECT pg_notify('trade_state_events', account || ':' || version::text), (SELECT count(*) FROM logged) AS events,
+SELECT ${NOTIFY_SQL}, (SELECT count(*) FROM logged) AS events,
   pg_current_xact_id()::text AS xid FROM bumped`;
 
 /** The import statement: every row, the event and the account's counters, then a NOTIFY. */
@@ -59,4 +59,4 @@ UPDATE ${SCHEMA}.accounts SET version = $2, rebuilt_at = $2, next_id = $7, log_e
   settings = CASE WHEN $10::boolean THEN $11::json ELSE settings END, updated_at = now()
 WHERE account = $1
 RETURNING (SELECT count(*) FROM inserted)::int AS rows, (SELECT count(*) FROM logged)::int AS events,
-  pg_notify('trade_state_events', account || ':' || version::text) AS notified, pg_current_xact_id()::text AS xid`;
+  ${NOTIFY_SQL} AS notified, pg_current_xact_id()::text AS xid`;

@@ -16,7 +16,7 @@ import { ValidationError } from '../errors.js';
 import { checkOptionsObject, Store } from '../store/store.js';
 import { PostgresBackend, type PostgresIntegrityContext } from './backend.js';
 import { Connection, migrateDatabase, timeoutOption } from './connection.js';
-import { checkAccountName, settingsLabel, type ConnectionOptions } from './options.js';
+import { checkAccountName, checkConnectionOptions, settingsLabel, type ConnectionOptions } from './options.js';
 
 export type { PostgresIntegrityContext } from './backend.js';
 
@@ -58,12 +58,7 @@ export class PostgresTradeStore extends Store<PostgresIntegrityContext> {
     // The options alone until the first call reads the account's rulebook (a constructor cannot query).
     super(options, db);
     this.account = account;
-    if (options.connectionString !== undefined && (typeof options.connectionString !== 'string' || options.connectionString === '')) {
-      throw new ValidationError('connectionString', options.connectionString, 'must be a postgres:// URL');
-    }
-    if (options.connectionString === undefined && options.pool === undefined) {
-      throw new ValidationError('connectionString', undefined, 'is required (or pool, node-postgres pool options)');
-    }
+    checkConnectionOptions(options);
     if (options.preparedStatements !== undefined && typeof options.preparedStatements !== 'boolean') {
       throw new ValidationError('preparedStatements', options.preparedStatements, 'must be true or false');
     }

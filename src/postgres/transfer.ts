@@ -5,6 +5,7 @@
 import { ValidationError } from '../errors.js';
 import type { Queryable } from './account-log.js';
 import { Connection, databaseError } from './connection.js';
+import { checkConnectionOptions } from './options.js';
 import type { PoolClientLike } from './transaction.js';
 
 export type { PoolClientLike } from './transaction.js';
@@ -29,12 +30,7 @@ export async function withConnection<T>(options: TransferConnectionOptions, acco
   if (given !== undefined && typeof (given as { connect?: unknown }).connect === 'function' && typeof (given as { query?: unknown }).query === 'function') {
     return fn(given as PoolLike);
   }
-  if (options.connectionString !== undefined && (typeof options.connectionString !== 'string' || options.connectionString === '')) {
-    throw new ValidationError('connectionString', options.connectionString, 'must be a postgres:// URL');
-  }
-  if (options.connectionString === undefined && given === undefined) {
-    throw new ValidationError('connectionString', undefined, 'is required (or pool: a pg.Pool or node-postgres pool options)');
-  }
+  checkConnectionOptions(options, 'pool: a pg.Pool or node-postgres pool options');
   const connection = new Connection({
     ...(options.connectionString !== undefined && { connectionString: options.connectionString }),
     ...(given !== undefined && { pool: given as Record<string, unknown> }),

@@ -13,9 +13,8 @@ import type { Client, ClientConfig } from 'pg';
 import { ValidationError } from '../errors.js';
 import { databaseError, loadPg } from './connection.js';
 import type { ConnectionOptions } from './options.js';
+import { NOTIFY_CHANNEL } from './schema.js';
 
-/** The channel every write transaction notifies (postgres/store.ts WRITE_SQL). */
-export const NOTIFY_CHANNEL = 'trade_state_events';
 /** The listener's application_name, so that an operator (or a test) can find its session in pg_stat_activity. */
 export const LISTENER_APPLICATION_NAME = 'trade-state-engine listener';
 const DEFAULT_POLL_MS = 3000;

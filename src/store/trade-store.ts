@@ -5,7 +5,7 @@ import type { SettingsInput } from '../domain/settings.js';
 import type { TradeLog } from '../domain/types.js';
 import { validateLogShape } from '../domain/validate.js';
 import { ValidationError } from '../errors.js';
-import { realLogPath } from '../io/log-path.js';
+import { lockFileFor, realLogPath } from '../io/log-path.js';
 import { fileExists } from '../io/read-log.js';
 import { settingsFileFor } from '../io/settings-file.js';
 import { FileBackend, type IntegrityContext } from './file-backend.js';
@@ -68,7 +68,7 @@ export class TradeStore extends Store<IntegrityContext> {
     }
     const tradeLog = realLogPath(options.tradeLog);
     // A lock file given is used as given: the lock itself knows a file by identity, not by path.
-    const lockFile = path.resolve(options.lockFile ?? path.join(path.dirname(tradeLog), 'trade.lock'));
+    const lockFile = lockFileFor(tradeLog, options.lockFile);
     const settingsFile = settingsFileFor(tradeLog);
     const file = new FileBackend(tradeLog, lockFile, settingsFile);
     super(options, file);

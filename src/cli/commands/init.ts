@@ -4,7 +4,7 @@ import path from 'node:path';
 import { resolveRules } from '../../domain/settings.js';
 import { ValidationError } from '../../errors.js';
 import { writeFileDurable } from '../../io/durable-write.js';
-import { realLogPath } from '../../io/log-path.js';
+import { lockFileFor, realLogPath } from '../../io/log-path.js';
 import { emptyLog, fileExists } from '../../io/read-log.js';
 import { serializeLog } from '../../io/serialize.js';
 import { SETTINGS_FILE, serializeSettings, settingsFileFor } from '../../io/settings-file.js';
@@ -37,7 +37,7 @@ that already exists. The schema must be there: trade-state migrate first.`,
     const log = realLogPath(globals.log);
     const settingsFile = settingsFileFor(log);
     if (log === settingsFile) throw new ValidationError('--log', globals.log, `cannot be the settings file's name, ${SETTINGS_FILE}`);
-    const lockFile = path.resolve(globals.lock ?? path.join(path.dirname(log), 'trade.lock'));
+    const lockFile = lockFileFor(log, globals.lock);
     const { settings } = resolveRules(settingOptions(globals), null);
     await fs.promises.mkdir(path.dirname(log), { recursive: true });
     await fs.promises.mkdir(path.dirname(lockFile), { recursive: true });

@@ -1,4 +1,5 @@
 import { deriveState } from '../../domain/derive/index.js';
+import { riskToStop } from '../../domain/formulas.js';
 import { round2 } from '../../domain/round.js';
 import type { Trade } from '../../domain/types.js';
 import { plain } from '../../format.js';
@@ -8,10 +9,10 @@ import { table } from '../table.js';
 
 const { pct, price, r, signedPct, signedUsd, usd } = plain;
 
-/** What a stop-out would lose now: the current stop and size; 0 once the stop is at or past entry. */
-export function riskUsd(t: Trade): number {
-  const perUnit = t.direction === 'SHORT' ? t.stop_price - t.entry_price : t.entry_price - t.stop_price;
-  return round2(Math.max(0, perUnit) * t.size);
+/** What a stop-out at the current stop and size would lose now, r2; null when damaged fields leave it unknown. */
+function riskUsd(t: Trade): number | null {
+  const { usd } = riskToStop(t);
+  return usd === null ? null : round2(usd);
 }
 
 export const status: Command = {
@@ -45,7 +46,7 @@ shown in "2 of 7 open" (give the bots' values).`,
       risk_usd: riskUsd(t),
       entry_time: t.entry_time,
     }));
-    const openRisk = round2(positions.reduce((s, p) => s + p.risk_usd, 0));
+    const openRisk = round2(positions.reduce((s, p) => s + (p.risk_usd ?? 0), 0));
     const e = d.equity;
     // every figure from the book (equity.json's and risk_state.json's `book`): the peak never falls, an intraday dip counts
     const b = e.book;

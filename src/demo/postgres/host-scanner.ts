@@ -10,6 +10,7 @@
 import { PostgresTradeStore, RiskRejectedError } from '../../postgres/index.js';
 import type { OpenInput } from '../../index.js';
 import { STOP_PCT, TARGET_R, roundTo, specOf } from '../config.js';
+import { priceText } from '../output.js';
 import { childArgs, parentLink, reportUnexpected, sayAs, sleep } from '../child.js';
 import { tradeIdea } from '../idea.js';
 import { Market, rng, seedOf } from '../market.js';
@@ -55,7 +56,7 @@ async function attempt(input: OpenInput, phase?: Phase): Promise<void> {
   try {
     const t = await store.openTrade({ ...input, client_id });
     emit('ACK', { op: 'open', id: t.id, symbol: t.symbol, client_id, ...(phase && { phase }) });
-    say(`opened ${t.id} ${t.symbol} ${t.direction} @ ${t.entry_price.toFixed(specOf(t.symbol).decimals)}${tag}`);
+    say(`opened ${t.id} ${t.symbol} ${t.direction} @ ${priceText(t.symbol, t.entry_price)}${tag}`);
   } catch (err) {
     if (!(err instanceof RiskRejectedError)) throw err;
     emit('REJECT', { code: err.code, symbol: input.symbol, message: err.message, ...(phase && { phase }) });

