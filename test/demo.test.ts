@@ -58,6 +58,20 @@ describe('trade-state demo', () => {
     expect(fs.readFileSync(report, 'utf8')).toMatch(/<svg/);
   });
 
+  it('a scanner still loading when time is up (a busy machine) is stopped, not counted as an unexpected error', async () => {
+    // The restarted scanner (generation 2) takes 6 s to load: the 4 s run ends while it is still
+    // loading, before its SIGTERM handler is set, so the demo's SIGTERM ends it by the signal.
+    const slow = path.join(dir, 'slow-load.mjs');
+    fs.writeFileSync(
+      slow,
+      "if (process.argv[1]?.endsWith('scanner.js') && process.argv[2]?.includes('\"generation\":2')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 6000);\n",
+    );
+    const r = await runNode(CLI, ['demo', '--short', '--dir', path.join(dir, 'run')], { NODE_OPTIONS: `--import ${slow}` });
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/\[demo\] scanner \(pid \d+\) was still starting when time was up: stopped before its first line/);
+    expect(r.stdout).toMatch(/^VERDICT: PASS/m);
+  });
+
   it('refuses a folder that is not empty (exit 1) and options naming another log (exit 2)', async () => {
     fs.writeFileSync(path.join(dir, 'something'), 'x');
     const r = await runNode(CLI, ['demo', '--short', '--dir', dir]);

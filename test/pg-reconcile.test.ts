@@ -333,7 +333,7 @@ describe('watch mode across a server restart', () => {
     await writer.openTrade({ symbol: 'R2', direction: 'LONG', entry_price: 100, stop_price: 95, target_price: 120, size: 1 });
     await until('the cycle after the restart', () => openIn(out).join() === 'R1,R2');
     await rec.close();
-    expect(errors.map((e) => (e as { code?: string }).code)).toEqual(['EDBUNAVAILABLE']);
+    expect(errors.map((e) => (e as { code?: string }).code), errors.map((e) => String((e as Error).message)).join(' | ')).toEqual(['EDBUNAVAILABLE']);
   });
 
   async function sessions(url: string): Promise<number> {

@@ -253,6 +253,12 @@ async function trade(o: DemoOptions, dir: string, keep: boolean, remove: () => v
     const { code, signal } = await c.done;
     clearTimeout(timer);
     if (killed.has(c) || code === 0) return null;
+    // Still loading when time was up (a busy machine, a scanner just restarted): its SIGTERM handler
+    // was not set yet, so the signal ended it before it did anything: nothing to report.
+    if (signal === 'SIGTERM' && !c.spoke()) {
+      say(`[demo] ${c.name} (pid ${c.proc.pid}) was still starting when time was up: stopped before its first line`);
+      return null;
+    }
     return `${c.name} (pid ${c.proc.pid}) exited with ${signal ?? `code ${code}`}`;
   }
 }

@@ -11,6 +11,8 @@ export interface DemoChild {
   tell(line: string): void;
   /** Resolves once the process exited and its output was read to the end. */
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Whether it has written a line yet: before that it is still loading, its signal handlers not set. */
+  spoke(): boolean;
 }
 
 export interface ChildSinks {
@@ -29,7 +31,9 @@ export function startChild(script: ChildScript, args: Pick<ChildArgs, 'name'> & 
   // stdin stays open and unused: its end tells the child that the parent is gone
   const proc = spawn(process.execPath, [file, JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'pipe'] });
   proc.stdin?.on('error', () => {}); // EPIPE when writing to a child that died: its exit says so
+  let spoke = false;
   const outDone = lines(proc.stdout, (line) => {
+    spoke = true;
     const m = parseMessage(line);
     if (m) sinks.message(args.name, m);
     else sinks.print(line);
@@ -46,7 +50,7 @@ export function startChild(script: ChildScript, args: Pick<ChildArgs, 'name'> & 
   const tell = (line: string): void => {
     if (proc.stdin !== null && proc.stdin.writable) proc.stdin.write(line);
   };
-  return { name: args.name, proc, tell, done };
+  return { name: args.name, proc, tell, done, spoke: () => spoke };
 }
 
 /** Calls `onLine` for each complete line; resolves at end of stream. */

@@ -19,7 +19,7 @@ import { RulebookValue, type RulebookRead } from '../io/rulebook.js';
 import type { Applied, GroupCall, LockWait, LogRead, StoreBackend } from '../store/backend.js';
 import type { Outcome } from '../store/write-group.js';
 import { AccountLog, accountRowOf, type AccountState, type Queryable } from './account-log.js';
-import { Connection, databaseError } from './connection.js';
+import { Connection, databaseError, readAgainIfLost } from './connection.js';
 import { settingsLabel } from './options.js';
 import { logTopOf, tradeToRow, unstorable, type RowInput } from './rows.js';
 import { SETTINGS_SQL, WRITE_SQL } from './sql.js';
@@ -71,7 +71,7 @@ export class PostgresBackend implements StoreBackend<PostgresIntegrityContext>, 
   async state(): Promise<AccountState> {
     const pool = await this.pool();
     try {
-      return await this.#log.read(pool);
+      return await readAgainIfLost(() => this.#log.read(pool));
     } catch (err) {
       throw databaseError(err, this.account);
     }

@@ -224,3 +224,17 @@ export function guardClient<C extends { release(err?: Error | boolean): void }>(
   };
   return client;
 }
+
+/**
+ * A lock-free read, tried again once when the connection it got was lost: after a server restart
+ * the pool's idle clients are dead until their error is seen, and a read writes nothing, so a second
+ * try on a fresh connection is safe (a write is retried only before COMMIT: transaction.ts).
+ */
+export async function readAgainIfLost<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (!isConnectionError(err)) throw err;
+    return read();
+  }
+}

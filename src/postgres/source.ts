@@ -12,7 +12,7 @@ import { AccountError, ValidationError } from '../errors.js';
 import { StateReconciler, type ReconcilerOptions } from '../reconcile/state-reconciler.js';
 import type { LogSource, SourceSnapshot, SourceWatch } from '../reconcile/source.js';
 import { AccountLog, type Queryable } from './account-log.js';
-import { Connection, databaseError } from './connection.js';
+import { Connection, databaseError, readAgainIfLost } from './connection.js';
 import { SCHEMA } from './schema.js';
 import { checkAccountName, checkConnectionOptions, redactConnectionString, settingsLabel, type ConnectionOptions } from './options.js';
 import { AccountWatch, listenerConfig, watchSettings, type WatchedAccount, type WatchSettings } from './watch.js';
@@ -63,7 +63,7 @@ export class PostgresLogSource implements LogSource, WatchedAccount {
     const pool = await this.#connection.pool();
     let state;
     try {
-      state = await this.#log.read(pool as unknown as Queryable);
+      state = await readAgainIfLost(() => this.#log.read(pool as unknown as Queryable));
     } catch (err) {
       throw databaseError(err, this.account);
     }
