@@ -4,6 +4,9 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
+import { deepFreeze } from '../src/domain/freeze.js';
+import { deriveTrades } from '../src/domain/log-index.js';
+import type { Trade } from '../src/domain/types.js';
 import { validateLogShape } from '../src/domain/validate.js';
 import { TradeLogCorruptError, TradeStore } from '../src/index.js';
 import { layoutOf, spliceParse } from '../src/io/incremental.js';
@@ -207,6 +210,28 @@ describe('LogCache', () => {
     file = path.join(dir, 'trade_log.json');
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('writes exactly serializeLog\'s bytes after a full read of a file in any layout (the first write reuses the trades it keeps)', async () => {
+    await fc.assert(
+      fc.asyncProperty(log, fc.nat({ max: layouts.length - 1 }), fc.array(fc.tuple(fc.nat(), trade), { maxLength: 3 }), async (l, k, edits) => {
+        fc.pre(validateLogShape(l) === null);
+        fs.writeFileSync(file, (layouts[k] as (l: unknown) => string)(l));
+        const cache = new LogCache(file);
+        try {
+          const read = deepFreeze(cache.read().log);
+          const n = read.trades.length;
+          // replacements and at most one append, positions ascending (what deriveTrades takes)
+          const writes = [...new Map(edits.map(([at, t]) => [at % (n + 1), t as Trade])).entries()].sort((a, b) => a[0] - b[0]);
+          const next = { ...read, trades: deriveTrades(read.trades, writes), next_id: read.next_id + 1 };
+          await cache.write(next);
+          expect(fs.readFileSync(file, 'utf8')).toBe(`${JSON.stringify(next, null, 2)}\n`);
+        } finally {
+          cache.close();
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
 
   it('reuses the previous parse for the same bytes, splices after a store write, and refuses damage', async () => {
     const reader = new LogCache(file);

@@ -24,11 +24,12 @@
  */
 import fs from 'node:fs';
 
+import { knownChanges } from '../domain/log-index.js';
 import type { Trade, TradeLog } from '../domain/types.js';
 import { syncVersion, writeFileDurablePinned } from './durable-write.js';
 import { layoutOf, spliceParse, worthSplicing, type Layout } from './incremental.js';
 import { fdVersion, parseLog, readLogPinned, sameVersion, statVersionSync, type FileVersion } from './read-log.js';
-import { Pieces, serializeLog, type WrittenLayout } from './serialize.js';
+import { canonicalLayout, Pieces, serializeLog, type WrittenLayout } from './serialize.js';
 
 /** How read() got its answer: no file, the cached parse, a splice onto it, or a full parse. */
 export type ReadKind = 'missing' | 'unchanged' | 'incremental' | 'full';
@@ -46,6 +47,8 @@ interface Entry {
    * does); null: this version cannot serve as a base for a splice.
    */
   layout: WrittenLayout | null | undefined;
+  /** canonicalLayout of `log`, once asked for (a version parsed in full that a write starts from). */
+  canonical?: WrittenLayout | null;
 }
 
 /** The cached version's descriptor, closed when its cache is garbage-collected without close(). */
@@ -125,13 +128,28 @@ export class LogCache {
    * (no file, or none read yet) does this stat the file itself.
    */
   async write(log: TradeLog): Promise<void> {
-    const { pieces, layout } = serializeLog(log, this.#entry?.layout ?? null);
+    const { pieces, layout } = serializeLog(log, this.#base(log));
     const keep = this.#entry?.version ?? statVersionSync(this.file);
     // Whatever happens next, the old version no longer describes the file for sure (after a
     // DurabilityUnknownError the file is the new version: the next read() reads it from disk).
     this.#set(null);
     const fd = await writeFileDurablePinned(this.file, pieces.list, keep);
     this.#set({ version: fdVersion(fd), fd, data: pieces, log, layout });
+  }
+
+  /**
+   * The layout to copy unchanged trades from: the cached version's, or, when it was parsed in full
+   * (no layout of serializeLog's bytes), its canonical bytes (canonicalLayout) if `log` was derived
+   * from it (log-index.ts), not for a log that replaces it whole.
+   */
+  #base(log: TradeLog): WrittenLayout | null {
+    const c = this.#entry;
+    if (c === null) return null;
+    if (c.layout) return c.layout;
+    if (c.canonical === undefined) {
+      c.canonical = knownChanges(c.log.trades, log.trades) === null ? null : canonicalLayout(c.log);
+    }
+    return c.canonical;
   }
 
   /**
