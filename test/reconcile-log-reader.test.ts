@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { deepFreeze } from '../src/domain/freeze.js';
-import { deriveTrades } from '../src/domain/log-index.js';
+import { deriveTrades, isSealed, knownChanges } from '../src/domain/log-index.js';
 import type { Trade } from '../src/domain/types.js';
 import { validateLogShape } from '../src/domain/validate.js';
 import { TradeLogCorruptError, TradeStore } from '../src/index.js';
@@ -231,6 +231,28 @@ describe('LogCache', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('splices another writer\'s close or open into a sealed array that knows the positions written', async () => {
+    const store = new TradeStore({ tradeLog: file, maxPositions: 100, startingCapital: 100_000 });
+    for (const symbol of ['BTC', 'ETH', 'SOL', 'XRP']) await store.openTrade({ symbol, direction: 'LONG', entry_price: 100, stop_price: 99.5, target_price: 110, size: 1 });
+    const reader = new LogCache(file);
+    try {
+      const a = deepFreeze(reader.read().log); // what the store does with what it reads
+      await store.closeTrade('T002', { exit_price: 101 });
+      const b = reader.read();
+      expect(b.kind).toBe('incremental');
+      expect(isSealed(b.log.trades)).toBe(true);
+      expect(knownChanges(a.trades, b.log.trades)).toEqual([1]);
+      await store.openTrade({ symbol: 'AAPL', direction: 'LONG', entry_price: 100, stop_price: 99.5, target_price: 110, size: 1 });
+      const c = reader.read();
+      expect(c.kind).toBe('incremental');
+      expect(knownChanges(b.log.trades, c.log.trades)).toEqual([4]);
+      expect(c.log).toStrictEqual(JSON.parse(fs.readFileSync(file, 'utf8')));
+    } finally {
+      reader.close();
+      store.close();
+    }
   });
 
   it('reuses the previous parse for the same bytes, splices after a store write, and refuses damage', async () => {

@@ -17,6 +17,7 @@
  * Anything unexpected falls back to the full parse, which also produces the
  * exact TradeLogCorruptError for a damaged file.
  */
+import { deriveTrades } from '../domain/log-index.js';
 import { isPlainObject, validateLogShape } from '../domain/validate.js';
 import type { Trade, TradeLog } from '../domain/types.js';
 
@@ -220,7 +221,12 @@ export function spliceParse(P: Buffer, prevLog: TradeLog, layout: Layout, N: Buf
   if (s === null || s.starts.length !== middle.length || s.ends.length !== middle.length) return null;
   if (tailOnly ? s.close < 0 : s.close >= 0 || s.depth !== 2) return null;
 
-  const trades = prevLog.trades.slice(0, i).concat(middle as Trade[], prevLog.trades.slice(j));
+  // Replaced and appended trades only (what another process's write does): derived, so that a
+  // sealed base gives a sealed array that remembers the positions written (log-index.ts).
+  const replaces = middle.length === j - i || (j === n && middle.length > j - i);
+  const trades = replaces
+    ? deriveTrades(prevLog.trades, (middle as Trade[]).map((t, k) => [i + k, t] as const))
+    : prevLog.trades.slice(0, i).concat(middle as Trade[], prevLog.trades.slice(j));
   top.trades = trades; // assignment keeps the key where the file has it
   const shift = (x: number) => x + delta;
   return {
