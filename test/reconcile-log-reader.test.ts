@@ -233,6 +233,28 @@ describe('LogCache', () => {
     );
   });
 
+  it('a write after another writer\'s version is spliced in is still exactly serializeLog\'s bytes, however that writer spelled its trades', async () => {
+    const store = new TradeStore({ tradeLog: file, maxPositions: 100, startingCapital: 100_000 });
+    try {
+      const syms = ['BTC', 'ETH', 'SOL', 'XRP', 'AAPL', 'MSFT', 'NVDA', 'AMD', 'TSLA', 'META'];
+      for (const symbol of syms) await store.openTrade({ symbol, direction: 'LONG', entry_price: 100, stop_price: 99.5, target_price: 110, size: 1 });
+      await store.getAllTrades();
+      // Another writer (Python's json.dump(indent=2) spells floats 100.0 and escapes non-ASCII) edits T008.
+      const other = JSON.parse(fs.readFileSync(file, 'utf8')) as Log;
+      Object.assign(other.trades[7] as Record<string, unknown>, { notes: 'café', size: 2 });
+      const python = `${JSON.stringify(other, null, 2)}\n`.replace('"café"', '"caf\\u00e9"').replace('"size": 2,', '"size": 2.0,');
+      expect(python).toContain('2.0');
+      fs.writeFileSync(`${file}.tmp`, python);
+      fs.renameSync(`${file}.tmp`, file);
+      await store.closeTrade('T010', { exit_price: 101 });
+      const out = fs.readFileSync(file, 'utf8');
+      expect(out).toBe(`${JSON.stringify(JSON.parse(out), null, 2)}\n`);
+      expect((JSON.parse(out) as Log).trades[7]).toMatchObject({ notes: 'café', size: 2 });
+    } finally {
+      store.close();
+    }
+  });
+
   it('splices another writer\'s close or open into a sealed array that knows the positions written', async () => {
     const store = new TradeStore({ tradeLog: file, maxPositions: 100, startingCapital: 100_000 });
     for (const symbol of ['BTC', 'ETH', 'SOL', 'XRP']) await store.openTrade({ symbol, direction: 'LONG', entry_price: 100, stop_price: 99.5, target_price: 110, size: 1 });

@@ -180,7 +180,7 @@ function lowerBound(xs: readonly number[], v: number): number {
  * N parsed by reusing P's trades, or null when the full parse should decide
  * (including every damaged N: the full parse names the damage).
  */
-export function spliceParse(P: Buffer, prevLog: TradeLog, layout: Layout, N: Buffer): { log: TradeLog; layout: Layout } | null {
+export function spliceParse(P: Buffer, prevLog: TradeLog, layout: Layout, N: Buffer): { log: TradeLog; layout: Layout; parsed: readonly [number, number] } | null {
   const { open, starts, ends } = layout;
   const n = starts.length;
   const cp = commonPrefix(P, N);
@@ -231,6 +231,8 @@ export function spliceParse(P: Buffer, prevLog: TradeLog, layout: Layout, N: Buf
   const shift = (x: number) => x + delta;
   return {
     log: top as TradeLog,
+    /** The positions [from, to) of the trades parsed from N: the others are P's, at P's bytes. */
+    parsed: [i, i + middle.length],
     layout: {
       open,
       starts: starts.slice(0, i).concat(s.starts, starts.slice(j).map(shift)),

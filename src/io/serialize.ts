@@ -87,6 +87,12 @@ const MAX_PIECES = 256;
 const cache = new WeakMap<object, Buffer>();
 const SEP = Buffer.from(',\n    ');
 
+/** Whether bytes[from, to) is exactly how serializeLog writes `t` (its bytes are cached for the write). */
+export function isTradeBytes(t: Trade, bytes: Buffer, from: number, to: number): boolean {
+  const b = tradeBytes(t);
+  return b.length === to - from && bytes.compare(b, 0, b.length, from, to) === 0;
+}
+
 function tradeBytes(t: Trade): Buffer {
   let b = cache.get(t);
   if (b === undefined) {
