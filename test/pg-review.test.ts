@@ -6,6 +6,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { isSealed, knownChanges } from '../src/domain/log-index.js';
 import { TradeStore } from '../src/index.js';
 import { AccountLog, accountRowOf, LOCK_ACCOUNT_SQL, type Queryable, type QueryResultLike } from '../src/postgres/account-log.js';
 import { importLog, PostgresTradeStore } from '../src/postgres/index.js';
@@ -42,6 +43,32 @@ beforeAll(() => {
 });
 afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('AccountLog: another process\'s write reaches the cache as the positions it changed', () => {
+  // The rows another writer changed were spliced in with slice(): the new trades array forgot its
+  // base, so the next write froze, indexed and compared the whole history again (issue 17).
+  it('the spliced trades array is sealed and knows which positions changed since the version read', async () => {
+    const writer = store();
+    const pool = new pg.Pool({ connectionString: db.url });
+    try {
+      const direct = pool as unknown as Queryable;
+      for (const symbol of ['BTC', 'ETH', 'SOL']) await writer.openTrade({ ...btc, symbol });
+      const log = new AccountLog(writer.account);
+      const a = await log.read(direct);
+      await writer.closeTrade('T002', { exit_price: 101 });
+      const b = await log.read(direct);
+      expect(isSealed(b.log.trades)).toBe(true);
+      expect(knownChanges(a.log.trades, b.log.trades)).toEqual([1]);
+      expect(b.log.trades[0]).toBe(a.log.trades[0]);
+      await writer.openTrade({ ...btc, symbol: 'XRP' });
+      const c = await log.read(direct);
+      expect(knownChanges(b.log.trades, c.log.trades)).toEqual([3]);
+      expect(c.log.trades.map((t) => [t.id, t.status])).toEqual([['T001', 'OPEN'], ['T002', 'CLOSED'], ['T003', 'OPEN'], ['T004', 'OPEN']]);
+    } finally {
+      await pool.end();
+    }
+  });
 });
 
 describe('AccountLog: a lock-free read whose answer arrives late never corrupts the cache', () => {

@@ -4,6 +4,9 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
+import { deepFreeze } from '../src/domain/freeze.js';
+import { deriveTrades, isSealed, knownChanges } from '../src/domain/log-index.js';
+import type { Trade } from '../src/domain/types.js';
 import { validateLogShape } from '../src/domain/validate.js';
 import { TradeLogCorruptError, TradeStore } from '../src/index.js';
 import { layoutOf, spliceParse } from '../src/io/incremental.js';
@@ -207,6 +210,72 @@ describe('LogCache', () => {
     file = path.join(dir, 'trade_log.json');
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('writes exactly serializeLog\'s bytes after a full read of a file in any layout (the first write reuses the trades it keeps)', async () => {
+    await fc.assert(
+      fc.asyncProperty(log, fc.nat({ max: layouts.length - 1 }), fc.array(fc.tuple(fc.nat(), trade), { maxLength: 3 }), async (l, k, edits) => {
+        fc.pre(validateLogShape(l) === null);
+        fs.writeFileSync(file, (layouts[k] as (l: unknown) => string)(l));
+        const cache = new LogCache(file);
+        try {
+          const read = deepFreeze(cache.read().log);
+          const n = read.trades.length;
+          // replacements and at most one append, positions ascending (what deriveTrades takes)
+          const writes = [...new Map(edits.map(([at, t]) => [at % (n + 1), t as Trade])).entries()].sort((a, b) => a[0] - b[0]);
+          const next = { ...read, trades: deriveTrades(read.trades, writes), next_id: read.next_id + 1 };
+          await cache.write(next);
+          expect(fs.readFileSync(file, 'utf8')).toBe(`${JSON.stringify(next, null, 2)}\n`);
+        } finally {
+          cache.close();
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a write after another writer\'s version is spliced in is still exactly serializeLog\'s bytes, however that writer spelled its trades', async () => {
+    const store = new TradeStore({ tradeLog: file, maxPositions: 100, startingCapital: 100_000 });
+    try {
+      const syms = ['BTC', 'ETH', 'SOL', 'XRP', 'AAPL', 'MSFT', 'NVDA', 'AMD', 'TSLA', 'META'];
+      for (const symbol of syms) await store.openTrade({ symbol, direction: 'LONG', entry_price: 100, stop_price: 99.5, target_price: 110, size: 1 });
+      await store.getAllTrades();
+      // Another writer (Python's json.dump(indent=2) spells floats 100.0 and escapes non-ASCII) edits T008.
+      const other = JSON.parse(fs.readFileSync(file, 'utf8')) as Log;
+      Object.assign(other.trades[7] as Record<string, unknown>, { notes: 'café', size: 2 });
+      const python = `${JSON.stringify(other, null, 2)}\n`.replace('"café"', '"caf\\u00e9"').replace('"size": 2,', '"size": 2.0,');
+      expect(python).toContain('2.0');
+      fs.writeFileSync(`${file}.tmp`, python);
+      fs.renameSync(`${file}.tmp`, file);
+      await store.closeTrade('T010', { exit_price: 101 });
+      const out = fs.readFileSync(file, 'utf8');
+      expect(out).toBe(`${JSON.stringify(JSON.parse(out), null, 2)}\n`);
+      expect((JSON.parse(out) as Log).trades[7]).toMatchObject({ notes: 'café', size: 2 });
+    } finally {
+      store.close();
+    }
+  });
+
+  it('splices another writer\'s close or open into a sealed array that knows the positions written', async () => {
+    const store = new TradeStore({ tradeLog: file, maxPositions: 100, startingCapital: 100_000 });
+    for (const symbol of ['BTC', 'ETH', 'SOL', 'XRP']) await store.openTrade({ symbol, direction: 'LONG', entry_price: 100, stop_price: 99.5, target_price: 110, size: 1 });
+    const reader = new LogCache(file);
+    try {
+      const a = deepFreeze(reader.read().log); // what the store does with what it reads
+      await store.closeTrade('T002', { exit_price: 101 });
+      const b = reader.read();
+      expect(b.kind).toBe('incremental');
+      expect(isSealed(b.log.trades)).toBe(true);
+      expect(knownChanges(a.trades, b.log.trades)).toEqual([1]);
+      await store.openTrade({ symbol: 'AAPL', direction: 'LONG', entry_price: 100, stop_price: 99.5, target_price: 110, size: 1 });
+      const c = reader.read();
+      expect(c.kind).toBe('incremental');
+      expect(knownChanges(b.log.trades, c.log.trades)).toEqual([4]);
+      expect(c.log).toStrictEqual(JSON.parse(fs.readFileSync(file, 'utf8')));
+    } finally {
+      reader.close();
+      store.close();
+    }
+  });
 
   it('reuses the previous parse for the same bytes, splices after a store write, and refuses damage', async () => {
     const reader = new LogCache(file);

@@ -1,8 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
+import { deepFreeze } from '../src/domain/freeze.js';
+import { deriveTrades } from '../src/domain/log-index.js';
 import { layoutOf, spliceParse } from '../src/io/incremental.js';
-import { serializeLog, type WrittenLayout } from '../src/io/serialize.js';
+import { canonicalLayout, serializeLog, type WrittenLayout } from '../src/io/serialize.js';
+import { tradeRecord } from './trades.js';
 
 const text = (log: unknown, prev: WrittenLayout | null = null) => serializeLog(log as never, prev).buf.toString('utf8');
 
@@ -145,5 +148,41 @@ describe('the serializer\'s layout feeds spliceParse (the store\'s incremental r
     expect(splice(Buffer.from(good.slice(0, good.length - 40)))).toBeNull();
     expect(splice(Buffer.from(good.replace('"S15"', '"S15')))).toBeNull();
     expect(splice(Buffer.from(good.replace('{\n  "trades"', '{\n  "x": 1,\n  "trades"')))).toBeNull();
+  });
+});
+
+describe('canonicalLayout (the first write after a full read copies the trades it keeps)', () => {
+  const big = () => {
+    // Above serialize.ts's JOIN_BELOW, so that the written pieces show where their bytes come from.
+    const trades = Array.from({ length: 1500 }, (_, i) => tradeRecord(`T${i + 1}`, { symbol: i % 7 ? 'BTC' : 'é"\\x', notes: `n${i}` }));
+    return deepFreeze({ trades, next_id: 1501 });
+  };
+
+  it('describes JSON.stringify(log, null, 2) with the trades where layoutOf finds them', () => {
+    const log = big();
+    const base = canonicalLayout(log);
+    expect(base).not.toBeNull();
+    expect(base?.buf.toString('utf8')).toBe(`${JSON.stringify(log, null, 2)}\n`);
+    const scanned = layoutOf(base?.buf as Buffer, log.trades.length);
+    expect({ open: base?.open, starts: base?.starts, ends: base?.ends }).toEqual(scanned);
+  });
+
+  it('lets a write copy the unchanged trades from it, byte-exact', () => {
+    const log = big();
+    const base = canonicalLayout(log) as WrittenLayout;
+    const trades = deriveTrades(log.trades, [[1450, tradeRecord('T1451', { status: 'CLOSED', pnl_usd: 1.5 })], [1500, tradeRecord('T1501')]]);
+    const next = { trades, next_id: 1502 };
+    const out = serializeLog(next, base);
+    expect(out.buf.toString('utf8')).toBe(`${JSON.stringify(next, null, 2)}\n`);
+    const from = base.buf.byteOffset;
+    const copied = out.pieces.list
+      .filter((b) => b.buffer === base.buf.buffer && b.byteOffset >= from && b.byteOffset + b.length <= from + base.buf.length)
+      .reduce((n, b) => n + b.length, 0);
+    expect(copied).toBeGreaterThan(out.pieces.length * 0.9);
+  });
+
+  it('declines what it cannot describe: no trades, or trades that are not all frozen', () => {
+    expect(canonicalLayout(deepFreeze({ trades: [], next_id: 1 }))).toBeNull();
+    expect(canonicalLayout({ trades: [tradeRecord('T1')], next_id: 2 })).toBeNull();
   });
 });

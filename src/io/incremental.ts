@@ -17,6 +17,7 @@
  * Anything unexpected falls back to the full parse, which also produces the
  * exact TradeLogCorruptError for a damaged file.
  */
+import { deriveTrades } from '../domain/log-index.js';
 import { isPlainObject, validateLogShape } from '../domain/validate.js';
 import type { Trade, TradeLog } from '../domain/types.js';
 
@@ -179,7 +180,7 @@ function lowerBound(xs: readonly number[], v: number): number {
  * N parsed by reusing P's trades, or null when the full parse should decide
  * (including every damaged N: the full parse names the damage).
  */
-export function spliceParse(P: Buffer, prevLog: TradeLog, layout: Layout, N: Buffer): { log: TradeLog; layout: Layout } | null {
+export function spliceParse(P: Buffer, prevLog: TradeLog, layout: Layout, N: Buffer): { log: TradeLog; layout: Layout; parsed: readonly [number, number] } | null {
   const { open, starts, ends } = layout;
   const n = starts.length;
   const cp = commonPrefix(P, N);
@@ -220,11 +221,18 @@ export function spliceParse(P: Buffer, prevLog: TradeLog, layout: Layout, N: Buf
   if (s === null || s.starts.length !== middle.length || s.ends.length !== middle.length) return null;
   if (tailOnly ? s.close < 0 : s.close >= 0 || s.depth !== 2) return null;
 
-  const trades = prevLog.trades.slice(0, i).concat(middle as Trade[], prevLog.trades.slice(j));
+  // Replaced and appended trades only (what another process's write does): derived, so that a
+  // sealed base gives a sealed array that remembers the positions written (log-index.ts).
+  const replaces = middle.length === j - i || (j === n && middle.length > j - i);
+  const trades = replaces
+    ? deriveTrades(prevLog.trades, (middle as Trade[]).map((t, k) => [i + k, t] as const))
+    : prevLog.trades.slice(0, i).concat(middle as Trade[], prevLog.trades.slice(j));
   top.trades = trades; // assignment keeps the key where the file has it
   const shift = (x: number) => x + delta;
   return {
     log: top as TradeLog,
+    /** The positions [from, to) of the trades parsed from N: the others are P's, at P's bytes. */
+    parsed: [i, i + middle.length],
     layout: {
       open,
       starts: starts.slice(0, i).concat(s.starts, starts.slice(j).map(shift)),

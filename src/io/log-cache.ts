@@ -24,11 +24,12 @@
  */
 import fs from 'node:fs';
 
+import { knownChanges } from '../domain/log-index.js';
 import type { Trade, TradeLog } from '../domain/types.js';
 import { syncVersion, writeFileDurablePinned } from './durable-write.js';
 import { layoutOf, spliceParse, worthSplicing, type Layout } from './incremental.js';
 import { fdVersion, parseLog, readLogPinned, sameVersion, statVersionSync, type FileVersion } from './read-log.js';
-import { Pieces, serializeLog, type WrittenLayout } from './serialize.js';
+import { canonicalLayout, isTradeBytes, Pieces, serializeLog, type WrittenLayout } from './serialize.js';
 
 /** How read() got its answer: no file, the cached parse, a splice onto it, or a full parse. */
 export type ReadKind = 'missing' | 'unchanged' | 'incremental' | 'full';
@@ -46,6 +47,14 @@ interface Entry {
    * does); null: this version cannot serve as a base for a splice.
    */
   layout: WrittenLayout | null | undefined;
+  /**
+   * Whether every trade's span in `layout` is serializeLog's bytes for it, so that a write may copy
+   * them: a version we wrote, or one spliced onto such a version whose newly parsed trades are
+   * spelled as we would (another writer may spell the same trade 100.0 or "caf\u00e9").
+   */
+  ours: boolean;
+  /** canonicalLayout of `log`, once asked for (a version parsed in full that a write starts from). */
+  canonical?: WrittenLayout | null;
 }
 
 /** The cached version's descriptor, closed when its cache is garbage-collected without close(). */
@@ -89,15 +98,17 @@ export class LogCache {
     let log: TradeLog;
     let layout: WrittenLayout | null | undefined;
     let kind: ReadKind;
+    let ours = false;
     try {
       if (c !== null && bytes.equals(c.data.buf)) {
-        ({ data, log, layout } = c); // the cached bytes, which the layout describes (its buf)
+        ({ data, log, layout, ours } = c); // the cached bytes, which the layout describes (its buf)
         kind = 'unchanged';
       } else {
         const inc = c === null ? null : splice(c, bytes);
         if (inc !== null) {
           log = inc.log;
           layout = { ...inc.layout, trades: inc.log.trades, buf: bytes };
+          ours = c !== null && c.ours && isOurs(layout, inc.parsed);
           kind = 'incremental';
         } else {
           // Throws TradeLogCorruptError; the cached version stays the base for the next read.
@@ -110,7 +121,7 @@ export class LogCache {
       fs.closeSync(snap.fd);
       throw err;
     }
-    this.#set({ version: snap.version, fd: snap.fd, data, log, layout });
+    this.#set({ version: snap.version, fd: snap.fd, data, log, layout, ours });
     return { log, kind };
   }
 
@@ -125,13 +136,28 @@ export class LogCache {
    * (no file, or none read yet) does this stat the file itself.
    */
   async write(log: TradeLog): Promise<void> {
-    const { pieces, layout } = serializeLog(log, this.#entry?.layout ?? null);
+    const { pieces, layout } = serializeLog(log, this.#base(log));
     const keep = this.#entry?.version ?? statVersionSync(this.file);
     // Whatever happens next, the old version no longer describes the file for sure (after a
     // DurabilityUnknownError the file is the new version: the next read() reads it from disk).
     this.#set(null);
     const fd = await writeFileDurablePinned(this.file, pieces.list, keep);
-    this.#set({ version: fdVersion(fd), fd, data: pieces, log, layout });
+    this.#set({ version: fdVersion(fd), fd, data: pieces, log, layout, ours: true });
+  }
+
+  /**
+   * The layout to copy unchanged trades from: the cached version's when its bytes are ours, else
+   * (parsed in full, or spliced from another writer's spelling) the log's canonical bytes (canonicalLayout) if `log` was derived
+   * from it (log-index.ts), not for a log that replaces it whole.
+   */
+  #base(log: TradeLog): WrittenLayout | null {
+    const c = this.#entry;
+    if (c === null) return null;
+    if (c.layout && c.ours) return c.layout;
+    if (c.canonical === undefined) {
+      c.canonical = knownChanges(c.log.trades, log.trades) === null ? null : canonicalLayout(c.log);
+    }
+    return c.canonical;
   }
 
   /**
@@ -177,8 +203,16 @@ export class LogCache {
   }
 }
 
+/** Whether the trades parsed at positions [from, to) of a splice onto our bytes are spelled as ours. */
+function isOurs(layout: WrittenLayout, [from, to]: readonly [number, number]): boolean {
+  for (let k = from; k < to; k++) {
+    if (!isTradeBytes(layout.trades[k] as Trade, layout.buf, layout.starts[k] as number, layout.ends[k] as number)) return false;
+  }
+  return true;
+}
+
 /** `bytes` parsed by reusing the cached version's trades, or null when the full parse should decide. */
-function splice(c: Entry, bytes: Buffer): { log: TradeLog; layout: Layout } | null {
+function splice(c: Entry, bytes: Buffer): { log: TradeLog; layout: Layout; parsed: readonly [number, number] } | null {
   // The scan costs about what a parse does: only when the change looks small enough to pay for it.
   if (c.layout === undefined && worthSplicing(c.data.buf, bytes)) {
     const layout = layoutOf(c.data.buf, c.log.trades.length);

@@ -87,6 +87,12 @@ const MAX_PIECES = 256;
 const cache = new WeakMap<object, Buffer>();
 const SEP = Buffer.from(',\n    ');
 
+/** Whether bytes[from, to) is exactly how serializeLog writes `t` (its bytes are cached for the write). */
+export function isTradeBytes(t: Trade, bytes: Buffer, from: number, to: number): boolean {
+  const b = tradeBytes(t);
+  return b.length === to - from && bytes.compare(b, 0, b.length, from, to) === 0;
+}
+
 function tradeBytes(t: Trade): Buffer {
   let b = cache.get(t);
   if (b === undefined) {
@@ -137,6 +143,44 @@ export function serializeLog(log: TradeLog, previous: WrittenLayout | null = nul
   const pieces = new Pieces(len <= JOIN_BELOW || chunks.length > MAX_PIECES ? [Buffer.concat(chunks, len)] : chunks);
   const layout: WrittenLayout | null = runs === null ? null : { ...runs, pieces, get buf() { return pieces.buf; } };
   return { pieces, layout, get buf() { return pieces.buf; } };
+}
+
+const TRADES_KEY = Buffer.from('\n  "trades": [');
+const TRADE_END = Buffer.from('\n    }');
+const ARRAY_END = Buffer.from('\n  ]');
+
+/**
+ * A layout to serialize the first write after a full read from, so that it copies the unchanged
+ * trades' bytes instead of serializing each (with the garbage of 10,000 small strings and buffers,
+ * that was most of a cold store's first write). The file's own bytes cannot serve as they are: a
+ * log Python or a hand wrote parses to the same trades from other bytes (1.0 for 1, \u00e9 for é),
+ * and the write must be exactly serializeLog's. So the base is the log's bytes as serializeLog
+ * would give them, from one JSON.stringify of the whole log; in that text no string holds a raw
+ * newline and nesting sets the indent, so each trade ends at the next "\n    }" before the "\n  ]"
+ * that closes the array. Null (serialize in full) when anything does not fit.
+ */
+export function canonicalLayout(log: TradeLog): WrittenLayout | null {
+  const trades = log.trades;
+  if (!Array.isArray(trades) || trades.length === 0 || !isSealed(trades)) return null;
+  const buf = Buffer.from(`${JSON.stringify(log, null, 2)}\n`, 'utf8');
+  const key = buf.indexOf(TRADES_KEY);
+  if (key < 0) return null;
+  const open = key + TRADES_KEY.length - 1;
+  const close = buf.indexOf(ARRAY_END, open);
+  const n = trades.length;
+  const starts = new Array<number>(n);
+  const ends = new Array<number>(n);
+  let at = open + 6; // past "[\n    "
+  for (let i = 0; i < n; i++) {
+    const e = buf.indexOf(TRADE_END, at);
+    if (buf[at] !== 0x7b || e < 0 || e > close) return null;
+    starts[i] = at;
+    ends[i] = e + TRADE_END.length;
+    at = (ends[i] as number) + SEP.length;
+    if (i < n - 1 && buf[ends[i] as number] !== 0x2c) return null;
+  }
+  if (ends[n - 1] !== close) return null;
+  return { open, starts, ends, trades, buf };
 }
 
 function pushTrades(

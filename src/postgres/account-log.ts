@@ -6,6 +6,7 @@
  * and without it), the reconciler's database source and the export.
  */
 import { deepFreeze } from '../domain/freeze.js';
+import { deriveTrades } from '../domain/log-index.js';
 import type { Trade, TradeLog } from '../domain/types.js';
 import { logFrom, rowToTrade } from './rows.js';
 import { SCHEMA } from './schema.js';
@@ -155,14 +156,20 @@ export class AccountLog {
   }
 }
 
-/** `known` with the changed rows put at their positions; null when a row's position leaves a hole. */
+/**
+ * `known` with the changed rows put at their positions (ascending: the query orders them); null when
+ * a row's position leaves a hole. Derived through deriveTrades, so that the new array stays sealed
+ * and remembers which positions another process's write changed (log-index.ts): the freeze, the
+ * index, the open checks and the integrity counts then touch those only.
+ */
 function splice(known: readonly Trade[], rows: readonly Record<string, unknown>[]): Trade[] | null {
-  const trades = known.slice();
+  const writes: [number, Trade][] = [];
+  let length = known.length;
   for (const row of rows) {
     const position = Number(row.position);
-    if (position < trades.length) trades[position] = rowToTrade(row);
-    else if (position === trades.length) trades.push(rowToTrade(row));
-    else return null;
+    if (position === length) length++;
+    else if (!(position >= 0 && position < length && Number.isInteger(position))) return null;
+    writes.push([position, rowToTrade(row)]);
   }
-  return trades;
+  return deriveTrades(known, writes);
 }
