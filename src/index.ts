@@ -30,3 +30,14 @@ export {
   type HistoryViolationKind,
 } from './reconcile/state-reconciler.js';
 export { HISTORY_FILE as RECONCILER_HISTORY_FILE } from './reconcile/history.js';
+export type { VenuePosition, VenueSide } from './domain/venue.js';
+// ccxt's unified positions and balances as VenuePositions (pure; the library never loads ccxt).
+export {
+  fromCcxtPositions,
+  fromCcxtBalance,
+  venuePositionsFrom,
+  type CcxtSymbolMap,
+  type CcxtPositionLike,
+  type CcxtPositionOptions,
+  type CcxtBalanceOptions,
+} from './venue/ccxt.js';
