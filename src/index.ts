@@ -15,6 +15,20 @@ export type { Violation } from './domain/integrity.js';
 export { instrumentKey } from './domain/instrument.js';
 export type { OpenInput, CloseInput, PartialInput } from './domain/validate.js';
 export type { PartialResult } from './domain/trade-ops.js';
+// The log against the venue (docs/venue.md): the store's compareVenue and adoptVenue, and the pure comparison.
+export {
+  compareVenue,
+  validateVenuePositions,
+  DEFAULT_VENUE_TOLERANCE,
+  DEFAULT_VENUE_EXIT_REASON,
+  type VenueSide,
+  type VenuePosition,
+  type DriftKind,
+  type DriftItem,
+  type VenueDrift,
+  type VenueAdoption,
+  type CompareOptions,
+} from './domain/venue.js';
 export { pyRound } from './domain/round.js';
 // The formulas the store and the derived files use, for bots that show or act on the same numbers.
 export { netPnl, partialPnl, riskPerUnit, initialRiskUsd, rMultipleOf, netR } from './domain/formulas.js';
