@@ -34,6 +34,14 @@ export interface AdoptOptions extends CompareOptions {
   exitReason?: string;
 }
 
+/** What each kind means, in words, for a person reading the CLI's table or the report. */
+export const DRIFT_MEANING: Readonly<Record<DriftKind, string>> = {
+  GHOST: 'open in the log, flat at the venue',
+  ORPHAN: 'held at the venue, not open in the log',
+  SIZE: 'same side, sizes differ beyond the tolerance',
+  SIDE: 'opposite sides',
+};
+
 export const DEFAULT_VENUE_TOLERANCE = 0.001;
 export const DEFAULT_VENUE_EXIT_REASON = 'venue_flat';
 
