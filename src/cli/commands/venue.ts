@@ -1,32 +1,15 @@
-import fs from 'node:fs';
 import path from 'node:path';
 
 import { DRIFT_MEANING, type DriftItem, type VenueAdoption, type VenueDrift } from '../../domain/venue.js';
 import { plain } from '../../format.js';
 import { optionalNumber, str } from '../args.js';
 import { UsageError } from '../cli-errors.js';
+import { readJsonFlag } from '../json-file.js';
 import type { Command, CommandResult } from '../command.js';
 import { openStore, whereJson, whereText, withIntegrity } from '../store.js';
 import { table } from '../table.js';
 
 const { plural, price } = plain;
-
-/** A JSON file named by a flag; unreadable or not JSON is a usage error (the check did not run). */
-function readJson(flag: string, file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new UsageError(`venue: cannot read --${flag} ${file}: ${(err as Error).message}`, 'venue');
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new UsageError(`venue: --${flag} ${file} is not JSON: ${(err as Error).message}`, 'venue');
-  }
-}
-
-const side = (s: string | null): string => s ?? '-';
 
 /** The items as a table a person reads: one row each, what it means last. */
 export function driftTable(items: readonly DriftItem[]): string {
@@ -79,8 +62,8 @@ cannot be read or is not JSON included). Kinds: GHOST, ORPHAN, SIZE, SIDE
     if (adopt && pricesFile === undefined) throw new UsageError('venue: --adopt needs --prices <prices.json>', 'venue');
     if (!adopt && (pricesFile !== undefined || reason !== undefined)) throw new UsageError('venue: --prices and --reason go with --adopt', 'venue');
     const positionsFile = path.resolve(str(values, 'positions') as string);
-    const positions = readJson('positions', positionsFile);
-    const prices = pricesFile === undefined ? undefined : readJson('prices', path.resolve(pricesFile));
+    const positions = readJsonFlag('venue', 'positions', positionsFile);
+    const prices = pricesFile === undefined ? undefined : readJsonFlag('venue', 'prices', path.resolve(pricesFile));
     const tolerance = optionalNumber(values, 'tolerance');
     const options = tolerance === undefined ? {} : { tolerance };
 
