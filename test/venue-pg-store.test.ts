@@ -104,13 +104,13 @@ describe('compareVenue and adoptVenue on both stores', () => {
     ];
     for (const [positions, options, field] of bad) {
       const errors = await Promise.all(
-        [file, pgStore].map((s) => s.adoptVenue(positions, options as { prices: Record<string, number> }).then(() => null, (e: unknown) => e)),
+        [file, pgStore].map((s) => s.adoptVenue(positions as VenuePosition[], options as { prices: Record<string, number> }).then(() => null, (e: unknown) => e)),
       );
       expect(errors[0], field).toMatchObject({ code: 'EVALIDATION', field });
       expect((errors[1] as Error).message).toBe((errors[0] as Error).message);
     }
     await expect(file.compareVenue([{ symbol: 'BTC', side: 'LONG', size: -1 }])).rejects.toMatchObject({ field: 'positions[0].size' });
-    await expect(pgStore.compareVenue('BTC')).rejects.toMatchObject({ field: 'positions' });
+    await expect(pgStore.compareVenue('BTC' as unknown as VenuePosition[])).rejects.toMatchObject({ field: 'positions' });
     expect(fs.readFileSync(file.tradeLog)).toEqual(bytes);
     expect(await accountVersion(pgStore.account)).toBe(version);
   });

@@ -30,6 +30,7 @@ import {
   type CompareOptions,
   type VenueAdoption,
   type VenueDrift,
+  type VenuePosition,
 } from '../domain/venue.js';
 import { validateCloseInput, validateOpenInput, validatePartialInput, validatePatch, validateUpdates, type OpenInput } from '../domain/validate.js';
 import { LockTimeoutError, TradeNotFoundError, ValidationError } from '../errors.js';
@@ -134,7 +135,7 @@ export abstract class Store<Context> {
    * by the difference; nothing is ever opened. Lenient: a broken rulebook does not block it (it only
    * closes). Bad input is refused here, before anything is queued.
    */
-  async adoptVenue(positions: unknown, options: { prices: Record<string, number>; exitReason?: string; tolerance?: number }): Promise<VenueAdoption> {
+  async adoptVenue(positions: readonly VenuePosition[], options: { prices: Record<string, number>; exitReason?: string; tolerance?: number }): Promise<VenueAdoption> {
     checkOptionsObject(options);
     const valid = validateVenuePositions(positions);
     const prices = validateVenuePrices(options.prices);
@@ -346,7 +347,7 @@ export abstract class Store<Context> {
    * without the lock, so the answer can be stale by the time you act; adoptVenue compares again
    * under the lock.
    */
-  async compareVenue(positions: unknown, options: CompareOptions = {}): Promise<VenueDrift> {
+  async compareVenue(positions: readonly VenuePosition[], options: CompareOptions = {}): Promise<VenueDrift> {
     checkOptionsObject(options);
     const valid = validateVenuePositions(positions);
     const tolerance = validateTolerance(options.tolerance);

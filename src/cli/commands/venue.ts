@@ -1,6 +1,6 @@
 import path from 'node:path';
 
-import { DRIFT_MEANING, type DriftItem, type VenueAdoption, type VenueDrift } from '../../domain/venue.js';
+import { DRIFT_MEANING, type DriftItem, type VenueAdoption, type VenueDrift, type VenuePosition } from '../../domain/venue.js';
 import { plain } from '../../format.js';
 import { optionalNumber, str } from '../args.js';
 import { UsageError } from '../cli-errors.js';
@@ -62,7 +62,8 @@ cannot be read or is not JSON included). Kinds: GHOST, ORPHAN, SIZE, SIDE
     if (adopt && pricesFile === undefined) throw new UsageError('venue: --adopt needs --prices <prices.json>', 'venue');
     if (!adopt && (pricesFile !== undefined || reason !== undefined)) throw new UsageError('venue: --prices and --reason go with --adopt', 'venue');
     const positionsFile = path.resolve(str(values, 'positions') as string);
-    const positions = readJsonFlag('venue', 'positions', positionsFile);
+    // Checked by the store at the call, whatever the file holds.
+    const positions = readJsonFlag('venue', 'positions', positionsFile) as VenuePosition[];
     const prices = pricesFile === undefined ? undefined : readJsonFlag('venue', 'prices', path.resolve(pricesFile));
     const tolerance = optionalNumber(values, 'tolerance');
     const options = tolerance === undefined ? {} : { tolerance };
