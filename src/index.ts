@@ -15,6 +15,20 @@ export type { Violation } from './domain/integrity.js';
 export { instrumentKey } from './domain/instrument.js';
 export type { OpenInput, CloseInput, PartialInput } from './domain/validate.js';
 export type { PartialResult } from './domain/trade-ops.js';
+// The log against the venue (docs/venue.md): the store's compareVenue and adoptVenue, and the pure comparison.
+export {
+  compareVenue,
+  validateVenuePositions,
+  DEFAULT_VENUE_TOLERANCE,
+  DEFAULT_VENUE_EXIT_REASON,
+  type VenueSide,
+  type VenuePosition,
+  type DriftKind,
+  type DriftItem,
+  type VenueDrift,
+  type VenueAdoption,
+  type CompareOptions,
+} from './domain/venue.js';
 export { pyRound } from './domain/round.js';
 // The formulas the store and the derived files use, for bots that show or act on the same numbers.
 export { netPnl, partialPnl, riskPerUnit, initialRiskUsd, rMultipleOf, netR } from './domain/formulas.js';
@@ -30,7 +44,6 @@ export {
   type HistoryViolationKind,
 } from './reconcile/state-reconciler.js';
 export { HISTORY_FILE as RECONCILER_HISTORY_FILE } from './reconcile/history.js';
-export type { VenuePosition, VenueSide } from './domain/venue.js';
 // ccxt's unified positions and balances as VenuePositions (pure; the library never loads ccxt).
 export {
   fromCcxtPositions,

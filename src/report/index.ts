@@ -8,6 +8,7 @@ import path from 'node:path';
 
 import { resolveDrawdownLimits, resolveStartingCapital } from '../domain/settings.js';
 import type { DrawdownLimits } from '../domain/types.js';
+import { compareVenue, validateTolerance, validateVenuePositions } from '../domain/venue.js';
 import { writeAtomicFile } from '../io/atomic-file.js';
 import { Rulebook } from '../io/rulebook.js';
 import { FileLogSource } from '../reconcile/file-source.js';
@@ -43,6 +44,11 @@ export interface BuildReportOptions {
   title?: string;
   /** Upper bound on plotted equity-curve points (default 2,000). */
   maxPoints?: number;
+  /**
+   * What the venue holds now (VenuePosition[]): the page gets a drift section, the log's open trades
+   * against it (docs/venue.md). `tolerance` as compareVenue's (default 0.001).
+   */
+  venue?: { positions: unknown; tolerance?: number };
 }
 
 export interface BuildReportResult {
@@ -77,6 +83,9 @@ export async function buildReport(options: BuildReportOptions): Promise<BuildRep
   if (options.out !== undefined && (typeof options.out !== 'string' || options.out === '')) {
     throw new TypeError('Expected "out" to be a non-empty path');
   }
+  // Checked before the log is read: a bad venue file writes no page.
+  const venue =
+    options.venue === undefined ? null : { positions: validateVenuePositions(options.venue?.positions), tolerance: validateTolerance(options.venue?.tolerance) };
   // The options are checked as ever, then judged against the log's settings file (resolveRules).
   resolveStartingCapital(options.startingCapital);
   resolveDrawdownLimits(options.drawdownLimits);
@@ -113,6 +122,7 @@ export async function buildReport(options: BuildReportOptions): Promise<BuildRep
     now: options.now ?? new Date(),
     maxPoints: options.maxPoints ?? DEFAULT_MAX_POINTS,
   });
+  if (venue !== null) data.venue = { drift: compareVenue(log, venue.positions, { tolerance: venue.tolerance }), tolerance: venue.tolerance };
   const { html, marks } = await renderReport(data, { title: options.title ?? DEFAULT_REPORT_TITLE, source: shown });
   let written: string | null = null;
   if (options.out !== undefined) {

@@ -17,6 +17,7 @@ import {
   type LimitLine,
   type SetupMetric,
 } from './charts.js';
+import { DRIFT_MEANING } from '../domain/venue.js';
 import type { RenderOptions } from './render-options.js';
 import type { CurvePoint, OpenPositionRow, ReportData } from './shape.js';
 import { CSS, type Fit } from './style.js';
@@ -268,6 +269,20 @@ function openSection(ctx: Ctx, data: ReportData): string {
   return `<section id="open">${head}\n${fig}\n${tbl}\n${haltTbl}\n</section>`;
 }
 
+/** The log against the venue: an "in agreement" line, or a table of the drift items (docs/venue.md). */
+function venueSection(data: ReportData): string {
+  if (data.venue === undefined) return '';
+  const { drift, tolerance } = data.venue;
+  const head = '<h2>Log against the venue</h2>';
+  const within = `tolerance ${pct(tolerance * 100, 1)}`;
+  if (drift.ok) return `<section id="venue">${head}${empty(`In agreement with the venue: ${plural(drift.matched.length, 'position')} matched (${within}).`)}</section>`;
+  const held = (side: string | null, size: number | null): string => (side === null ? 'flat' : `${side} ${price(size)}`);
+  const rows = drift.items.map((i) => [h(i.kind), h(i.symbol), h(i.trade_id ?? none), h(held(i.log_side, i.log_size)), h(held(i.venue_side, i.venue_size)), h(DRIFT_MEANING[i.kind])]);
+  const note = `<p role="status">${h(`Drift: ${plural(drift.items.length, 'item')}, ${count(drift.matched.length)} matched (${within}).`)}</p>`;
+  const tbl = table('Where the log and the venue differ', ['Kind', 'Symbol', 'Trade', 'Log', 'Venue', 'Meaning'], rows, 6);
+  return `<section id="venue">${head}\n${note}\n${tbl}\n</section>`;
+}
+
 /** The whole HTML document, with the charts drawn through `ctx`. */
 export function pageHtml(ctx: Ctx, data: ReportData, options: RenderOptions): string {
   const title = options.title;
@@ -291,6 +306,7 @@ ${curveSections(ctx, data)}
 ${rSection(ctx, data)}
 ${setupSection(ctx, data)}
 ${openSection(ctx, data)}
+${venueSection(data)}
 <footer>Built by trade-state-engine from the trade log alone, with the reconciler's formulas (docs/formulas.md); charts by Observable Plot, rendered to SVG at build time. R on this page is net R, net P&amp;L including partial exits ÷ initial risk; equity.json and setup_performance.json keep the original's stored r_multiple. Equity and the drawdown curve are daily, in UTC, on realized P&amp;L only; the max drawdown is measured after every realized event.</footer>
 </main>`;
   return `<!DOCTYPE html>

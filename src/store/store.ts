@@ -20,6 +20,18 @@ import {
   type PartialResult,
 } from '../domain/trade-ops.js';
 import type { DrawdownLimits, Trade, TradeLog } from '../domain/types.js';
+import {
+  adoptVenue,
+  compareVenue,
+  validateExitReason,
+  validateTolerance,
+  validateVenuePositions,
+  validateVenuePrices,
+  type CompareOptions,
+  type VenueAdoption,
+  type VenueDrift,
+  type VenuePosition,
+} from '../domain/venue.js';
 import { validateCloseInput, validateOpenInput, validatePartialInput, validatePatch, validateUpdates, type OpenInput } from '../domain/validate.js';
 import { LockTimeoutError, TradeNotFoundError, ValidationError } from '../errors.js';
 import { lockTimeoutOption, type StoreBackend } from './backend.js';
@@ -113,6 +125,24 @@ export abstract class Store<Context> {
       const next = applyUpdatesBatch(log, valid);
       return { log: next.log, result: valid.length };
     });
+  }
+
+  /**
+   * Settles the drift between the log and the venue that needs no guess (domain/venue.ts,
+   * docs/venue.md), as one write call: the comparison is re-done under the lock on the log as it is
+   * then, so a trade another process closed a moment ago is not closed twice. A GHOST is closed at
+   * its price with `exitReason` (default 'venue_flat'); a SIZE where the venue holds less is reduced
+   * by the difference; nothing is ever opened. Lenient: a broken rulebook does not block it (it only
+   * closes). Bad input is refused here, before anything is queued.
+   */
+  async adoptVenue(positions: readonly VenuePosition[], options: { prices: Record<string, number>; exitReason?: string; tolerance?: number }): Promise<VenueAdoption> {
+    checkOptionsObject(options);
+    const valid = validateVenuePositions(positions);
+    const prices = validateVenuePrices(options.prices);
+    const exitReason = validateExitReason(options.exitReason);
+    const tolerance = validateTolerance(options.tolerance);
+    const input = { positions: valid, prices: Object.fromEntries(prices), exit_reason: exitReason, tolerance };
+    return this.#push('adoptVenue', input, (log) => adoptVenue(log, valid, { prices, exitReason, tolerance }, this.#clock()));
   }
 
   /** Replaces the whole log with `log` (checked and copied by the caller), under the lock, as one write call. */
@@ -310,6 +340,18 @@ export abstract class Store<Context> {
   async canOpenPosition(symbol: string): Promise<Advice> {
     const probe = probeOf(symbol);
     return advisory(this.#check(await this.readLog('strict'), probe));
+  }
+
+  /**
+   * The drift between the log's open trades and what the venue holds (domain/venue.ts): read-only,
+   * without the lock, so the answer can be stale by the time you act; adoptVenue compares again
+   * under the lock.
+   */
+  async compareVenue(positions: readonly VenuePosition[], options: CompareOptions = {}): Promise<VenueDrift> {
+    checkOptionsObject(options);
+    const valid = validateVenuePositions(positions);
+    const tolerance = validateTolerance(options.tolerance);
+    return compareVenue(await this.readLog(), valid, { tolerance });
   }
 
   /** The integrity violations of the log as it is now ([] when clean). */

@@ -4,15 +4,19 @@ import { plain } from '../../format.js';
 import { str } from '../args.js';
 import { whereJson } from '../backend.js';
 import type { Command, CommandResult } from '../command.js';
+import { readJsonFlag } from '../json-file.js';
+import { venuePositionsFrom } from '../../venue/ccxt.js';
 import { openSource } from '../store.js';
 
 export const report: Command = {
   name: 'report',
   summary: 'write a self-contained HTML performance report (equity, drawdown, R, setups)',
-  usage: 'report --out <file.html> [--log <path> | --db <url> --account <name>] [--capital <n>] [--title <text>]',
+  usage: 'report --out <file.html> [--log <path> | --db <url> --account <name>] [--capital <n>] [--title <text>] [--venue <venue.json>]',
   help: `Options:
   --out <file>         where to write the report (one HTML file, no network needed to view it)
   --title <text>       the page's title (default "Trading performance report")
+  --venue <file>       what the venue holds now (as venue --positions takes it):
+                       the page gets a section of the drift between the log and it
 
 Built from the trade log alone (with --db, the account's log in PostgreSQL: the
 same page as from that log exported to JSON), with the reconciler's formulas
@@ -20,12 +24,15 @@ same page as from that log exported to JSON), with the reconciler's formulas
   options: {
     out: { type: 'string' },
     title: { type: 'string' },
+    venue: { type: 'string' },
   },
   required: ['out'],
   async run({ values, globals }): Promise<CommandResult> {
     const { buildReport } = await import('../../report/index.js');
     const out = path.resolve(str(values, 'out') as string);
     const title = str(values, 'title');
+    const venueFile = str(values, 'venue');
+    const positions = venueFile === undefined ? undefined : venuePositionsFrom(readJsonFlag('report', 'venue', path.resolve(venueFile)));
     const db = await openSource(globals);
     try {
       const r = await buildReport({
@@ -33,6 +40,7 @@ same page as from that log exported to JSON), with the reconciler's formulas
         out,
         ...(globals.capital !== undefined && { startingCapital: globals.capital }),
         ...(title !== undefined && { title }),
+        ...(positions !== undefined && { venue: { positions } }),
       });
       return {
         json: { ...whereJson(db === null ? { log: path.resolve(globals.log) } : db.where), path: r.path, bytes: r.bytes, marks: r.marks },

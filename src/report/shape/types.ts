@@ -1,6 +1,7 @@
 /** The report's data: what shapeReportData returns and the options it takes (types and the curve's limits only). */
 import type { DrawdownStatus } from '../../domain/derive/index.js';
 import type { DrawdownLimits } from '../../domain/types.js';
+import type { VenueDrift } from '../../domain/venue.js';
 
 export const DEFAULT_MAX_POINTS = 2000;
 /** Fewer points than this cannot hold first, last, the pinned extremes and one bucket. */
@@ -190,6 +191,8 @@ export interface HaltInfo {
 
 export interface ReportData {
   generatedAt: string;
+  /** The log against the venue, when the report was given what the venue holds (buildReport's `venue`). */
+  venue?: { drift: VenueDrift; tolerance: number };
   limits: DrawdownLimits;
   header: ReportHeader;
   curve: {
