@@ -211,3 +211,15 @@ export function rootForOtherUsers(): string {
   for (const dep of Object.keys(own.dependencies ?? {})) visit(dep);
   return (reachable = copy);
 }
+
+/** The messages of this process's warnings with `code` given while `fn` ran (and the tick after, when they are emitted). */
+export async function warningsDuring(code: string, fn: () => Promise<unknown>): Promise<string[]> {
+  const w = collectWarnings(code);
+  try {
+    await fn();
+    await sleep(10);
+  } finally {
+    w.stop();
+  }
+  return w.messages;
+}

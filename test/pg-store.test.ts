@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileLock, TradeStore } from '../src/index.js';
 import { importLog, PostgresTradeStore, RiskRejectedError, TradeNotFoundError, TradeStateConflictError, ValidationError } from '../src/postgres/index.js';
 import type { SettingsInput } from '../src/domain/settings.js';
-import { collectWarnings, sleep, tempDir } from './helpers.js';
+import { sleep, tempDir, warningsDuring } from './helpers.js';
 import { storeDatabase } from './pg.js';
 import pg from 'pg';
 
@@ -590,15 +590,7 @@ describe('the default integrity warning', () => {
       size: 1, status: 'CLOSED', exit_price: 90, pnl_usd: 10,
     }));
     await importLog({ connectionString: db.url, account, log: { trades, next_id: 401 } as never });
-    const integrity = collectWarnings('TSE_INTEGRITY');
-    try {
-      const s = db.store(account);
-      await s.openTrade(stock('NVDA'));
-      await new Promise((r) => setTimeout(r, 10)); // emitWarning emits on the next tick
-    } finally {
-      integrity.stop();
-    }
-    const warnings = integrity.messages;
+    const warnings = await warningsDuring('TSE_INTEGRITY', () => db.store(account).openTrade(stock('NVDA')));
     expect(warnings).toHaveLength(1);
     const message = warnings[0] as string;
     expect(Buffer.byteLength(message)).toBeLessThanOrEqual(2048);

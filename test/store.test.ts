@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { withLock, type Trade, type TradeLog } from '../src/index.js';
-import { collectWarnings, FIXTURES, ROOT, runNode, sleep, spawnNode, tempDir, wrap } from './helpers.js';
+import { FIXTURES, ROOT, runNode, sleep, spawnNode, tempDir, warningsDuring, wrap } from './helpers.js';
 import { fileStores } from './stores.js';
 
 const CHILD = path.join(FIXTURES, 'store-child.mjs');
@@ -120,14 +120,7 @@ describe('TradeStore basics', () => {
     }));
     fs.mkdirSync(path.dirname(logFile), { recursive: true });
     fs.writeFileSync(logFile, `${JSON.stringify({ trades: bad, next_id: 401 }, null, 2)}\n`);
-    const integrity = collectWarnings('TSE_INTEGRITY');
-    try {
-      await mkStore().openTrade(btc);
-      await new Promise((r) => setTimeout(r, 10)); // emitWarning emits on the next tick
-    } finally {
-      integrity.stop();
-    }
-    const warnings = integrity.messages;
+    const warnings = await warningsDuring('TSE_INTEGRITY', () => mkStore().openTrade(btc));
     expect(warnings).toHaveLength(1);
     const message = warnings[0] as string;
     expect(Buffer.byteLength(message)).toBeLessThanOrEqual(2048);
