@@ -20,15 +20,11 @@ import type { Applied, GroupCall, LockWait, LogRead, StoreBackend } from '../sto
 import type { Outcome } from '../store/write-group.js';
 import { AccountLog, accountRowOf, type AccountState, type Queryable } from './account-log.js';
 import { Connection, databaseError, readAgainIfLost } from './connection.js';
-import { settingsLabel } from './options.js';
+import { settingsLabel, type PostgresIntegrityContext } from './options.js';
 import { logTopOf, tradeToRow, unstorable, type RowInput } from './rows.js';
 import { SETTINGS_SQL, WRITE_SQL } from './sql.js';
 import { commitOnce, lockAccount, type PoolClientLike, type TransactionFrame } from './transaction.js';
 
-export interface PostgresIntegrityContext {
-  operation: string;
-  account: string;
-}
 
 export class PostgresBackend implements StoreBackend<PostgresIntegrityContext>, TransactionFrame {
   readonly account: string;

@@ -6,7 +6,7 @@
 export { PostgresTradeStore, type PostgresTradeStoreOptions, type PostgresIntegrityContext } from './store.js';
 export { redactConnectionString, type ConnectionOptions } from './options.js';
 export { PostgresLogSource, reconcilerFor, type PostgresLogSourceOptions, type PostgresReconcilerOptions } from './source.js';
-export { LISTENER_APPLICATION_NAME } from './watch.js';
+export { LISTENER_APPLICATION_NAME } from './options.js';
 export type { LogSource, SourceReadOptions, SourceSnapshot, SourceWatch } from '../reconcile/source.js';
 export { NOTIFY_CHANNEL, SCHEMA, SCHEMA_VERSION } from './schema.js';
 export {

@@ -61,3 +61,21 @@ export function redactConnectionString(url: string): string {
     return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*:).*@/i, `$1${MASK}@`).replace(/(password\s*=\s*)('[^']*'|[^&\s]+)/gi, `$1${MASK}`);
   }
 }
+
+/** The listener's application_name, so that an operator (or a test) can find its session in pg_stat_activity. */
+export const LISTENER_APPLICATION_NAME = 'trade-state-engine listener';
+
+/** What a watch asks of its account's source. */
+export interface WatchedAccount {
+  readonly account: string;
+  /** The account's version now (-1: no account); rejects with a DatabaseError. */
+  version(): Promise<number>;
+  /** The version of the source's last read (-1: none yet, or no account). */
+  readonly readVersion: number;
+}
+
+/** What the PostgreSQL store's integrity handler is told (here, with no pg types, so the public types never name pg). */
+export interface PostgresIntegrityContext {
+  operation: string;
+  account: string;
+}

@@ -14,8 +14,8 @@ import type { LogSource, SourceSnapshot, SourceWatch } from '../reconcile/source
 import { AccountLog, type Queryable } from './account-log.js';
 import { Connection, databaseError, readAgainIfLost } from './connection.js';
 import { SCHEMA } from './schema.js';
-import { checkAccountName, checkConnectionOptions, redactConnectionString, settingsLabel, type ConnectionOptions } from './options.js';
-import { AccountWatch, listenerConfig, watchSettings, type WatchedAccount, type WatchSettings } from './watch.js';
+import { checkAccountName, checkConnectionOptions, redactConnectionString, settingsLabel, type ConnectionOptions, type WatchedAccount } from './options.js';
+import { AccountWatch, listenerConfig, watchSettings, type WatchSettings } from './watch.js';
 
 export interface PostgresLogSourceOptions extends ConnectionOptions {
   /** The account whose log this is. */

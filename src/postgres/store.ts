@@ -14,11 +14,11 @@ import { checkSettingsFile, type SettingsInput } from '../domain/settings.js';
 import type { TradeLog } from '../domain/types.js';
 import { ValidationError } from '../errors.js';
 import { checkOptionsObject, Store } from '../store/store.js';
-import { PostgresBackend, type PostgresIntegrityContext } from './backend.js';
+import { PostgresBackend } from './backend.js';
 import { Connection, migrateDatabase, timeoutOption } from './connection.js';
-import { checkAccountName, checkConnectionOptions, settingsLabel, type ConnectionOptions } from './options.js';
+import { checkAccountName, checkConnectionOptions, settingsLabel, type ConnectionOptions, type PostgresIntegrityContext } from './options.js';
 
-export type { PostgresIntegrityContext } from './backend.js';
+export type { PostgresIntegrityContext } from './options.js';
 
 export interface PostgresTradeStoreOptions extends SettingsInput, ConnectionOptions {
   /** The account: one trade log, one budget. Letters, digits and . _ : @ - (up to 128), starting with a letter or digit. */

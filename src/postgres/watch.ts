@@ -12,11 +12,9 @@ import type { Client, ClientConfig } from 'pg';
 
 import { ValidationError } from '../errors.js';
 import { databaseError, loadPg } from './connection.js';
-import type { ConnectionOptions } from './options.js';
+import { LISTENER_APPLICATION_NAME, type ConnectionOptions, type WatchedAccount } from './options.js';
 import { NOTIFY_CHANNEL } from './schema.js';
 
-/** The listener's application_name, so that an operator (or a test) can find its session in pg_stat_activity. */
-export const LISTENER_APPLICATION_NAME = 'trade-state-engine listener';
 const DEFAULT_POLL_MS = 3000;
 const DEFAULT_RECONNECT_MS = 250;
 const MAX_RECONNECT_MS = 30_000;
@@ -26,15 +24,6 @@ export interface WatchSettings {
   pollMs: number;
   listen: boolean;
   reconnectMs: number;
-}
-
-/** What a watch asks of its account's source. */
-export interface WatchedAccount {
-  readonly account: string;
-  /** The account's version now (-1: no account); rejects with a DatabaseError. */
-  version(): Promise<number>;
-  /** The version of the source's last read (-1: none yet, or no account). */
-  readonly readVersion: number;
 }
 
 /** PostgresLogSourceOptions' pollMs, listen and reconnectMs, checked (ValidationError naming the option). */
