@@ -35,7 +35,12 @@ export interface LogIndex {
 }
 
 interface Derivation {
-  readonly base: readonly Trade[];
+  /**
+   * Held weakly: a strong base would keep every version ever derived alive through its successor
+   * (a chain growing by one trades array per write: ~80 KB a write at 10,000 trades, a long-running
+   * bot's memory without end). Whoever still compares against a base holds it, so it is there.
+   */
+  readonly base: WeakRef<readonly Trade[]>;
   /** Positions written in the new array, ascending. */
   readonly changed: readonly number[];
 }
@@ -83,7 +88,7 @@ export function deriveTrades(base: readonly Trade[], writes: readonly (readonly 
   for (const i of changed) deepFreezeValue(trades[i]);
   Object.freeze(trades);
   sealedArrays.add(trades);
-  derivations.set(trades, { base, changed });
+  derivations.set(trades, { base: new WeakRef(base), changed });
   const ix = indexes.get(base);
   if (ix !== undefined) {
     indexes.delete(base);
@@ -112,11 +117,13 @@ export function knownChanges(prev: readonly unknown[], next: readonly unknown[])
     const d = derivations.get(at);
     if (d === undefined) return null;
     sets.push(d.changed);
-    if (d.base === prev) {
+    const base = d.base.deref();
+    if (base === undefined) return null;
+    if (base === prev) {
       if (sets.length === 1) return d.changed.slice();
       return [...new Set(sets.flat())].sort((a, b) => a - b);
     }
-    at = d.base;
+    at = base;
   }
   return null;
 }

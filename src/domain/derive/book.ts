@@ -35,11 +35,12 @@ export interface BookPath {
 const paths = new WeakMap<Ledger, { start: number; realized: number; path: BookPath; cum: number }>();
 
 /** A ledger continued from another (open-state.ts): its events are `base`'s, then more from `from` on. */
-const extensions = new WeakMap<Ledger, { base: Ledger; from: number }>();
+/** The base held weakly: a strong one would chain every ledger a long-running store ever built (log-index.ts says why). */
+const extensions = new WeakMap<Ledger, { base: WeakRef<Ledger>; from: number }>();
 
 /** Records that `next` holds `base`'s events first: pathOf may then extend base's path instead of sorting again. */
 export function noteLedgerExtension(next: Ledger, base: Ledger): void {
-  extensions.set(next, { base, from: base.events.length });
+  extensions.set(next, { base: new WeakRef(base), from: base.events.length });
 }
 
 const timeKey = (e: RealizedEvent): number => (Number.isNaN(e.micros) ? -Infinity : e.micros);
@@ -78,7 +79,8 @@ export function pathOf(ledger: Ledger, start: number, realized: number): BookPat
 function extendPath(ledger: Ledger, start: number): { events: RealizedEvent[]; equity: number[]; cum: number } | null {
   const ext = extensions.get(ledger);
   if (ext === undefined) return null;
-  const prior = paths.get(ext.base);
+  const base = ext.base.deref();
+  const prior = base === undefined ? undefined : paths.get(base);
   if (prior === undefined || prior.start !== start || prior.path.events.length !== ext.from) return null;
   const added = timelineOf(ledger.events.slice(ext.from));
   const last = prior.path.events[prior.path.events.length - 1];
