@@ -36,6 +36,15 @@ export interface OpenState {
   readonly open: readonly Trade[];
   /** The largest T<digits> id number (tradeIdNumber), -Infinity when none. */
   readonly maxIdNumber: number;
+  /** How many trades of `trades` it describes: all of them, except in a `settled` state. */
+  readonly count: number;
+  /**
+   * The state of the trades before the first OPEN one (count = that index), when the trades are
+   * sealed: what a close, a partial or an update of an OPEN trade cannot change. The next state
+   * continues from it when the log changed at or after it, so that the open after a close folds the
+   * trades from the first OPEN one on instead of the whole history. null: not known.
+   */
+  readonly settled: OpenState | null;
 }
 
 /** tally(trades).realized, with the same grouping: (Σ net over closed) + (Σ partials over open). */
@@ -71,7 +80,30 @@ export function nextNumberFrom(s: OpenState, log: TradeLog): number {
 export function openStateOf(trades: readonly Trade[]): OpenState | null {
   const acc = { closedSum: 0, openPartials: 0, open: [] as Trade[], maxIdNumber: -Infinity };
   for (const t of trades) if (!fold(acc, t)) return null;
-  return { trades, ...acc, ledger: buildLedger(trades) };
+  return { trades, count: trades.length, ...acc, ledger: buildLedger(trades), settled: null };
+}
+
+/** The index of the first OPEN trade of `trades` at or after `from`; trades.length when none. */
+function firstOpenFrom(trades: readonly Trade[], from: number): number {
+  let i = from;
+  while (i < trades.length && (trades[i] as Trade).status !== 'OPEN') i++;
+  return i;
+}
+
+/**
+ * `full`'s state with its settled prefix: the state of its trades before the first OPEN one,
+ * continued from `base` (a state of a prefix of the same trades, with the same objects) or, when
+ * none, from nothing; `full` itself when no trade is OPEN. A prefix that grows gets its own ledger
+ * (foldOnto copies), since the ledger of a state continued from it is a copy too.
+ */
+function withSettled(full: OpenState, base: OpenState | null): OpenState {
+  const trades = full.trades;
+  const c = firstOpenFrom(trades, base === null ? 0 : base.count);
+  if (c === trades.length) return { ...full, settled: { ...full, settled: null } };
+  if (base !== null && c === base.count) return { ...full, settled: base };
+  const from = base ?? { trades, count: 0, closedSum: 0, openPartials: 0, open: [], maxIdNumber: -Infinity, ledger: buildLedger([]), settled: null };
+  const prefix = foldOnto(from, trades, c);
+  return prefix === null ? full : { ...full, settled: prefix };
 }
 
 /**
@@ -81,15 +113,21 @@ export function openStateOf(trades: readonly Trade[]): OpenState | null {
  * can change (OpenStateTracker checks that they are frozen).
  */
 function continueOpenState(prev: OpenState, trades: readonly Trade[]): OpenState | null {
-  const m = prev.trades.length;
+  const m = prev.count;
   if (trades.length < m) return null;
   // Derived from prev's array (log-index.ts): only the positions written can differ.
   const known = knownChanges(prev.trades, trades);
   if (known !== null) {
     for (const i of known) if (i < m && trades[i] !== prev.trades[i]) return null;
   } else if (trades !== prev.trades) for (let i = 0; i < m; i++) if (trades[i] !== prev.trades[i]) return null;
-  if (trades.length === m) return { ...prev, trades };
-  const added = trades.slice(m);
+  if (trades.length === m) return { ...prev, trades, count: m };
+  return foldOnto(prev, trades, trades.length);
+}
+
+/** `prev` (a state of trades[0, prev.count)) carried over trades[prev.count, to); null when one is not an object. */
+function foldOnto(prev: OpenState, trades: readonly Trade[], to: number): OpenState | null {
+  const m = prev.count;
+  const added = trades.slice(m, to);
   const acc = { closedSum: prev.closedSum, openPartials: prev.openPartials, open: prev.open.slice(), maxIdNumber: prev.maxIdNumber };
   for (const t of added) if (!fold(acc, t)) return null;
   const events = realizedEvents(added);
@@ -100,7 +138,7 @@ function continueOpenState(prev: OpenState, trades: readonly Trade[]): OpenState
     addToLedger(ledger, events);
     noteLedgerExtension(ledger, prev.ledger);
   }
-  return { trades, ...acc, ledger };
+  return { trades, count: to, ...acc, ledger, settled: null };
 }
 
 /** One trade of the full pass or of a continuation; false for an entry that is not an object. */
@@ -144,10 +182,17 @@ export class OpenStateTracker {
     // Only a frozen array of sealed trades can be remembered: another could change under the state.
     const frozen = Object.isFrozen(trades);
     let state: OpenState | null = null;
-    if (frozen && last !== null && trades.length >= last.trades.length) {
+    // Continued from the last state when the log only grew, else from its settled prefix when the
+    // log changed after it (a close of a recent trade): every trade folded must be sealed.
+    for (const base of last === null || !frozen ? [] : [last, last.settled]) {
+      if (base === null || trades.length < base.count) continue;
       let ok = true;
-      for (let i = last.trades.length; i < trades.length; i++) if (!sealed(trades[i])) ok = false;
-      if (ok) state = continueOpenState(last, trades);
+      for (let i = base.count; i < trades.length && ok; i++) if (!sealed(trades[i])) ok = false;
+      if (ok) state = continueOpenState(base, trades);
+      if (state !== null) {
+        state = withSettled(state, base === last ? last.settled : base);
+        break;
+      }
     }
     if (state === null) {
       state = openStateOf(trades);
@@ -155,6 +200,7 @@ export class OpenStateTracker {
         this.#last = null;
         return state;
       }
+      state = withSettled(state, null);
     }
     this.#last = state;
     return state;
