@@ -79,6 +79,7 @@ export const WARNING_CODES = {
   TSE_HISTORY_GUARD: "the reconciler's history guard kept the derived files",
   TSE_CORRUPTION_GUARD: 'the reconciler found the log damaged and kept the derived files',
   TSE_DERIVED_INVARIANT: 'the derived files broke an invariant',
+  TSE_ACCOUNT_REWOUND: "a PostgreSQL account's history is not the one this process read (a restore, a promoted replica): read again",
 } as const satisfies Record<string, string>;
 
 export class TradeStateError extends Error {

@@ -119,6 +119,15 @@ export function wrap(proc: ChildProcess): Child {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Waits until `pred` holds, checking every 50 ms; throws naming `what` after `timeoutMs`. */
+export async function until(what: string, pred: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
 /** Runs a node script to completion and returns its output. */
 export async function runNode(
   script: string,

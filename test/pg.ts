@@ -136,10 +136,12 @@ export async function eventSeqs(url: string, account: string): Promise<number[]>
 export async function ownServer(): Promise<{
   url: string;
   port: number;
+  /** Its data folder (as root, the `postgres` user's). */
+  dataDir: string;
   stop(): Promise<void>;
   start(): Promise<void>;
   destroy(): Promise<void>;
 }> {
   const s = await startServer('own');
-  return { url: s.url, port: s.port, stop: s.stop, start: s.start, destroy: s.destroy };
+  return { url: s.url, port: s.port, dataDir: s.dataDir, stop: s.stop, start: s.start, destroy: s.destroy };
 }

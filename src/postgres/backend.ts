@@ -106,9 +106,10 @@ export class PostgresBackend implements StoreBackend<PostgresIntegrityContext>, 
         const account = accountRowOf(await lockAccount(this, client, locked));
         const group = take();
         const before = await this.#log.readLocked(client, account);
-        const done = apply(before.log, this.#rulebookOf(before.settings));
+        const start = withNextIdFloor(before.log, this.#log.nextIdFloor);
+        const done = apply(start, this.#rulebookOf(before.settings));
         applied = done;
-        if (done.log === before.log) {
+        if (done.log === start) {
           // Nothing accepted on an account this transaction created: leave no account behind, as
           // a refused write on a missing file log leaves no file (the COMMIT after it is empty).
           if (locked === undefined) await client.query('ROLLBACK AND CHAIN');
@@ -118,7 +119,7 @@ export class PostgresBackend implements StoreBackend<PostgresIntegrityContext>, 
         events = eventsOf(group, done.outcomes, before.version);
         const version = before.version + events.length;
         const top = logTopOf(done.log);
-        const rows = changedRows(before.log, done.log);
+        const rows = changedRows(start, done.log);
         const r = await client.query(this.#statement('tse_write', WRITE_SQL, [
           this.account,
           version,
@@ -137,7 +138,7 @@ export class PostgresBackend implements StoreBackend<PostgresIntegrityContext>, 
             constraint: 'trades_pkey',
           });
         }
-        committed = Object.freeze({ log: done.log, version, settings: before.settings, exists: true });
+        committed = Object.freeze({ log: done.log, version, lastOp: events[events.length - 1]?.op_id ?? null, settings: before.settings, exists: true });
       },
       // Nothing written by this group (a client_id retry): what it read was committed before.
       () => ({ opIds: events.map((e) => e.op_id), xid, result: undefined }),
@@ -174,6 +175,14 @@ export class PostgresBackend implements StoreBackend<PostgresIntegrityContext>, 
   #statement(name: string, text: string, values: unknown[]): { name?: string; text: string; values: unknown[] } {
     return this.prepared ? { name, text, values } : { text, values };
   }
+}
+
+/**
+ * `log` with next_id raised to `floor`: after a restore rewound the account's next_id, the next
+ * trade still gets a number this process never saw (the write stores the raised next_id).
+ */
+function withNextIdFloor(log: TradeLog, floor: number): TradeLog {
+  return log.next_id >= floor ? log : Object.freeze({ ...log, next_id: floor });
 }
 
 /** The rows of the trades `next` changed or added relative to `prev`. */

@@ -37,8 +37,10 @@ export class PostgresLogSource implements LogSource, WatchedAccount {
   readonly #clientConfig: ClientConfig;
   readonly #log: AccountLog;
   readonly #watch: WatchSettings;
-  /** The last snapshot handed out: returned again, the same object, while the version is unchanged. */
+  /** The last snapshot handed out: returned again, the same object, while the version and its event are unchanged. */
   #last: SourceSnapshot | null = null;
+  /** The op_id of the event at #last's version: a restore can bring the version back with other content. */
+  #lastOp: string | null = null;
   /** The rulebook, checked once per distinct JSON text: an unchanged one is the same look. */
   readonly #rules: RulebookValue;
   readonly #watches = new Set<SourceWatch>();
@@ -71,7 +73,7 @@ export class PostgresLogSource implements LogSource, WatchedAccount {
     // A broken one is handed over as such: the reconciler and the report warn and go on.
     const rulebook = this.#rules.look(state.settings);
     const last = this.#last;
-    const same = last !== null && last.version === state.version && last.exists === state.exists;
+    const same = last !== null && last.version === state.version && last.exists === state.exists && this.#lastOp === state.lastOp;
     if (same && last.rulebook === rulebook) return last;
     const snapshot: SourceSnapshot = Object.freeze({
       log: same ? last.log : state.log,
@@ -81,6 +83,7 @@ export class PostgresLogSource implements LogSource, WatchedAccount {
       exists: state.exists,
     });
     this.#last = snapshot;
+    this.#lastOp = state.lastOp;
     return snapshot;
   }
 

@@ -7,6 +7,9 @@
  * - a poll of the account's version every pollMs: a NOTIFY sent while the listener is
  *   disconnected is lost for good, and PgBouncer in transaction mode delivers none at all.
  * The listener reconnects with back-off, and on every (re)connect checks the version at once.
+ * After an outage (a lost listener, a failed poll) the first check signals even an unchanged
+ * version: a restored server may be back at the version last read with other content, which only
+ * a read tells (account-log.ts).
  */
 import type { Client, ClientConfig } from 'pg';
 
@@ -65,6 +68,8 @@ export class AccountWatch {
   /** The same for the listener: its loss is reported, not every failed reconnect after it. */
   #listenFailing = false;
   #checking = false;
+  /** An outage was seen since the last check: the next one signals whatever the version. */
+  #resync = false;
   /** In flight (connect, check): awaited by close() so that no handle outlives it. */
   readonly #pending = new Set<Promise<unknown>>();
 
@@ -120,13 +125,16 @@ export class AccountWatch {
         (v) => {
           this.#checking = false;
           this.#pollFailing = false;
-          if (v !== this.#source.readVersion && v !== this.#signalled) this.#signal(v);
+          const resync = this.#resync;
+          this.#resync = false;
+          if (resync || (v !== this.#source.readVersion && v !== this.#signalled)) this.#signal(v);
         },
         (err: unknown) => {
           this.#checking = false;
           // After the outage, the version is signalled again even if it was before: the cycle it
           // woke probably failed to read as well.
           this.#signalled = -1;
+          this.#resync = true;
           if (this.#pollFailing || this.#closed) return;
           this.#pollFailing = true;
           this.#onError(err);
@@ -152,6 +160,7 @@ export class AccountWatch {
       if (this.#client === client) this.#client = null;
       client.end().catch(() => {});
       if (this.#closed) return;
+      this.#resync = true;
       if (err !== undefined && !this.#listenFailing) this.#onError(databaseError(err, this.#source.account));
       this.#listenFailing = true;
       this.#scheduleReconnect();
