@@ -52,8 +52,8 @@ export interface MetricsRegistry {
   readonly contentType: string;
 }
 
-/** A TradeStore or a PostgresTradeStore. */
-export type MetricsStore = Store<never>;
+/** A TradeStore or a PostgresTradeStore (`any`: the two differ in their integrity handler's context, which is not read here). */
+export type MetricsStore = Store<any>;
 
 export interface CollectMetricsOptions {
   /** Where the metrics are registered. Default: prom-client's global registry (`register`). */

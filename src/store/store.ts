@@ -54,7 +54,7 @@ export interface StoreOptions<Context> extends SettingsInput {
 type Step<T> = (log: TradeLog) => { log: TradeLog; result: T };
 
 /** Where a store's log lives, as the diagnostics channels name it (store/diagnostics.ts); for trade-state-engine/prometheus. */
-export let identityOf: (store: Store<never>) => StoreIdentity;
+export let identityOf: <C>(store: Store<C>) => StoreIdentity;
 
 export abstract class Store<Context> {
   readonly #backend: StoreBackend<Context>;
