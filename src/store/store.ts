@@ -95,14 +95,14 @@ export abstract class Store<Context> {
    * log, returns that trade instead of opening a second one (a safe retry after a crash), once that
    * version of the log is durable.
    */
-  async openTrade(input: OpenInput): Promise<Trade> {
+  openTrade(input: OpenInput): Promise<Trade> {
     return this.#traced('openTrade', async () => {
       const valid = validateOpenInput(input);
       return this.#push('openTrade', valid, openStep(valid, this.#openState, () => this.#checkContext()), 'strict');
     });
   }
 
-  async closeTrade(id: string, input: { exit_price: number; exit_reason?: string | null; lessons?: string | null }): Promise<Trade> {
+  closeTrade(id: string, input: { exit_price: number; exit_reason?: string | null; lessons?: string | null }): Promise<Trade> {
     return this.#traced('closeTrade', async () => {
       const valid = validateCloseInput(input);
       return this.#push('closeTrade', { id, ...valid }, (log) => {
@@ -112,7 +112,7 @@ export abstract class Store<Context> {
     });
   }
 
-  async partialClose(id: string, input: { fraction: number; exit_price: number; reason?: string | null }): Promise<PartialResult> {
+  partialClose(id: string, input: { fraction: number; exit_price: number; reason?: string | null }): Promise<PartialResult> {
     return this.#traced('partialClose', async () => {
       const valid = validatePartialInput(input);
       return this.#push('partialClose', { id, ...valid }, (log) => {
@@ -123,7 +123,7 @@ export abstract class Store<Context> {
   }
 
   /** Changes only mutable fields (stops, target, notes, grade, setup_type, lessons, extension fields). */
-  async updateTrade(id: string, patch: Record<string, unknown>): Promise<Trade> {
+  updateTrade(id: string, patch: Record<string, unknown>): Promise<Trade> {
     return this.#traced('updateTrade', async () => {
       // Checked and copied now: the caller may change its object before the group runs.
       const valid = validatePatch(patch);
@@ -135,7 +135,7 @@ export abstract class Store<Context> {
   }
 
   /** Several updates under one lock and one write; all or nothing. Returns how many trades changed. */
-  async updateTradesBatch(updates: ReadonlyArray<readonly [string, Record<string, unknown>]>): Promise<number> {
+  updateTradesBatch(updates: ReadonlyArray<readonly [string, Record<string, unknown>]>): Promise<number> {
     return this.#traced('updateTradesBatch', async () => {
       const valid = validateUpdates(updates);
       return this.#push('updateTradesBatch', { updates: valid }, (log) => {
@@ -153,7 +153,7 @@ export abstract class Store<Context> {
    * by the difference; nothing is ever opened. Lenient: a broken rulebook does not block it (it only
    * closes). Bad input is refused here, before anything is queued.
    */
-  async adoptVenue(positions: readonly VenuePosition[], options: { prices: Record<string, number>; exitReason?: string; tolerance?: number }): Promise<VenueAdoption> {
+  adoptVenue(positions: readonly VenuePosition[], options: { prices: Record<string, number>; exitReason?: string; tolerance?: number }): Promise<VenueAdoption> {
     return this.#traced('adoptVenue', async () => {
       checkOptionsObject(options);
       const valid = validateVenuePositions(positions);
@@ -166,13 +166,14 @@ export abstract class Store<Context> {
   }
 
   /** Replaces the whole log with `log` (checked and copied by the caller), under the lock, as one write call. */
-  protected async replaceLog(log: TradeLog): Promise<void> {
-    await this.#traced('saveRaw', () => this.#push('saveRaw', undefined, () => ({ log, result: undefined })));
+  protected replaceLog(log: TradeLog): Promise<void> {
+    return this.#traced('saveRaw', () => this.#push('saveRaw', undefined, () => ({ log, result: undefined })));
   }
 
   /**
    * One write call, from its validation to its settling, published on the write channel
-   * (store/diagnostics.ts) when someone subscribes: a refused input is a failed call too.
+   * (store/diagnostics.ts) when someone subscribes: a refused input is a failed call too. The
+   * public write methods are not async themselves: `call` is their one async frame, as before.
    */
   #traced<T>(operation: string, call: () => Promise<T>): Promise<T> {
     return traceWrite(() => this.#backend.identity, operation, call);
