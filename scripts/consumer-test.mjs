@@ -4,8 +4,8 @@
 // From there: the footprint (at most FOOTPRINT.packages packages and FOOTPRINT.bytes on disk, the
 // package itself included: the report's renderers are optional peers and not installed), import and
 // write a trade (ESM), the CLI and the postgres subpath without those renderers and the report's
-// one error naming them, then with them installed a report through the trade-state-engine/report
-// subpath, require() it (CJS), type-check a TypeScript consumer
+// one error naming them, trade-state-engine/prometheus without prom-client (EPROMMISSING), then
+// with the renderers installed a report through the trade-state-engine/report subpath, require() it (CJS), type-check a TypeScript consumer
 // under `module: nodenext` and `moduleResolution: bundler`, run both bin names, and check that an
 // install without a usable binary explains itself. publint and are-the-types-wrong judge the tarball.
 // The release job runs it once more on the tarball with all six prebuilt binaries.
@@ -138,6 +138,7 @@ step(`footprint: at most ${FOOTPRINT.packages} packages and ${FOOTPRINT.bytes / 
   check(bytes <= FOOTPRINT.bytes, `too many bytes: ${summary}`);
   const renderers = RENDERERS.filter((r) => packages.includes(r));
   check(renderers.length === 0, `the report's renderers were installed: ${renderers.join(', ')}`);
+  check(!packages.includes('prom-client'), 'prom-client, an optional peer of trade-state-engine/prometheus, was installed');
   return summary;
 });
 
@@ -184,6 +185,23 @@ try { await buildReport({ tradeLog: 'trades/trade_log.json' }); console.log('no 
   const out = ok(run('node', ['report-missing.mjs'], inApp), 'node report-missing.mjs').trim();
   check(out.startsWith('function EREPORTDEPS ') && out.includes(RENDERERS_INSTALL), `unexpected: ${out}`);
   return `status ok; report exit 1: ${r.stderr.trim().slice(0, 70)}…`;
+});
+
+step('trade-state-engine/prometheus without prom-client: one clear error', () => {
+  let visible = null;
+  try {
+    visible = createRequire(path.join(app, 'x.js')).resolve('prom-client');
+  } catch {
+    // not resolvable from the consumer: as on a bot's machine without it
+  }
+  check(visible === null, `a prom-client outside the consumer is visible to it (${visible}); move the temp folder`);
+  fs.writeFileSync(path.join(app, 'prom-missing.mjs'), `
+import { collectMetrics } from 'trade-state-engine/prometheus';
+try { collectMetrics(); console.log('no error'); } catch (err) { console.log(err.code + ' ' + err.message); }
+`);
+  const out = ok(run('node', ['prom-missing.mjs'], inApp), 'node prom-missing.mjs').trim();
+  check(out.startsWith('EPROMMISSING ') && out.includes('npm install prom-client@15'), `unexpected: ${out}`);
+  return out.slice(0, 60);
 });
 
 step('trade-state-engine/postgres without pg: one clear error', () => {

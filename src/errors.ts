@@ -33,6 +33,10 @@ export const ERROR_CODES = {
   EIMMUTABLEFIELD: 'an update named a field that may not change',
   ERECONCILERRUNNING: 'the reconciler is already running',
   EREPORTDEPS: "the report's optional dependencies are missing",
+  // metrics (trade-state-engine/prometheus, trade-state metrics)
+  EPROMMISSING: 'prom-client, the optional Prometheus client, is not installed',
+  EMETRICSREGISTERED: "collectMetrics() was called again on a registry that holds its metrics: stop() the first one's handle",
+  EMETRICSPORT: 'the metrics server could not listen on its host and port (in use, or not allowed)',
   // the pre-trade risk checks (RiskRejectedError)
   DUPLICATE_SYMBOL: 'a position in that instrument is already open',
   POSITION_CAP: 'the open positions are at maxPositions',
@@ -428,6 +432,31 @@ export class ReportDepsMissingError extends TradeStateError {
     );
     this.missing = missing;
     this.install = install;
+  }
+}
+
+/** trade-state-engine/prometheus was used without `prom-client`, its optional peer dependency: `install` is the command that adds it. */
+export class PromClientMissingError extends TradeStateError {
+  readonly install: string;
+  constructor(install: string, cause: unknown) {
+    super(
+      'EPROMMISSING',
+      'trade-state-engine/prometheus needs the "prom-client" package, an optional peer dependency that is not installed ' +
+        `(the library, the CLI and the diagnostics channels work without). Install it beside trade-state-engine: ${install}`,
+      { cause },
+    );
+    this.install = install;
+  }
+}
+
+/** The metrics could not be registered (EMETRICSREGISTERED) or served (EMETRICSPORT: `host` and `port` name where). */
+export class MetricsError extends TradeStateError {
+  readonly host: string | null;
+  readonly port: number | null;
+  constructor(code: 'EMETRICSREGISTERED' | 'EMETRICSPORT', message: string, where: { host?: string; port?: number } = {}, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.host = where.host ?? null;
+    this.port = where.port ?? null;
   }
 }
 

@@ -1,6 +1,7 @@
 export * from './errors.js';
 export { FileLock, withLock, type LockOptions, type AsyncLockOptions } from './lock/file-lock.js';
 export { TradeStore, type TradeStoreOptions, type IntegrityContext } from './store/trade-store.js';
+export { DIAGNOSTICS_CHANNELS, type LockWaitContext, type StoreIdentity, type WriteContext, type WriteOutcome } from './store/diagnostics.js';
 export type { Trade, TradeLog, PartialExit, Direction, CorrelationGroups, DrawdownLimits } from './domain/types.js';
 export {
   DEFAULT_CORRELATION_GROUPS,

@@ -2,6 +2,7 @@ import {
   AccountError,
   DatabaseError,
   ImmutableFieldError,
+  MetricsError,
   RiskRejectedError,
   SettingsConflictError,
   SettingsFileError,
@@ -82,6 +83,7 @@ export function classify(err: unknown): Failure {
     return { exitCode: 1, label: 'error', code: err.code, message: err.message, fields: { file: err.file, reason: err.reason } };
   }
   if (err instanceof AccountError) return { exitCode: 1, label: 'error', code: err.code, message: err.message, fields: { account: err.account } };
+  if (err instanceof MetricsError) return { exitCode: 1, label: 'error', code: err.code, message: err.message, fields: { host: err.host, port: err.port } };
   if (err instanceof DatabaseError) {
     const fields = { account: err.account, sqlstate: err.sqlstate, ...(err.constraint !== null && { constraint: err.constraint }) };
     return { exitCode: 1, label: 'error', code: err.code, message: err.message, fields };

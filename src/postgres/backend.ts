@@ -17,6 +17,7 @@ import type { Trade, TradeLog } from '../domain/types.js';
 import { DatabaseError, ValidationError } from '../errors.js';
 import { RulebookValue, type RulebookRead } from '../io/rulebook.js';
 import type { Applied, GroupCall, LockWait, LogRead, StoreBackend } from '../store/backend.js';
+import type { StoreIdentity } from '../store/diagnostics.js';
 import type { Outcome } from '../store/write-group.js';
 import { AccountLog, accountRowOf, type AccountState, type Queryable } from './account-log.js';
 import { Connection, databaseError, readAgainIfLost } from './connection.js';
@@ -29,6 +30,7 @@ import { commitOnce, lockAccount, type PoolClientLike, type TransactionFrame } f
 export class PostgresBackend implements StoreBackend<PostgresIntegrityContext>, TransactionFrame {
   readonly account: string;
   readonly where: string;
+  readonly identity: StoreIdentity;
   readonly statementTimeoutMs: number;
   readonly prepared: boolean;
   readonly #connection: Connection;
@@ -39,6 +41,7 @@ export class PostgresBackend implements StoreBackend<PostgresIntegrityContext>, 
   constructor(account: string, connection: Connection, options: { statementTimeoutMs: number; prepared: boolean }) {
     this.account = account;
     this.where = `postgres account "${account}"`;
+    this.identity = Object.freeze({ backend: 'postgres', store: this.where, account });
     this.#connection = connection;
     this.statementTimeoutMs = options.statementTimeoutMs;
     this.prepared = options.prepared;

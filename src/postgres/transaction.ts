@@ -6,6 +6,7 @@
  * the transaction wrote (op_id is unique) once the server has decided its fate (pg_xact_status).
  */
 import { OutcomeUnknownError } from '../errors.js';
+import { traceLockWait, type StoreIdentity } from '../store/diagnostics.js';
 import { LOCK_ACCOUNT_SQL, type Queryable, type QueryResultLike } from './account-log.js';
 import { databaseError, isConnectionError, pgTimeout } from './connection.js';
 import { SCHEMA } from './schema.js';
@@ -26,6 +27,8 @@ export interface TransactionFrame {
   readonly statementTimeoutMs: number;
   /** Run the frame's own statements as named prepared statements. */
   readonly prepared: boolean;
+  /** A store's frame: its lock round trip is published on the lock-wait channel (store/diagnostics.ts). */
+  readonly identity?: StoreIdentity;
 }
 
 /** How long the account lock may be waited for: until `until` (performance.now() time); `timeoutMs` names it in LockTimeoutError. */
@@ -66,11 +69,12 @@ export async function runTransaction<T>(
     let phase: 'connect' | 'body' | 'commit' = 'connect';
     try {
       client = await frame.connect();
+      const c = client;
       phase = 'body';
       // One round trip for the frame and the lock: SET takes no parameters (the values are
       // integers computed here), and a multi-statement query none, so the account is a literal.
       // Waiting forever (0 disables both timeouts), the statement timeout comes back after the lock.
-      const opened = (await client.query(
+      const opened = (await traceLockWait(frame.identity, () => c.query(
         `BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = ${forever ? 0 : pgTimeout(waitMs)}; ` +
           `SET LOCAL statement_timeout = ${forever ? 0 : pgTimeout(waitMs + frame.statementTimeoutMs)}; ` +
           `SET LOCAL idle_in_transaction_session_timeout = ${pgTimeout(frame.statementTimeoutMs)}; ` +
@@ -80,7 +84,7 @@ export async function runTransaction<T>(
           `SELECT set_config('synchronous_commit', 'on', true) WHERE current_setting('synchronous_commit') = 'off'; ` +
           `${LOCK_ACCOUNT_SQL.replace('$1', literal(frame.account))}` +
           (forever ? `; SET LOCAL statement_timeout = ${pgTimeout(frame.statementTimeoutMs)}` : ''),
-      )) as unknown as QueryResultLike[];
+      ))) as unknown as QueryResultLike[];
       const locked = opened[opened.length - (forever ? 2 : 1)]?.rows[0];
       const result = await body(client, locked);
       phase = 'commit';

@@ -5,7 +5,9 @@
  * Writing a backend (a third one, SQLite say, is this interface in one new file plus its tests):
  *
  * - `where` names the log in messages (`/srv/bot/trade_log.json`, `postgres account "main"`) and
- *   `context(operation)` is what the integrity handler is given besides the violations.
+ *   `context(operation)` is what the integrity handler is given besides the violations;
+ *   `identity` is how the diagnostics channels name it (store/diagnostics.ts), and the lock step
+ *   runs inside `traceLockWait(identity, ...)`.
  * - `read()` is the log as it is now, without the lock, with its rulebook: one whole version, never
  *   a half-written one (a file is replaced by rename; a database read is one statement). The log
  *   must be deep-frozen (domain/freeze.ts): its records are also the store's cache.
@@ -38,6 +40,7 @@ import type { AsyncResource } from 'node:async_hooks';
 import type { TradeLog } from '../domain/types.js';
 import { ValidationError } from '../errors.js';
 import type { RulebookRead } from '../io/rulebook.js';
+import type { StoreIdentity } from './diagnostics.js';
 import type { Outcome } from './write-group.js';
 
 /** The log as read, with its rulebook (RulebookRead: its version and contents, looked at when applied). */
@@ -66,6 +69,7 @@ export interface LockWait {
 
 export interface StoreBackend<Context> {
   readonly where: string;
+  readonly identity: StoreIdentity;
   context(operation: string): Context;
   read(): Promise<LogRead>;
   runGroup(wait: LockWait, take: () => readonly GroupCall[], apply: (before: TradeLog, rulebook: RulebookRead) => Applied): Promise<Applied>;

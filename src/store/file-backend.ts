@@ -17,6 +17,7 @@ import { SettingsFileCache } from '../io/settings-file.js';
 import { sweepTemps } from '../io/temp-files.js';
 import { heldInWithLock, outsideWithLock } from '../lock/file-lock.js';
 import type { Applied, GroupCall, LockWait, LogRead, StoreBackend } from './backend.js';
+import { traceLockWait, type StoreIdentity } from './diagnostics.js';
 import { IdleLock } from './idle-lock.js';
 
 export interface IntegrityContext {
@@ -26,6 +27,7 @@ export interface IntegrityContext {
 
 export class FileBackend implements StoreBackend<IntegrityContext> {
   readonly where: string;
+  readonly identity: StoreIdentity;
   readonly #lockFile: string;
   /** The log's settings file, re-read when its stat changed. */
   readonly #rulebook: SettingsFileCache;
@@ -40,6 +42,7 @@ export class FileBackend implements StoreBackend<IntegrityContext> {
   /** `tradeLog`: the log's real path (io/log-path.ts); `lockFile` and `settingsFile` resolved. */
   constructor(tradeLog: string, lockFile: string, settingsFile: string) {
     this.where = tradeLog;
+    this.identity = Object.freeze({ backend: 'file', store: tradeLog, tradeLog });
     this.#lockFile = lockFile;
     this.#rulebook = new SettingsFileCache(settingsFile);
     this.#log = new LogCache(tradeLog);
@@ -95,7 +98,7 @@ export class FileBackend implements StoreBackend<IntegrityContext> {
     await this.#ensureDirs();
     const lock = this.#locks.take();
     try {
-      await lock.lock({ timeoutMs: Math.max(0, Math.ceil(wait.until - performance.now())) });
+      await traceLockWait(this.identity, () => lock.lock({ timeoutMs: Math.max(0, Math.ceil(wait.until - performance.now())) }));
     } catch (err) {
       lock.close();
       throw err;

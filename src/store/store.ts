@@ -35,6 +35,7 @@ import {
 import { validateCloseInput, validateOpenInput, validatePartialInput, validatePatch, validateUpdates, type OpenInput } from '../domain/validate.js';
 import { LockTimeoutError, TradeNotFoundError, ValidationError } from '../errors.js';
 import { lockTimeoutOption, type StoreBackend } from './backend.js';
+import { traceWrite, type StoreIdentity } from './diagnostics.js';
 import { advisory, checkOpen, openStep, probeOf, type CheckContext } from './operations.js';
 import { RulesInForce } from './rules.js';
 import { applyGroup, doneOperations, settleGroup, WriteQueue, type PendingWrite } from './write-group.js';
@@ -52,6 +53,9 @@ export interface StoreOptions<Context> extends SettingsInput {
 
 type Step<T> = (log: TradeLog) => { log: TradeLog; result: T };
 
+/** Where a store's log lives, as the diagnostics channels name it (store/diagnostics.ts); for trade-state-engine/prometheus. */
+export let identityOf: <C>(store: Store<C>) => StoreIdentity;
+
 export abstract class Store<Context> {
   readonly #backend: StoreBackend<Context>;
   readonly #rules: RulesInForce;
@@ -64,6 +68,10 @@ export abstract class Store<Context> {
   readonly #integrity = new IntegrityTracker();
   /** Writes not yet in a group, in arrival order (#commitGroup). */
   readonly #writes: WriteQueue;
+
+  static {
+    identityOf = (store) => store.#backend.identity;
+  }
 
   protected constructor(options: StoreOptions<Context>, backend: StoreBackend<Context>) {
     // A bad option is refused as ever (RulesInForce resolves the options alone), before the log is looked at.
@@ -87,43 +95,53 @@ export abstract class Store<Context> {
    * log, returns that trade instead of opening a second one (a safe retry after a crash), once that
    * version of the log is durable.
    */
-  async openTrade(input: OpenInput): Promise<Trade> {
-    const valid = validateOpenInput(input);
-    return this.#push('openTrade', valid, openStep(valid, this.#openState, () => this.#checkContext()), 'strict');
-  }
-
-  async closeTrade(id: string, input: { exit_price: number; exit_reason?: string | null; lessons?: string | null }): Promise<Trade> {
-    const valid = validateCloseInput(input);
-    return this.#push('closeTrade', { id, ...valid }, (log) => {
-      const next = applyClose(log, id, valid, this.#clock());
-      return { log: next.log, result: next.trade };
+  openTrade(input: OpenInput): Promise<Trade> {
+    return this.#traced('openTrade', async () => {
+      const valid = validateOpenInput(input);
+      return this.#push('openTrade', valid, openStep(valid, this.#openState, () => this.#checkContext()), 'strict');
     });
   }
 
-  async partialClose(id: string, input: { fraction: number; exit_price: number; reason?: string | null }): Promise<PartialResult> {
-    const valid = validatePartialInput(input);
-    return this.#push('partialClose', { id, ...valid }, (log) => {
-      const next = applyPartial(log, id, valid, this.#clock());
-      return { log: next.log, result: next.result };
+  closeTrade(id: string, input: { exit_price: number; exit_reason?: string | null; lessons?: string | null }): Promise<Trade> {
+    return this.#traced('closeTrade', async () => {
+      const valid = validateCloseInput(input);
+      return this.#push('closeTrade', { id, ...valid }, (log) => {
+        const next = applyClose(log, id, valid, this.#clock());
+        return { log: next.log, result: next.trade };
+      });
+    });
+  }
+
+  partialClose(id: string, input: { fraction: number; exit_price: number; reason?: string | null }): Promise<PartialResult> {
+    return this.#traced('partialClose', async () => {
+      const valid = validatePartialInput(input);
+      return this.#push('partialClose', { id, ...valid }, (log) => {
+        const next = applyPartial(log, id, valid, this.#clock());
+        return { log: next.log, result: next.result };
+      });
     });
   }
 
   /** Changes only mutable fields (stops, target, notes, grade, setup_type, lessons, extension fields). */
-  async updateTrade(id: string, patch: Record<string, unknown>): Promise<Trade> {
-    // Checked and copied now: the caller may change its object before the group runs.
-    const valid = validatePatch(patch);
-    return this.#push('updateTrade', { id, patch: valid }, (log) => {
-      const next = applyUpdate(log, id, valid);
-      return { log: next.log, result: next.trade };
+  updateTrade(id: string, patch: Record<string, unknown>): Promise<Trade> {
+    return this.#traced('updateTrade', async () => {
+      // Checked and copied now: the caller may change its object before the group runs.
+      const valid = validatePatch(patch);
+      return this.#push('updateTrade', { id, patch: valid }, (log) => {
+        const next = applyUpdate(log, id, valid);
+        return { log: next.log, result: next.trade };
+      });
     });
   }
 
   /** Several updates under one lock and one write; all or nothing. Returns how many trades changed. */
-  async updateTradesBatch(updates: ReadonlyArray<readonly [string, Record<string, unknown>]>): Promise<number> {
-    const valid = validateUpdates(updates);
-    return this.#push('updateTradesBatch', { updates: valid }, (log) => {
-      const next = applyUpdatesBatch(log, valid);
-      return { log: next.log, result: valid.length };
+  updateTradesBatch(updates: ReadonlyArray<readonly [string, Record<string, unknown>]>): Promise<number> {
+    return this.#traced('updateTradesBatch', async () => {
+      const valid = validateUpdates(updates);
+      return this.#push('updateTradesBatch', { updates: valid }, (log) => {
+        const next = applyUpdatesBatch(log, valid);
+        return { log: next.log, result: valid.length };
+      });
     });
   }
 
@@ -135,19 +153,30 @@ export abstract class Store<Context> {
    * by the difference; nothing is ever opened. Lenient: a broken rulebook does not block it (it only
    * closes). Bad input is refused here, before anything is queued.
    */
-  async adoptVenue(positions: readonly VenuePosition[], options: { prices: Record<string, number>; exitReason?: string; tolerance?: number }): Promise<VenueAdoption> {
-    checkOptionsObject(options);
-    const valid = validateVenuePositions(positions);
-    const prices = validateVenuePrices(options.prices);
-    const exitReason = validateExitReason(options.exitReason);
-    const tolerance = validateTolerance(options.tolerance);
-    const input = { positions: valid, prices: Object.fromEntries(prices), exit_reason: exitReason, tolerance };
-    return this.#push('adoptVenue', input, (log) => adoptVenue(log, valid, { prices, exitReason, tolerance }, this.#clock()));
+  adoptVenue(positions: readonly VenuePosition[], options: { prices: Record<string, number>; exitReason?: string; tolerance?: number }): Promise<VenueAdoption> {
+    return this.#traced('adoptVenue', async () => {
+      checkOptionsObject(options);
+      const valid = validateVenuePositions(positions);
+      const prices = validateVenuePrices(options.prices);
+      const exitReason = validateExitReason(options.exitReason);
+      const tolerance = validateTolerance(options.tolerance);
+      const input = { positions: valid, prices: Object.fromEntries(prices), exit_reason: exitReason, tolerance };
+      return this.#push('adoptVenue', input, (log) => adoptVenue(log, valid, { prices, exitReason, tolerance }, this.#clock()));
+    });
   }
 
   /** Replaces the whole log with `log` (checked and copied by the caller), under the lock, as one write call. */
-  protected async replaceLog(log: TradeLog): Promise<void> {
-    await this.#push('saveRaw', undefined, () => ({ log, result: undefined }));
+  protected replaceLog(log: TradeLog): Promise<void> {
+    return this.#traced('saveRaw', () => this.#push('saveRaw', undefined, () => ({ log, result: undefined })));
+  }
+
+  /**
+   * One write call, from its validation to its settling, published on the write channel
+   * (store/diagnostics.ts) when someone subscribes: a refused input is a failed call too. The
+   * public write methods are not async themselves: `call` is their one async frame, as before.
+   */
+  #traced<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    return traceWrite(() => this.#backend.identity, operation, call);
   }
 
   /**

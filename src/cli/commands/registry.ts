@@ -22,6 +22,7 @@ export const REGISTRY: readonly CommandEntry[] = [
   { name: 'venue', load: async () => (await import('./venue.js')).venue },
   { name: 'reconcile', load: async () => (await import('./reconcile.js')).reconcile },
   { name: 'report', load: async () => (await import('./report.js')).report },
+  { name: 'metrics', load: async () => (await import('./metrics.js')).metrics },
   { name: 'config', load: async () => (await import('./config.js')).config },
   { name: 'init', load: async () => (await import('./init.js')).init },
   { name: 'migrate', load: async () => (await import('./migrate.js')).migrate },
