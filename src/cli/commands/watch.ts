@@ -75,7 +75,7 @@ function detail(kind: TradeEvent['kind'], t: Readonly<Trade>): string {
   if (kind === 'close' || t.status === 'CLOSED') return `closed @ ${price(t.exit_price)}: ${signedUsd(t.pnl_usd)}${t.exit_reason ? ` (${t.exit_reason})` : ''}`;
   if (kind === 'partial') {
     const p = t.partial_exits?.[t.partial_exits.length - 1];
-    return `partial ${price(p?.size_closed)} @ ${price(p?.exit_price)}: ${signedUsd(p?.pnl_usd)}, ${price(t.size)} left`;
+    return `${price(p?.size_closed)} off @ ${price(p?.exit_price)}: ${signedUsd(p?.pnl_usd)}, ${price(t.size)} left`;
   }
   const target = t.target_price === null ? '' : ` target ${price(t.target_price)}`;
   return `${price(t.size)} @ ${price(t.entry_price)} stop ${price(t.stop_price)}${target}`;
