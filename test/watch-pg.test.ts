@@ -6,10 +6,11 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { importLog, LISTENER_APPLICATION_NAME, type PostgresTradeStore, type TradeEvent } from '../src/postgres/index.js';
-import { FIXTURES, spawnNode, type Child } from './helpers.js';
+import { FIXTURES, ROOT, spawnNode, type Child } from './helpers.js';
 import { storeDatabase, withClient } from './pg.js';
 
 const CHILD = path.join(FIXTURES, 'watch-child.mjs');
+const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
 const db = storeDatabase();
 
 const KIND: Record<string, string> = {
@@ -124,6 +125,32 @@ describe('store.watch() on PostgreSQL', () => {
     expect(await child.exited, child.stderr()).toEqual({ code: 0, signal: null });
     expect(JSON.parse(child.lines[1] as string)).toMatchObject({ kind: 'open', trade_id: 'T002', seq: 2 });
     expect(child.lines[2]).toBe('{"ended":true}');
+  });
+
+  it('trade-state watch --json --db --account --since: one line per event, numbered, until SIGTERM (exit 0)', async () => {
+    const account = 'cli';
+    const s = db.store(account);
+    await open(s, 'OLD');
+    const since = await lastSeq(account);
+    const child = spawnNode(CLI, ['watch', '--json', '--db', db.url, '--account', account, '--since', String(since)], { TSE_DATABASE_URL: '', TSE_ACCOUNT: '' });
+    await child.waitFor('{"ok":true,"command":"watch","event":"started"}');
+    const t = await open(s, 'NEW');
+    await s.closeTrade(t.id, { exit_price: 101 });
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (!child.lines.some((l) => l.includes('"kind":"close"'))) return;
+        clearInterval(check);
+        resolve();
+      }, 10);
+    });
+    child.proc.kill('SIGTERM');
+    expect(await child.exited, child.stderr()).toEqual({ code: 0, signal: null });
+    const lines = child.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.filter((l) => 'kind' in l).map((l) => [l.seq, l.kind, l.trade_id])).toEqual([
+      [since + 1, 'open', t.id],
+      [since + 2, 'close', t.id],
+    ]);
+    expect(lines.at(-1)).toEqual({ ok: true, command: 'watch', event: 'stopped' });
   });
 
   it('watch() on a closed store: StoreClosedError (ECLOSED); close() ends a running watch first', async () => {

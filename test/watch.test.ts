@@ -139,6 +139,12 @@ describe('store.watch() on a file log', () => {
     expect(child.lines[2]).toBe('{"ended":true}');
   });
 
+  it('a watch asked for but never iterated holds nothing: the process exits by itself', async () => {
+    const child = spawnNode(CHILD, ['idle-file', logFile]);
+    expect(await child.exited, child.stderr()).toEqual({ code: 0, signal: null });
+    expect(child.lines).toEqual(['{"idle":true}']);
+  });
+
   it('watch() on a closed store: StoreClosedError (ECLOSED); close() ends a running watch', async () => {
     const s = mkStore();
     const running = (async () => {

@@ -37,33 +37,29 @@ interface Row {
 }
 
 export async function accountChanges(host: ChangesHost, listener: ClientConfig, options: ChangeFeedOptions): Promise<ChangeFeed> {
-  const feed = new AccountChanges(host);
+  const feed: AccountChanges = new AccountChanges(host, (): AccountWatch => new AccountWatch(feed, listener, watchSettings({ pollMs: options.pollMs }), options.onChange, options.onError));
   await feed.start(options.since);
-  const watch = new AccountWatch(feed, listener, watchSettings({ pollMs: options.pollMs }), options.onChange, options.onError);
-  watch.start();
-  feed.onClose(() => watch.close());
   return feed;
 }
 
 class AccountChanges implements ChangeFeed, WatchedAccount {
   readonly account: string;
   readonly #host: ChangesHost;
+  readonly #newWatch: () => AccountWatch;
+  /** Started by the first look (the loop's first step), so that a watch never iterated holds no connection. */
+  #watch: AccountWatch | null = null;
   /** The event_seq of the last event handed out (the account's version then). */
   #cursor = 0;
-  #closing: Promise<void> | null = null;
-  #stop: () => Promise<void> = async () => {};
+  #closed = false;
 
-  constructor(host: ChangesHost) {
+  constructor(host: ChangesHost, newWatch: () => AccountWatch) {
     this.account = host.account;
     this.#host = host;
+    this.#newWatch = newWatch;
   }
 
   async start(since: number | undefined): Promise<void> {
     this.#cursor = since ?? Math.max(0, await this.version());
-  }
-
-  onClose(stop: () => Promise<void>): void {
-    this.#stop = stop;
   }
 
   get readVersion(): number {
@@ -77,6 +73,10 @@ class AccountChanges implements ChangeFeed, WatchedAccount {
   }
 
   async pull(): Promise<TradeEvent[]> {
+    if (this.#watch === null && !this.#closed) {
+      this.#watch = this.#newWatch();
+      this.#watch.start();
+    }
     const events: TradeEvent[] = [];
     for (;;) {
       const rows = (await this.#query<Row>(EVENTS_SQL, [this.account, this.#cursor])).rows;
@@ -92,9 +92,9 @@ class AccountChanges implements ChangeFeed, WatchedAccount {
     }
   }
 
-  close(): Promise<void> {
-    this.#closing ??= this.#stop();
-    return this.#closing;
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#watch?.close();
   }
 
   async #query<R>(sql: string, values: unknown[]): Promise<{ rows: R[] }> {

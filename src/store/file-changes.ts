@@ -29,22 +29,26 @@ export function fileChanges(file: string, read: () => TradeLog, options: ChangeF
   // Stat'ed before each read: the poll then wakes only for a version no look has seen.
   let seen = statNow();
   let last = read();
-  const watch = new LogWatch(file, { pollMs: options.pollMs ?? DEFAULT_POLL_MS, fsWatch: true }, () => seen, options.onChange, options.onError);
-  watch.start();
+  // Started by the first look (the loop's first step), so that a watch never iterated holds nothing.
+  let watch: LogWatch | null = null;
   let closed = false;
   return {
     async pull() {
+      if (watch === null && !closed) {
+        watch = new LogWatch(file, { pollMs: options.pollMs ?? DEFAULT_POLL_MS, fsWatch: true }, () => seen, options.onChange, options.onError);
+        watch.start();
+      }
       const version = statNow();
       const next = read();
       seen = version;
-      if (!closed) watch.retry();
+      if (!closed) watch?.retry();
       const events = diffEvents(last, next, new Date().toISOString());
       last = next;
       return events;
     },
     async close() {
       closed = true;
-      watch.close();
+      watch?.close();
     },
   };
 }
