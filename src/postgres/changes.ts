@@ -7,9 +7,10 @@
  */
 import type { ClientConfig } from 'pg';
 
-import type { AccountState, Queryable } from './account-log.js';
 import { rowEvents, type TradeEvent } from '../domain/trade-events.js';
+import type { Trade, TradeLog } from '../domain/types.js';
 import type { ChangeFeed, ChangeFeedOptions } from '../store/backend.js';
+import type { AccountState, Queryable } from './account-log.js';
 import { databaseError, readAgainIfLost } from './connection.js';
 import type { WatchedAccount } from './options.js';
 import { SCHEMA } from './schema.js';
@@ -40,6 +41,13 @@ export async function accountChanges(host: ChangesHost, listener: ClientConfig, 
   const feed: AccountChanges = new AccountChanges(host, (): AccountWatch => new AccountWatch(feed, listener, watchSettings({ pollMs: options.pollMs }), options.onChange, options.onError));
   await feed.start(options.since);
   return feed;
+}
+
+const EMPTY: TradeLog = Object.freeze({ trades: Object.freeze([]) as unknown as Trade[], next_id: 1 });
+
+function recordsItsTrades(row: Row): boolean {
+  const recorded = Array.isArray(row.trades) ? (row.trades as { id?: unknown }[]) : [];
+  return row.trade_ids.every((id) => recorded.some((t) => t !== null && typeof t === 'object' && t.id === id));
 }
 
 class AccountChanges implements ChangeFeed, WatchedAccount {
@@ -81,8 +89,9 @@ class AccountChanges implements ChangeFeed, WatchedAccount {
     for (;;) {
       const rows = (await this.#query<Row>(EVENTS_SQL, [this.account, this.#cursor])).rows;
       if (rows.length === 0) return events;
-      // Read after the rows: the log is at least as new as the last of them.
-      const { log } = await this.#state();
+      // Only rows that do not record their trades (imports, rows of earlier versions) need the log:
+      // read after the rows, it is at least as new as the last of them.
+      const log = rows.every(recordsItsTrades) ? EMPTY : (await this.#state()).log;
       for (const r of rows) {
         const seq = Number(r.event_seq);
         events.push(...rowEvents({ seq, operation: r.kind, trade_ids: r.trade_ids, result: r.result, trades: r.trades, at: r.at }, log));
