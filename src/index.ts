@@ -12,6 +12,9 @@ export {
   type SettingsInput,
 } from './domain/settings.js';
 export type { Violation } from './domain/integrity.js';
+// store.watch(): every change to the log as an event (docs/observability.md, "Events").
+export type { TradeEvent, TradeEventKind } from './domain/trade-events.js';
+export type { WatchOptions } from './store/watch.js';
 // What "the same symbol" means to the store (trimmed, lower-cased), for bots that compare symbols too.
 export { instrumentKey } from './domain/instrument.js';
 export type { OpenInput, CloseInput, PartialInput } from './domain/validate.js';

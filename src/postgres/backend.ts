@@ -11,15 +11,18 @@
  */
 import { randomUUID } from 'node:crypto';
 
+import type { ClientConfig } from 'pg';
+
 import { changedTradeIndices } from '../domain/log-index.js';
 import { checkSettingsFile } from '../domain/settings.js';
 import type { Trade, TradeLog } from '../domain/types.js';
 import { DatabaseError, ValidationError } from '../errors.js';
 import { RulebookValue, type RulebookRead } from '../io/rulebook.js';
-import type { Applied, GroupCall, LockWait, LogRead, StoreBackend } from '../store/backend.js';
+import type { Applied, ChangeFeed, ChangeFeedOptions, GroupCall, LockWait, LogRead, StoreBackend } from '../store/backend.js';
 import type { StoreIdentity } from '../store/diagnostics.js';
 import type { Outcome } from '../store/write-group.js';
 import { AccountLog, accountRowOf, type AccountState, type Queryable } from './account-log.js';
+import { accountChanges } from './changes.js';
 import { Connection, databaseError, readAgainIfLost } from './connection.js';
 import { settingsLabel, type PostgresIntegrityContext } from './options.js';
 import { logTopOf, tradeToRow, unstorable, type RowInput } from './rows.js';
@@ -37,8 +40,10 @@ export class PostgresBackend implements StoreBackend<PostgresIntegrityContext>, 
   readonly #log: AccountLog;
   /** The account's settings column, checked once per distinct JSON text. */
   readonly #rulebook: RulebookValue;
+  /** The LISTEN client's configuration, for store.watch(). */
+  readonly #listener: ClientConfig;
 
-  constructor(account: string, connection: Connection, options: { statementTimeoutMs: number; prepared: boolean }) {
+  constructor(account: string, connection: Connection, options: { statementTimeoutMs: number; prepared: boolean; listener: ClientConfig }) {
     this.account = account;
     this.where = `postgres account "${account}"`;
     this.identity = Object.freeze({ backend: 'postgres', store: this.where, account });
@@ -47,6 +52,12 @@ export class PostgresBackend implements StoreBackend<PostgresIntegrityContext>, 
     this.prepared = options.prepared;
     this.#log = new AccountLog(account, { prepared: options.prepared });
     this.#rulebook = new RulebookValue((raw) => checkSettingsFile(raw, settingsLabel(account)));
+    this.#listener = options.listener;
+  }
+
+  /** store.watch()'s feed (changes.ts): the events table after `since` or the account's version now. */
+  changes(options: ChangeFeedOptions): Promise<ChangeFeed> {
+    return accountChanges(this, this.#listener, options);
   }
 
   context(operation: string): PostgresIntegrityContext {
@@ -199,22 +210,23 @@ interface WriteEvent {
   op_id: string;
   kind: string;
   trade_ids: string[];
-  payload: { input: unknown; result: unknown };
+  payload: { input: unknown; result: unknown; trades: readonly Trade[] };
 }
 
-/** One event per accepted call that changed the log: a fresh op id, its kind, the trades it touched, its input and result. */
+/** One event per accepted call that changed the log: a fresh op id, its kind, the trades it touched, its input, result and those trades after it. */
 function eventsOf(group: readonly GroupCall[], outcomes: readonly Outcome[], version: number): WriteEvent[] {
   const events: WriteEvent[] = [];
   group.forEach((call, i) => {
     const o = outcomes[i];
     if (o === undefined || !o.ok || o.after === o.before) return;
-    const ids = changedTradeIndices(o.before.trades, o.after.trades).map((k) => (o.after.trades[k] as Trade).id);
+    const changed = changedTradeIndices(o.before.trades, o.after.trades).map((k) => o.after.trades[k] as Trade);
     events.push({
       event_seq: version + events.length + 1,
       op_id: randomUUID(),
       kind: call.operation,
-      trade_ids: ids,
-      payload: { input: call.input ?? null, result: o.value ?? null },
+      trade_ids: changed.map((t) => t.id),
+      // `trades`: each record right after this call, what store.watch() hands out (changes.ts)
+      payload: { input: call.input ?? null, result: o.value ?? null, trades: changed },
     });
   });
   return events;

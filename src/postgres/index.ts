@@ -16,6 +16,7 @@ export {
   OutcomeUnknownError,
   PgMissingError,
   RiskRejectedError,
+  StoreClosedError,
   TradeNotFoundError,
   TradeStateConflictError,
   TradeStateError,
@@ -25,3 +26,5 @@ export {
 export { importLog, type ImportLogOptions, type ImportResult } from './import.js';
 export { exportAccount, exportLog, type ExportAccountOptions, type ExportedLog, type ExportLogOptions, type ExportResult } from './export.js';
 export type { PoolLike, TransferConnectionOptions } from './transfer.js';
+export type { TradeEvent, TradeEventKind } from '../domain/trade-events.js';
+export type { WatchOptions } from '../store/watch.js';

@@ -16,6 +16,7 @@ import { ValidationError } from '../errors.js';
 import { checkOptionsObject, Store } from '../store/store.js';
 import { PostgresBackend } from './backend.js';
 import { Connection, migrateDatabase, timeoutOption } from './connection.js';
+import { listenerConfig } from './watch.js';
 import { checkAccountName, checkConnectionOptions, settingsLabel, type ConnectionOptions, type PostgresIntegrityContext } from './options.js';
 
 export type { PostgresIntegrityContext } from './options.js';
@@ -54,7 +55,7 @@ export class PostgresTradeStore extends Store<PostgresIntegrityContext> {
     const connection = new Connection(options);
     // Checked before the store is built only as far as building needs; the rest in the order they always were.
     const statementTimeoutMs = timeoutOption('statementTimeoutMs', options.statementTimeoutMs, 15_000);
-    const db = new PostgresBackend(account, connection, { statementTimeoutMs, prepared: options.preparedStatements !== false });
+    const db = new PostgresBackend(account, connection, { statementTimeoutMs, prepared: options.preparedStatements !== false, listener: listenerConfig(options) });
     // The options alone until the first call reads the account's rulebook (a constructor cannot query).
     super(options, db);
     this.account = account;
@@ -72,8 +73,9 @@ export class PostgresTradeStore extends Store<PostgresIntegrityContext> {
     return migrateDatabase(this.#connection);
   }
 
-  /** Ends the pool. The store cannot be used afterwards. */
+  /** Ends the store's watches, then the pool. The store cannot be used afterwards. */
   async close(): Promise<void> {
+    await this.closeWatches();
     await this.#connection.end();
   }
 

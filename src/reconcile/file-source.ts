@@ -4,12 +4,7 @@
  * log cache's read (io/log-cache.ts: strict, lock-free, spliced when little changed), its rulebook
  * the settings file beside it (trade-state.json), its damage a TradeLogCorruptError.
  *
- * Its watch wakes on two things, because either alone misses changes (as LISTEN and the poll do
- * for a database, postgres/watch.ts):
- * - fs.watch of the log's directory, not of the file: writers replace the file by rename, and a
- *   watch on the old inode goes deaf after the first write;
- * - a stat of the log every pollMs: fs.watch delivers nothing on some file systems (NFS, SMB,
- *   some container bind mounts), and a watcher that failed (its directory missing) is retried here.
+ * Its watch is io/log-watch.ts's (the directory watch and the stat poll), shared with store.watch().
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +12,7 @@ import path from 'node:path';
 import type { TradeLog } from '../domain/types.js';
 import { ValidationError } from '../errors.js';
 import { LogCache } from '../io/log-cache.js';
+import { LogWatch } from '../io/log-watch.js';
 import { readLogPinned, sameVersion, statVersionSync, type FileVersion } from '../io/read-log.js';
 import { SettingsFileCache, settingsFileFor } from '../io/settings-file.js';
 import { logSha256 } from './history.js';
@@ -42,7 +38,7 @@ export class FileLogSource implements LogSource {
   #last: { log: TradeLog; exists: boolean; version: number } | null = null;
   /** The file as stat'ed just before the last read: the poll signals only what the reads have not seen. */
   #readVersion: FileVersion | null | undefined = undefined;
-  readonly #watches = new Map<SourceWatch, FileWatch>();
+  readonly #watches = new Map<SourceWatch, LogWatch>();
 
   /** `tradeLog`: the log's path, resolved against the cwd now. */
   constructor(tradeLog: string, options: FileLogSourceOptions = {}) {
@@ -113,7 +109,7 @@ export class FileLogSource implements LogSource {
 
   /** See the module comment. close() of the watch (or of the source) ends its watcher and its timer. */
   watch(onChange: () => void, onError: (err: unknown) => void): SourceWatch {
-    const w = new FileWatch(this.name, { pollMs: this.#pollMs, fsWatch: this.#fsWatch }, () => this.#readVersion, onChange, onError);
+    const w = new LogWatch(this.name, { pollMs: this.#pollMs, fsWatch: this.#fsWatch }, () => this.#readVersion, onChange, onError);
     const handle: SourceWatch = {
       close: async () => {
         this.#watches.delete(handle);
@@ -129,107 +125,5 @@ export class FileLogSource implements LogSource {
   async close(): Promise<void> {
     await Promise.all([...this.#watches.keys()].map((w) => w.close()));
     this.#cache.close();
-  }
-}
-
-/** One watch: the directory watcher, retried while it fails (after each read, at each poll), and the poll. */
-class FileWatch {
-  readonly #file: string;
-  readonly #options: { pollMs: number; fsWatch: boolean };
-  /** The file as the source's last read saw it (undefined: not read yet). */
-  readonly #readVersion: () => FileVersion | null | undefined;
-  readonly #onChange: () => void;
-  readonly #onError: (err: unknown) => void;
-  #closed = false;
-  #watcher: fs.FSWatcher | null = null;
-  #poll: NodeJS.Timeout | null = null;
-  /** The last version a change was signalled for (at first, the one at start): not signalled again. */
-  #signalled: FileVersion | null | undefined = undefined;
-  /** A failing watcher or poll is reported once per outage, not at every retry. */
-  #watchFailing = false;
-  #pollFailing = false;
-
-  constructor(
-    file: string,
-    options: { pollMs: number; fsWatch: boolean },
-    readVersion: () => FileVersion | null | undefined,
-    onChange: () => void,
-    onError: (err: unknown) => void,
-  ) {
-    this.#file = file;
-    this.#options = options;
-    this.#readVersion = readVersion;
-    this.#onChange = onChange;
-    this.#onError = onError;
-  }
-
-  start(): void {
-    try {
-      this.#signalled = statVersionSync(this.#file);
-    } catch {
-      // the poll reports it
-    }
-    if (this.#options.fsWatch) this.#startWatcher();
-    if (Number.isFinite(this.#options.pollMs)) this.#poll = setInterval(() => this.#check(), this.#options.pollMs);
-  }
-
-  close(): void {
-    this.#closed = true;
-    if (this.#poll !== null) clearInterval(this.#poll);
-    this.#poll = null;
-    this.#watcher?.close();
-    this.#watcher = null;
-  }
-
-  /** A watcher that failed is tried again (after each read, and at each poll). */
-  retry(): void {
-    if (!this.#closed && this.#options.fsWatch && this.#watcher === null) this.#startWatcher();
-  }
-
-  #startWatcher(): void {
-    const base = path.basename(this.#file);
-    let w: fs.FSWatcher;
-    try {
-      w = fs.watch(path.dirname(this.#file), { persistent: true }, (_event, filename) => {
-        if (!this.#closed && (filename === null || String(filename) === base)) this.#onChange();
-      });
-    } catch (err) {
-      this.#watcherFailed(err);
-      return;
-    }
-    w.on('error', (err) => {
-      w.close();
-      if (this.#watcher === w) this.#watcher = null;
-      this.#watcherFailed(err);
-    });
-    this.#watcher = w;
-    this.#watchFailing = false;
-  }
-
-  #watcherFailed(err: unknown): void {
-    if (this.#closed || this.#watchFailing) return;
-    this.#watchFailing = true;
-    this.#onError(err);
-  }
-
-  /** Signals a change when the file is not the version last read (nor one already signalled); retries a lost watcher. */
-  #check(): void {
-    if (this.#closed) return;
-    this.retry();
-    let now: FileVersion | null;
-    try {
-      now = statVersionSync(this.#file);
-    } catch (err) {
-      this.#signalled = undefined; // after the outage, whatever the file is gets a cycle
-      if (!this.#pollFailing) this.#onError(err);
-      this.#pollFailing = true;
-      return;
-    }
-    this.#pollFailing = false;
-    const read = this.#readVersion();
-    if (read !== undefined && sameVersion(now, read)) return;
-    if (this.#signalled !== undefined && sameVersion(now, this.#signalled)) return;
-    this.#signalled = now;
-    this.#onChange();
   }
 }

@@ -32,11 +32,17 @@
  * - `refuseInput(input)`, optional, runs at the call too: an input this backend cannot store (PostgreSQL:
  *   NUL, a lone UTF-16 surrogate) refuses that call alone, in its group, after its step (so the
  *   step's own refusal comes first), as any refusal: not the whole group's write.
+ * - `changes(options)` is what `store.watch()` reads (store/watch.ts): a feed whose `pull()` gives the
+ *   events after the ones it gave last (at first: after the log as it is when `changes` is called, or
+ *   after `since`, a backend's own cursor), in the log's order, never one twice; `onChange` is called
+ *   whenever the log may have changed (extra calls are harmless), `onError` for problems the feed
+ *   survives; `close()` (idempotent) ends every timer, watcher and connection it opened.
  * - `drainScope()`, optional, the async context every group runs in (the file store's is created
  *   outside every withLock(), so that the lock step never counts a caller's locks as its own).
  */
 import type { AsyncResource } from 'node:async_hooks';
 
+import type { TradeEvent } from '../domain/trade-events.js';
 import type { TradeLog } from '../domain/types.js';
 import { ValidationError } from '../errors.js';
 import type { RulebookRead } from '../io/rulebook.js';
@@ -67,12 +73,27 @@ export interface LockWait {
   readonly timeoutMs: number;
 }
 
+/** What store.watch() hands a backend's `changes` (checked by the store). */
+export interface ChangeFeedOptions {
+  readonly since: number | undefined;
+  readonly pollMs: number | undefined;
+  readonly onChange: () => void;
+  readonly onError: (err: unknown) => void;
+}
+
+/** A backend's changes, pulled by store.watch(). */
+export interface ChangeFeed {
+  pull(): Promise<TradeEvent[]>;
+  close(): Promise<void>;
+}
+
 export interface StoreBackend<Context> {
   readonly where: string;
   readonly identity: StoreIdentity;
   context(operation: string): Context;
   read(): Promise<LogRead>;
   runGroup(wait: LockWait, take: () => readonly GroupCall[], apply: (before: TradeLog, rulebook: RulebookRead) => Applied): Promise<Applied>;
+  changes(options: ChangeFeedOptions): Promise<ChangeFeed>;
   refuseCall?(operation: string): Error | null;
   refuseInput?(input: unknown): Error | null;
   drainScope?(): AsyncResource;

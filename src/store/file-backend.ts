@@ -16,8 +16,9 @@ import type { RulebookRead } from '../io/rulebook.js';
 import { SettingsFileCache } from '../io/settings-file.js';
 import { sweepTemps } from '../io/temp-files.js';
 import { heldInWithLock, outsideWithLock } from '../lock/file-lock.js';
-import type { Applied, GroupCall, LockWait, LogRead, StoreBackend } from './backend.js';
+import type { Applied, ChangeFeed, ChangeFeedOptions, GroupCall, LockWait, LogRead, StoreBackend } from './backend.js';
 import { traceLockWait, type StoreIdentity } from './diagnostics.js';
+import { fileChanges } from './file-changes.js';
 import { IdleLock } from './idle-lock.js';
 
 export interface IntegrityContext {
@@ -62,6 +63,11 @@ export class FileBackend implements StoreBackend<IntegrityContext> {
     // The rulebook first: a reader must not apply a rulebook newer than the log it acts on.
     const look = this.#rulebook.look();
     return { log: this.#read(), rulebook: () => look };
+  }
+
+  /** store.watch()'s feed (store/file-changes.ts), starting from the log as it is now. */
+  async changes(options: ChangeFeedOptions): Promise<ChangeFeed> {
+    return fileChanges(this.where, () => this.#read(), options);
   }
 
   /**

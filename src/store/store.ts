@@ -19,6 +19,7 @@ import {
   nextTradeNumber,
   type PartialResult,
 } from '../domain/trade-ops.js';
+import type { TradeEvent } from '../domain/trade-events.js';
 import type { DrawdownLimits, Trade, TradeLog } from '../domain/types.js';
 import {
   adoptVenue,
@@ -38,6 +39,7 @@ import { lockTimeoutOption, type StoreBackend } from './backend.js';
 import { traceWrite, type StoreIdentity } from './diagnostics.js';
 import { advisory, checkOpen, openStep, probeOf, type CheckContext } from './operations.js';
 import { RulesInForce } from './rules.js';
+import { Watches, type WatchOptions } from './watch.js';
 import { applyGroup, doneOperations, settleGroup, WriteQueue, type PendingWrite } from './write-group.js';
 
 export type Advice = { ok: true } | { ok: false; code: string; message: string };
@@ -68,6 +70,7 @@ export abstract class Store<Context> {
   readonly #integrity = new IntegrityTracker();
   /** Writes not yet in a group, in arrival order (#commitGroup). */
   readonly #writes: WriteQueue;
+  readonly #watches = new Watches();
 
   static {
     identityOf = (store) => store.#backend.identity;
@@ -266,6 +269,24 @@ export abstract class Store<Context> {
     } catch {
       // A failing handler must not turn a durable write into a reported failure.
     }
+  }
+
+  // ------------------------------------------------------------------ events
+
+  /**
+   * Every change to the log, by any writer (this process, another, another host, a Python bot), as
+   * an async iterable of TradeEvents in the log's order, from the log as it is at this call (or,
+   * on PostgreSQL, after `since`). `signal`, a `break` out of the loop or the store's close() end
+   * it and close the watcher, timers and connection it opened. What a file can promise and what a
+   * database can: docs/observability.md, "Events". StoreClosedError (ECLOSED) after close().
+   */
+  watch(options: WatchOptions = {}): AsyncIterableIterator<TradeEvent> {
+    return this.#watches.start(this.#backend, options);
+  }
+
+  /** Ends the running watches and refuses new ones: the subclasses' close() calls it first. */
+  protected closeWatches(): Promise<void> {
+    return this.#watches.close();
   }
 
   // ------------------------------------------------------------------- reads

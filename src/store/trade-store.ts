@@ -100,8 +100,12 @@ export class TradeStore extends Store<IntegrityContext> {
     await this.replaceLog(copy);
   }
 
-  /** Closes the descriptors this store keeps open (log and lock file). The store stays usable (it reopens). */
+  /**
+   * Closes the descriptors this store keeps open (log and lock file) and ends its watches. The store
+   * stays usable for reads and writes (it reopens); watch() is refused after it (StoreClosedError).
+   */
   close(): void {
+    void this.closeWatches();
     this.#file.close();
   }
 }

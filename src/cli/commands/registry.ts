@@ -20,6 +20,7 @@ export const REGISTRY: readonly CommandEntry[] = [
   { name: 'update', load: async () => (await import('./update.js')).update },
   { name: 'verify', load: async () => (await import('./verify.js')).verify },
   { name: 'venue', load: async () => (await import('./venue.js')).venue },
+  { name: 'watch', load: async () => (await import('./watch.js')).watch },
   { name: 'reconcile', load: async () => (await import('./reconcile.js')).reconcile },
   { name: 'report', load: async () => (await import('./report.js')).report },
   { name: 'metrics', load: async () => (await import('./metrics.js')).metrics },
