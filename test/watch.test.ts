@@ -11,7 +11,7 @@ import { TradeStore, type TradeEvent, type TradeLog } from '../src/index.js';
 import { diffEvents } from '../src/domain/trade-events.js';
 import { FIXTURES, ROOT, spawnNode, tempDir, type Child } from './helpers.js';
 import { fileStores } from './stores.js';
-import { logOf, tradeRecord } from './trades.js';
+import { logOf, partialExit, tradeRecord } from './trades.js';
 
 const CHILD = path.join(FIXTURES, 'watch-child.mjs');
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -87,8 +87,13 @@ describe('store.watch() on a file log', () => {
     expect(log.trades).toHaveLength(20);
     checkPerTrade(events, log);
     expect(events.every((e) => e.seq === null)).toBe(true);
-    // Each event is a different change: no (trade, kind) twice.
-    expect(new Set(events.map((e) => `${e.trade_id} ${e.kind}`)).size).toBe(events.length);
+    // Every change the log records, exactly: one open per trade, one partial per partial exit, one close per closed trade.
+    const count = (kind: string) => events.filter((e) => e.kind === kind).length;
+    expect(count('open')).toBe(log.trades.length);
+    expect(count('partial')).toBe(log.trades.reduce((n, t) => n + (t.partial_exits?.length ?? 0), 0));
+    expect(count('close')).toBe(log.trades.filter((t) => t.status === 'CLOSED').length);
+    // The update of each trade is seen unless it fell between two looks beside another change: never twice.
+    expect(count('update')).toBeLessThanOrEqual(log.trades.length);
   });
 
   it('a log replaced by rename: the trades it changed, added or removed are each one `replace`', async () => {
@@ -170,10 +175,21 @@ describe('store.watch() on a file log', () => {
 describe('diffEvents (a file: versions compared)', () => {
   const base = logOf(tradeRecord('T001'));
 
-  it('a trade opened and closed between two looks is one `close` with its latest record', () => {
-    const closed = tradeRecord('T002', { status: 'CLOSED', exit_price: 110, exit_time: '2026-01-02T00:00:00+00:00' });
+  it('a trade opened, partly closed twice and closed between two looks is each of those changes, with its latest record', () => {
+    const closed = tradeRecord('T002', {
+      status: 'CLOSED',
+      exit_price: 110,
+      exit_time: '2026-01-02T00:00:00+00:00',
+      partial_exits: [partialExit('2026-01-01T12:00:00+00:00', 5), partialExit('2026-01-01T18:00:00+00:00', 6)],
+    });
     const events = diffEvents(base, { ...base, trades: [...base.trades, closed] }, 'SEEN');
-    expect(events).toEqual([{ kind: 'close', trade_id: 'T002', at: '2026-01-02T00:00:00+00:00', seq: null, trade: closed }]);
+    expect(events.map((e) => [e.kind, e.at])).toEqual([
+      ['open', closed.entry_time],
+      ['partial', '2026-01-01T12:00:00+00:00'],
+      ['partial', '2026-01-01T18:00:00+00:00'],
+      ['close', '2026-01-02T00:00:00+00:00'],
+    ]);
+    expect(events.every((e) => e.trade_id === 'T002' && e.seq === null && JSON.stringify(e.trade) === JSON.stringify(closed))).toBe(true);
   });
 
   it('an update has no time in the log: `at` is when the watcher saw it; an unchanged record read again is no event', () => {

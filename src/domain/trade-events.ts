@@ -31,8 +31,8 @@ export interface TradeEvent {
 const ENTRY_FIELDS = ['symbol', 'direction', 'entry_price', 'entry_time', 'original_size', 'original_stop'] as const;
 
 /**
- * The events that lead from `prev` to `next`, in log order, one per trade that differs (a trade
- * changed twice between the two versions is one event with its latest record). Costs what changed
+ * The events that lead from `prev` to `next`, in log order: for each trade that differs, every
+ * change its record shows (changesOf), each with its latest record. Costs what changed
  * when `next` was derived from `prev` (the store's writes, the incremental parse); one pass else.
  * A removed trade, a reordered log or a changed entry field make every event of the difference a
  * `replace`.
@@ -57,10 +57,9 @@ export function diffEvents(prev: TradeLog, next: TradeLog, seenAt: string): Trad
     if (p !== undefined && changesEntry(p, n)) replaced = true;
     changed.push({ p, n });
   }
-  const events: TradeEvent[] = changed.map(({ p, n }) => {
-    const kind: TradeEventKind = replaced ? 'replace' : kindOf(p, n);
-    return event(kind, n.id, n, timeOf(kind, n) ?? seenAt, null);
-  });
+  const events: TradeEvent[] = replaced
+    ? changed.map(({ n }) => event('replace', n.id, n, seenAt, null))
+    : changed.flatMap(({ p, n }) => changesOf(p, n, seenAt));
   if (replaced) {
     const kept = new Set(after.map((t) => t.id));
     for (const p of before) if (!kept.has(p.id)) events.push(event('replace', p.id, null, seenAt, null));
@@ -118,18 +117,23 @@ function operationKind(row: EventRow, id: string): TradeEventKind {
   }
 }
 
-function kindOf(p: Trade | undefined, n: Trade): TradeEventKind {
-  if (p === undefined) return n.status === 'CLOSED' ? 'close' : 'open';
-  if (p.status !== 'CLOSED' && n.status === 'CLOSED') return 'close';
-  if ((n.partial_exits?.length ?? 0) > (p.partial_exits?.length ?? 0)) return 'partial';
-  return 'update';
-}
-
-function timeOf(kind: TradeEventKind, n: Trade): string | null {
-  if (kind === 'open') return n.entry_time;
-  if (kind === 'close') return n.exit_time;
-  if (kind === 'partial') return n.partial_exits?.[n.partial_exits.length - 1]?.timestamp ?? null;
-  return null;
+/**
+ * Every change the log records between two records of one trade (`p` undefined: the trade is new),
+ * in the order they happened: its open, each partial exit added (the log keeps one entry per
+ * partial close), its close — so that a trade opened, partly closed and closed between two looks
+ * is still three events, as on a database. An update leaves no trace in the log: several between
+ * two looks are one `update`, and none is reported beside another kind (its fields are in that
+ * event's record). Each event has the latest record: the only one a file holds.
+ */
+function changesOf(p: Trade | undefined, n: Trade, seenAt: string): TradeEvent[] {
+  const out: TradeEvent[] = [];
+  if (p === undefined) out.push(event('open', n.id, n, n.entry_time ?? seenAt, null));
+  const exits = Array.isArray(n.partial_exits) ? n.partial_exits : [];
+  const before = p !== undefined && Array.isArray(p.partial_exits) ? p.partial_exits.length : 0;
+  for (let k = before; k < exits.length; k++) out.push(event('partial', n.id, n, exits[k]?.timestamp ?? seenAt, null));
+  if (n.status === 'CLOSED' && p?.status !== 'CLOSED') out.push(event('close', n.id, n, n.exit_time ?? seenAt, null));
+  if (out.length === 0) out.push(event('update', n.id, n, seenAt, null));
+  return out;
 }
 
 function changesEntry(p: Trade, n: Trade): boolean {
