@@ -119,6 +119,15 @@ export function wrap(proc: ChildProcess): Child {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Polls `check` (a state, never a duration) until it holds. */
+export async function until(what: string, check: () => boolean | Promise<boolean>, tries = 1500): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await check()) return;
+    await sleep(20);
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
 /** Runs a node script to completion and returns its output. */
 export async function runNode(
   script: string,

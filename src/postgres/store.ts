@@ -51,9 +51,9 @@ export class PostgresTradeStore extends Store<PostgresIntegrityContext> {
   constructor(options: PostgresTradeStoreOptions) {
     checkOptionsObject(options);
     const account = checkAccountName(options.account);
-    const connection = new Connection(options);
     // Checked before the store is built only as far as building needs; the rest in the order they always were.
     const statementTimeoutMs = timeoutOption('statementTimeoutMs', options.statementTimeoutMs, 15_000);
+    const connection = new Connection(options, { statementTimeoutMs });
     const db = new PostgresBackend(account, connection, { statementTimeoutMs, prepared: options.preparedStatements !== false });
     // The options alone until the first call reads the account's rulebook (a constructor cannot query).
     super(options, db);

@@ -4,15 +4,19 @@
  * the same round trip (the cross-host flock), the body, COMMIT; a connection lost before COMMIT
  * retried once; a connection lost during COMMIT (CommitLost) resolved by `landed`, from the events
  * the transaction wrote (op_id is unique) once the server has decided its fate (pg_xact_status).
+ * A silent server is abandoned client-side: each attempt settles by its lock deadline +
+ * statementTimeoutMs + SILENCE_MARGIN_MS, `landed` within 2 × statementTimeoutMs.
  */
 import { OutcomeUnknownError } from '../errors.js';
 import { LOCK_ACCOUNT_SQL, type Queryable, type QueryResultLike } from './account-log.js';
-import { databaseError, isConnectionError, pgTimeout } from './connection.js';
+import { answerWithin, databaseError, isConnectionError, pgTimeout, ServerSilent, SILENCE_MARGIN_MS, waitedOut } from './connection.js';
 import { SCHEMA } from './schema.js';
 
 /** A client checked out of a pool (a pg.PoolClient). Structural, so that the public types never name pg's. */
 export interface PoolClientLike extends Queryable {
   release(err?: Error | boolean): void;
+  /** pg's: with a query in flight it destroys the socket (how a silent connection is abandoned). */
+  end?(): Promise<void> | void;
 }
 
 /** Where and how an account's transactions run. */
@@ -67,10 +71,15 @@ export async function runTransaction<T>(
     try {
       client = await frame.connect();
       phase = 'body';
+      // The client's own bound, for a server that goes silent: the server's timeouts (the lock
+      // wait left, then statementTimeoutMs) plus a margin, for the whole attempt. Waiting forever,
+      // the lock's round trip has none (a lock wait and a silence look alike); the rest has.
+      let deadline = forever ? Infinity : performance.now() + waitMs + frame.statementTimeoutMs + SILENCE_MARGIN_MS;
+      const bounded = boundedBy(client, () => deadline);
       // One round trip for the frame and the lock: SET takes no parameters (the values are
       // integers computed here), and a multi-statement query none, so the account is a literal.
       // Waiting forever (0 disables both timeouts), the statement timeout comes back after the lock.
-      const opened = (await client.query(
+      const opened = (await bounded.query(
         `BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = ${forever ? 0 : pgTimeout(waitMs)}; ` +
           `SET LOCAL statement_timeout = ${forever ? 0 : pgTimeout(waitMs + frame.statementTimeoutMs)}; ` +
           `SET LOCAL idle_in_transaction_session_timeout = ${pgTimeout(frame.statementTimeoutMs)}; ` +
@@ -81,10 +90,11 @@ export async function runTransaction<T>(
           `${LOCK_ACCOUNT_SQL.replace('$1', literal(frame.account))}` +
           (forever ? `; SET LOCAL statement_timeout = ${pgTimeout(frame.statementTimeoutMs)}` : ''),
       )) as unknown as QueryResultLike[];
+      if (forever) deadline = performance.now() + frame.statementTimeoutMs + SILENCE_MARGIN_MS;
       const locked = opened[opened.length - (forever ? 2 : 1)]?.rows[0];
-      const result = await body(client, locked);
+      const result = await body(bounded, locked);
       phase = 'commit';
-      await client.query('COMMIT');
+      await bounded.query('COMMIT');
       client.release();
       return result;
     } catch (err) {
@@ -94,10 +104,17 @@ export async function runTransaction<T>(
         client.release(lost ? asError(err) : undefined);
       }
       if (lost && phase === 'commit') throw new CommitLost(err);
-      if (lost && phase === 'body' && attempt === 0) continue;
+      if (lost && phase === 'body' && attempt === 0 && !waitedOut(err)) continue;
       throw databaseError(err, frame.account, { what, timeoutMs: wait.timeoutMs });
     }
   }
+}
+
+/** `client`, each query settled by `deadline()` (performance.now() time; Infinity: unbounded), its socket destroyed past it. */
+function boundedBy(client: PoolClientLike, deadline: () => number): PoolClientLike {
+  const query = (config: string | { name?: string; text: string; values?: unknown[] }, values?: unknown[]): Promise<QueryResultLike> =>
+    answerWithin(client, deadline() - performance.now(), () => client.query(config as string, values));
+  return { query: query as PoolClientLike['query'], release: (err) => client.release(err) };
 }
 
 /**
@@ -115,7 +132,7 @@ export async function lockAccount(frame: TransactionFrame, client: Queryable, lo
 
 /**
  * After CommitLost: whether the transaction landed, read from the events it wrote (`opIds`).
- * Throws OutcomeUnknownError when the server stays unreachable for twice statementTimeoutMs.
+ * Throws OutcomeUnknownError when the server stays unreachable, or silent, for twice statementTimeoutMs.
  */
 export async function landed(frame: TransactionFrame, opIds: readonly string[], xid: string | null, cause: unknown): Promise<boolean> {
   // The server may still be committing when the connection drops (a slow fsync, a synchronous
@@ -124,14 +141,19 @@ export async function landed(frame: TransactionFrame, opIds: readonly string[], 
   // idle_in_transaction_session_timeout (statementTimeoutMs) ends it: hence twice that.
   const deadline = performance.now() + 2 * frame.statementTimeoutMs;
   let last: unknown = cause;
+  const look = async (): Promise<boolean | null> => {
+    const pool = await frame.pool();
+    const status = xid === null ? null : ((await pool.query('SELECT pg_xact_status($1::xid8) AS s', [xid])).rows[0] as { s: string | null }).s;
+    if (status === 'in progress') return null;
+    const r = await pool.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.events WHERE op_id = ANY($1::uuid[])`, [opIds]);
+    return (r.rows[0] as { n: number }).n > 0;
+  };
   for (;;) {
     try {
-      const pool = await frame.pool();
-      const status = xid === null ? null : ((await pool.query('SELECT pg_xact_status($1::xid8) AS s', [xid])).rows[0] as { s: string | null }).s;
-      if (status !== 'in progress') {
-        const r = await pool.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.events WHERE op_id = ANY($1::uuid[])`, [opIds]);
-        return (r.rows[0] as { n: number }).n > 0;
-      }
+      // Bounded by the deadline as a whole (a silent server, a connect that hangs); a look
+      // left behind is ended by the pool's own read bound.
+      const found = await settleBy(look(), deadline);
+      if (found !== null) return found;
     } catch (err) {
       if (!isConnectionError(err)) throw databaseError(err, frame.account);
       last = err;
@@ -139,6 +161,17 @@ export async function landed(frame: TransactionFrame, opIds: readonly string[], 
     if (performance.now() + 250 > deadline) throw new OutcomeUnknownError(frame.account, opIds, last);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** `promise`, or ServerSilent once `deadline` (performance.now() time) has passed. */
+function settleBy<T>(promise: Promise<T>, deadline: number): Promise<T> {
+  promise.catch(() => {});
+  const ms = deadline - performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ServerSilent(ms)), Math.max(0, ms));
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /**
