@@ -23,8 +23,8 @@ const CONNECT_TIMEOUT_MS = 10_000;
  * covers the round trip. docs/postgres.md states the bounds built on it.
  */
 export const SILENCE_MARGIN_MS = 1000;
-/** The statement timeout of a Connection's reads when its owner names none (the store's default). */
-const READ_STATEMENT_TIMEOUT_MS = 15_000;
+/** statementTimeoutMs when none is given: the store's, and its reads' (a source's, the CLI's). */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 15_000;
 let pgModule: Promise<PgModule> | null = null;
 
 /** The `pg` module, imported once. */
@@ -86,7 +86,7 @@ export class Connection {
       ...(options.connectionString !== undefined && { connectionString: options.connectionString }),
       ...(options.pool as PoolConfig | undefined),
     };
-    this.readBoundMs = (bounds.statementTimeoutMs ?? READ_STATEMENT_TIMEOUT_MS) + SILENCE_MARGIN_MS;
+    this.readBoundMs = (bounds.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS) + SILENCE_MARGIN_MS;
   }
 
   async pool(): Promise<BoundedPool> {
@@ -355,6 +355,6 @@ export async function readAgainIfLost<T>(read: () => Promise<T>): Promise<T> {
   }
 }
 
-function asError(err: unknown): Error {
+export function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }

@@ -12,7 +12,7 @@ import { AccountError, ValidationError } from '../errors.js';
 import { StateReconciler, type ReconcilerOptions } from '../reconcile/state-reconciler.js';
 import type { LogSource, SourceSnapshot, SourceWatch } from '../reconcile/source.js';
 import { AccountLog, type Queryable } from './account-log.js';
-import { Connection, databaseError, readAgainIfLost, timeoutOption } from './connection.js';
+import { Connection, DEFAULT_STATEMENT_TIMEOUT_MS, databaseError, readAgainIfLost, timeoutOption } from './connection.js';
 import { SCHEMA } from './schema.js';
 import { checkAccountName, checkConnectionOptions, redactConnectionString, settingsLabel, type ConnectionOptions, type WatchedAccount } from './options.js';
 import { AccountWatch, listenerConfig, watchSettings, type WatchSettings } from './watch.js';
@@ -54,7 +54,7 @@ export class PostgresLogSource implements LogSource, WatchedAccount {
     checkConnectionOptions(options);
     this.#watch = watchSettings(options);
     // A reconciler's reads are one statement each: two connections are plenty (a read and a poll).
-    const statementTimeoutMs = timeoutOption('statementTimeoutMs', options.statementTimeoutMs, 15_000);
+    const statementTimeoutMs = timeoutOption('statementTimeoutMs', options.statementTimeoutMs, DEFAULT_STATEMENT_TIMEOUT_MS);
     this.#connection = new Connection({ ...options, pool: { max: 2, ...options.pool } }, { statementTimeoutMs });
     this.#clientConfig = listenerConfig(options);
     this.#log = new AccountLog(this.account);

@@ -9,7 +9,7 @@
  */
 import { OutcomeUnknownError } from '../errors.js';
 import { LOCK_ACCOUNT_SQL, type Queryable, type QueryResultLike } from './account-log.js';
-import { answerWithin, databaseError, isConnectionError, pgTimeout, ServerSilent, SILENCE_MARGIN_MS, waitedOut } from './connection.js';
+import { answerWithin, asError, databaseError, isConnectionError, pgTimeout, ServerSilent, SILENCE_MARGIN_MS, waitedOut } from './connection.js';
 import { SCHEMA } from './schema.js';
 
 /** A client checked out of a pool (a pg.PoolClient). Structural, so that the public types never name pg's. */
@@ -65,12 +65,13 @@ export async function runTransaction<T>(
   const what = `postgres account "${frame.account}"`;
   for (let attempt = 0; ; attempt++) {
     const forever = wait.until === Infinity;
-    const waitMs = forever ? 0 : Math.max(1, Math.ceil(wait.until - performance.now()));
     let client: PoolClientLike | null = null;
     let phase: 'connect' | 'body' | 'commit' = 'connect';
     try {
       client = await frame.connect();
       phase = 'body';
+      // What is left of the lock wait once connected (the deadline counts from the call).
+      const waitMs = forever ? 0 : Math.max(1, Math.ceil(wait.until - performance.now()));
       // The client's own bound, for a server that goes silent: the server's timeouts (the lock
       // wait left, then statementTimeoutMs) plus a margin, for the whole attempt. Waiting forever,
       // the lock's round trip has none (a lock wait and a silence look alike); the rest has.
@@ -195,6 +196,3 @@ export async function commitOnce<T>(
   }
 }
 
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
-}
