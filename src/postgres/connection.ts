@@ -174,7 +174,7 @@ export function answerWithin<T>(client: Abandonable, ms: number, run: () => Prom
         }
         reject(new ServerSilent(ms));
       });
-    }, Math.max(0, ms));
+    }, timerMs(ms));
     run().then(
       (value) => {
         if (settled) return;
@@ -192,9 +192,17 @@ export function answerWithin<T>(client: Abandonable, ms: number, run: () => Prom
   });
 }
 
-/** A timeout for SET LOCAL: whole ms, at most PostgreSQL's maximum (2^31 - 1 ms, ~24.8 days; a longer one is as good as none). */
+/** The longest timeout PostgreSQL and a Node timer take: 2^31 - 1 ms, ~24.8 days (a longer one is as good as none). */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/** `ms` as a Node timer takes it: a longer one would fire at once (and warn). */
+export function timerMs(ms: number): number {
+  return Math.min(Math.max(0, ms), MAX_TIMEOUT_MS);
+}
+
+/** A timeout for SET LOCAL: whole ms, at most PostgreSQL's maximum (MAX_TIMEOUT_MS). */
 export function pgTimeout(ms: number): number {
-  return Math.min(Math.ceil(ms), 2_147_483_647);
+  return Math.min(Math.ceil(ms), MAX_TIMEOUT_MS);
 }
 
 /** Whether `err` is a lost or refused connection (no SQLSTATE from the server, or one of its shutdown states). */

@@ -9,7 +9,7 @@
  */
 import { OutcomeUnknownError } from '../errors.js';
 import { LOCK_ACCOUNT_SQL, type Queryable, type QueryResultLike } from './account-log.js';
-import { answerWithin, asError, databaseError, isConnectionError, pgTimeout, ServerSilent, SILENCE_MARGIN_MS, waitedOut } from './connection.js';
+import { answerWithin, asError, databaseError, isConnectionError, pgTimeout, ServerSilent, SILENCE_MARGIN_MS, timerMs, waitedOut } from './connection.js';
 import { SCHEMA } from './schema.js';
 
 /** A client checked out of a pool (a pg.PoolClient). Structural, so that the public types never name pg's. */
@@ -170,7 +170,7 @@ function settleBy<T>(promise: Promise<T>, deadline: number): Promise<T> {
   const ms = deadline - performance.now();
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ServerSilent(ms)), Math.max(0, ms));
+    timer = setTimeout(() => reject(new ServerSilent(ms)), timerMs(ms));
   });
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
