@@ -357,8 +357,8 @@ export class AddonLoadError extends TradeStateError {
  * The PostgreSQL backend could not do what was asked, for a reason of the database, not of the
  * input (which gets ValidationError, RiskRejectedError… as on a file log). Nothing was written:
  *
- * - `EDBUNAVAILABLE`: the server could not be reached, or the connection was lost before the
- *   transaction committed. Safe to retry.
+ * - `EDBUNAVAILABLE`: the server could not be reached, or the connection was lost (or, the server
+ *   silent, abandoned by the client) before the transaction committed. Safe to retry.
  * - `EDBTIMEOUT`: a statement ran past the store's statementTimeoutMs (the lock wait has its own
  *   error, LockTimeoutError). Safe to retry.
  * - `EDBCONSTRAINT`: one of the schema's checks refused the write (a constraint, or the trigger

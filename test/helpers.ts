@@ -119,12 +119,12 @@ export function wrap(proc: ChildProcess): Child {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Waits until `pred` holds, checking every 50 ms; throws naming `what` after `timeoutMs`. */
-export async function until(what: string, pred: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+/** Polls `pred` (a state, never a duration) every 20 ms until it holds; throws naming `what` after `timeoutMs`. */
+export async function until(what: string, pred: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
+    if (Date.now() > end) throw new Error(`never happened: ${what}`);
+    await sleep(20);
   }
 }
 

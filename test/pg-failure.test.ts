@@ -2,15 +2,15 @@
 // a COMMIT whose reply is lost (or which never arrives), bad input, hand-made SQL edits and a
 // missing `pg`. Real processes, a real server, a real TCP proxy between the store and the server.
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { DatabaseError, importLog, LockTimeoutError } from '../src/postgres/index.js';
 import type { Trade } from '../src/domain/types.js';
-import { FIXTURES, runNode, sleep, spawnNode, userProject } from './helpers.js';
+import { FIXTURES, runNode, sleep, spawnNode, until, userProject } from './helpers.js';
 import { eventSeqs, ownServer, storeDatabase, withClient } from './pg.js';
+import { PgProxy } from './pg-proxy.js';
 import { tradeRecord } from './trades.js';
 
 const CHILD = path.join(FIXTURES, 'pg-child.mjs');
@@ -37,207 +37,6 @@ async function tradeRows(account: string, url = db.url): Promise<Array<{ id: str
 }
 
 const rejection = (p: Promise<unknown>): Promise<unknown> => p.then((v) => ({ resolved: v }), (e: unknown) => e);
-
-/** Polls `check` (a state, never a duration) until it holds. */
-async function until(what: string, check: () => boolean | Promise<boolean>, tries = 1500): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await check()) return;
-    await sleep(20);
-  }
-  throw new Error(`never happened: ${what}`);
-}
-
-// --------------------------------------------------------------------------------- the proxy
-
-type CommitMode =
-  /** forward the COMMIT, swallow the server's reply, then cut both sides: the COMMIT landed, its reply is lost */
-  | 'lose-reply'
-  /** cut both sides instead of forwarding the COMMIT: it never reaches the server */
-  | 'drop'
-  /** keep the COMMIT until release(); the client side stays connected (a process killed there closes it) */
-  | 'hold'
-  /** cut the client side at once but keep the COMMIT until release(): the server commits after the client gave up */
-  | 'late';
-
-interface HeldCommit {
-  /** Forwards the held COMMIT; resolves once the server answered it (the transaction committed). */
-  release(): Promise<void>;
-}
-
-/**
- * A TCP proxy speaking just enough of the PostgreSQL wire protocol to find message boundaries. It
- * passes everything through, except the first COMMIT (a simple-query 'Q' message whose text is
- * COMMIT) a client sends after onNextCommit(mode): that one it treats as `mode` says.
- */
-class PgProxy {
-  readonly #server = net.createServer((client) => this.#connection(client));
-  readonly #sockets = new Set<net.Socket>();
-  #armed: { mode: CommitMode; seen: (held: HeldCommit) => void } | null = null;
-  /** Query round trips (a 'Q' or a Sync, then the server's ReadyForQuery) completed on any connection. */
-  roundTrips = 0;
-  connections = 0;
-  port = 0;
-
-  constructor(readonly target: { host: string; port: number }) {}
-
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.#server.address() as net.AddressInfo).port;
-  }
-
-  /** `url` with the proxy in place of the server. */
-  via(url: string): string {
-    const u = new URL(url);
-    u.hostname = '127.0.0.1';
-    u.port = String(this.port);
-    return u.toString();
-  }
-
-  /** Resolves when the next COMMIT was intercepted. */
-  onNextCommit(mode: CommitMode): Promise<HeldCommit> {
-    return new Promise((seen) => (this.#armed = { mode, seen }));
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.#sockets) s.destroy();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-  }
-
-  #connection(client: net.Socket): void {
-    this.connections++;
-    const upstream = net.connect(this.target.port, this.target.host);
-    for (const s of [client, upstream]) {
-      this.#sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => this.#sockets.delete(s));
-    }
-    let fromClient = Buffer.alloc(0);
-    let fromServer = Buffer.alloc(0);
-    let untyped = true; // the startup message (and an SSL/GSS request before it) has no type byte
-    let sslAnswers = 0; // one-byte answers the server owes to SSL/GSS requests
-    let queryOpen = false;
-    let swallowReplies = false;
-    let onReady: (() => void) | null = null;
-    let keepUpstream = false; // the client side was cut on purpose; the server side still has work to do
-
-    // One side gone takes the other with it, as a TCP connection without a proxy would.
-    client.on('close', () => {
-      if (!keepUpstream) upstream.destroy();
-    });
-    upstream.on('close', () => client.destroy());
-
-    upstream.on('data', (d: Buffer) => {
-      fromServer = Buffer.concat([fromServer, d]);
-      for (;;) {
-        if (sslAnswers > 0 && fromServer.length >= 1) {
-          sslAnswers--;
-          this.#send(client, fromServer.subarray(0, 1), swallowReplies);
-          fromServer = fromServer.subarray(1);
-          continue;
-        }
-        if (fromServer.length < 5) return;
-        const total = 1 + fromServer.readInt32BE(1);
-        if (fromServer.length < total) return;
-        const msg = fromServer.subarray(0, total);
-        fromServer = fromServer.subarray(total);
-        this.#send(client, msg, swallowReplies);
-        if (msg[0] === 0x5a /* Z: ReadyForQuery */) {
-          if (queryOpen) this.roundTrips++;
-          queryOpen = false;
-          const ready = onReady;
-          onReady = null;
-          ready?.();
-        }
-      }
-    });
-
-    client.on('data', (d: Buffer) => {
-      fromClient = Buffer.concat([fromClient, d]);
-      for (;;) {
-        if (untyped) {
-          if (fromClient.length < 8) return;
-          const len = fromClient.readInt32BE(0);
-          if (fromClient.length < len) return;
-          const code = fromClient.readInt32BE(4);
-          upstream.write(fromClient.subarray(0, len));
-          fromClient = fromClient.subarray(len);
-          if (code === 80877103 || code === 80877104) sslAnswers++; // SSLRequest, GSSENCRequest: startup follows
-          else untyped = false;
-          continue;
-        }
-        if (fromClient.length < 5) return;
-        const total = 1 + fromClient.readInt32BE(1);
-        if (fromClient.length < total) return;
-        const msg = Buffer.from(fromClient.subarray(0, total));
-        fromClient = fromClient.subarray(total);
-        const type = String.fromCharCode(msg[0] as number);
-        if (type === 'Q' || type === 'S') queryOpen = true;
-        const armed = this.#armed;
-        if (armed !== null && type === 'Q' && msg.subarray(5, total - 1).toString('utf8').trim().toUpperCase() === 'COMMIT') {
-          this.#armed = null;
-          this.#commit(armed, msg, client, upstream, {
-            swallow: () => (swallowReplies = true),
-            afterReady: (fn) => (onReady = fn),
-            keepUpstream: () => (keepUpstream = true),
-          });
-          continue;
-        }
-        upstream.write(msg);
-      }
-    });
-  }
-
-  #send(client: net.Socket, bytes: Buffer, swallow: boolean): void {
-    if (!swallow && !client.destroyed) client.write(bytes);
-  }
-
-  #commit(
-    armed: { mode: CommitMode; seen: (held: HeldCommit) => void },
-    msg: Buffer,
-    client: net.Socket,
-    upstream: net.Socket,
-    ctl: { swallow(): void; afterReady(fn: () => void): void; keepUpstream(): void },
-  ): void {
-    const noop: HeldCommit = { release: async () => {} };
-    switch (armed.mode) {
-      case 'lose-reply':
-        ctl.keepUpstream();
-        ctl.swallow();
-        ctl.afterReady(() => {
-          // The server answered: committed. The client never hears it.
-          client.destroy();
-          upstream.destroy();
-          armed.seen(noop);
-        });
-        upstream.write(msg);
-        return;
-      case 'drop':
-        client.destroy();
-        upstream.destroy();
-        armed.seen(noop);
-        return;
-      case 'hold':
-      case 'late': {
-        if (armed.mode === 'late') {
-          ctl.keepUpstream();
-          ctl.swallow();
-          client.destroy();
-        }
-        armed.seen({
-          release: () =>
-            new Promise<void>((resolve) => {
-              ctl.afterReady(() => {
-                if (armed.mode === 'late') upstream.destroy();
-                resolve();
-              });
-              upstream.write(msg);
-            }),
-        });
-        return;
-      }
-    }
-  }
-}
 
 // ------------------------------------------------------------------------- killed writers
 

@@ -11,7 +11,7 @@ import { StateReconciler, TradeStore, DERIVED_FILES, type HistoryViolation } fro
 import type { SettingsInput } from '../src/domain/settings.js';
 import { LISTENER_APPLICATION_NAME, PostgresLogSource, PostgresTradeStore, reconcilerFor } from '../src/postgres/index.js';
 import { buildReport } from '../src/report/index.js';
-import { ROOT, runNode, sleep, spawnNode, tempDir } from './helpers.js';
+import { ROOT, runNode, sleep, spawnNode, tempDir, until } from './helpers.js';
 import { freshDatabase, ownServer, withClient } from './pg.js';
 
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -104,15 +104,6 @@ function derived(outputDir: string): Record<string, string> {
   return Object.fromEntries(DERIVED_FILES.map((f) => [f, fs.readFileSync(path.join(outputDir, f), 'utf8')]));
 }
 
-/** Resolves when `pred` holds, checking every 50 ms; the message names what never came. */
-async function until(what: string, pred: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await pred()) return;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 const closedIn = (outputDir: string): number => {
   try {

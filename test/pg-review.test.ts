@@ -135,11 +135,11 @@ describe('AccountLog: a lock-free read whose answer arrives late never corrupts 
   it('a store whose reads overlap never erases another host\'s partial exit nor closes on the old size', async () => {
     const bot = store();
     const other = store({}, bot.account);
-    const query = pg.Pool.prototype.query;
+    const query = pg.Client.prototype.query;
     let hold: { until: Promise<void>; ran: () => void } | null = null;
-    // Holds back the answer of the next query of any pool (armed just before the read that
+    // Holds back the answer of the next query of any client (armed just before the read that
     // issues it); the query itself reaches the server at once. Real queries, real answers.
-    (pg.Pool.prototype as unknown as { query: unknown }).query = function (this: pg.Pool, ...args: unknown[]) {
+    (pg.Client.prototype as unknown as { query: unknown }).query = function (this: pg.Client, ...args: unknown[]) {
       const h = hold;
       hold = null;
       const p = (query as unknown as (...a: unknown[]) => Promise<unknown>).apply(this, args);
@@ -170,7 +170,7 @@ describe('AccountLog: a lock-free read whose answer arrives late never corrupts 
       b.open();
       await readB;
     } finally {
-      (pg.Pool.prototype as unknown as { query: unknown }).query = query;
+      (pg.Client.prototype as unknown as { query: unknown }).query = query;
     }
     expect((await bot.getTrade('T001')).size).toBe(0.25);
     const closed = await bot.closeTrade('T001', { exit_price: 120 });

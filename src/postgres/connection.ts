@@ -5,6 +5,8 @@
  */
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 
+import type { QueryResultLike } from './account-log.js';
+
 import { DatabaseError, LockTimeoutError, PgMissingError, TradeStateError, ValidationError } from '../errors.js';
 import type { ConnectionOptions } from './options.js';
 
@@ -15,6 +17,14 @@ import { MIGRATE_LOCK_KEY, MIGRATIONS, SCHEMA, SCHEMA_VERSION, VERSION_TABLE_SQL
 type PgModule = typeof import('pg');
 /** How long getting a connection may take (connect, TLS, authentication) before EDBUNAVAILABLE. */
 const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * What the client waits beyond a statement's own timeout before it takes the server for silent:
+ * the server enforces statement_timeout itself and answers 57014 (EDBTIMEOUT) first; the margin
+ * covers the round trip. docs/postgres.md states the bounds built on it.
+ */
+export const SILENCE_MARGIN_MS = 1000;
+/** statementTimeoutMs when none is given: the store's, and its reads' (a source's, the CLI's). */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 15_000;
 let pgModule: Promise<PgModule> | null = null;
 
 /** The `pg` module, imported once. */
@@ -42,26 +52,51 @@ function jsonParsingTypes(pg: PgModule): PoolConfig['types'] {
   };
 }
 
+/**
+ * The pool as this library uses it: `query` runs one statement on a client of the pool and settles
+ * within the connection's read bound (statementTimeoutMs + SILENCE_MARGIN_MS), a silent
+ * connection destroyed, never returned to the pool; `connect` hands out a client as pg does (the
+ * transaction runner bounds its own statements).
+ */
+export interface BoundedPool {
+  query(text: string, values?: unknown[]): Promise<QueryResultLike>;
+  query(config: { name?: string; text: string; values?: unknown[] }): Promise<QueryResultLike>;
+  connect(): Promise<PoolClient>;
+}
+
 /** A lazily created pg.Pool whose idle clients' errors (a restarted server) are absorbed, not fatal. */
 export class Connection {
   readonly #config: PoolConfig;
-  #pool: Promise<Pool> | null = null;
+  /** How long one read may wait for the server's answer before its connection is abandoned. */
+  readonly readBoundMs: number;
+  #pool: Promise<BoundedPool & { end(): Promise<void> }> | null = null;
   #ended = false;
 
-  constructor(options: ConnectionOptions) {
+  /** `statementTimeoutMs`: the owner's statement timeout, which bounds each read (default 15 000). */
+  constructor(options: ConnectionOptions, bounds: { statementTimeoutMs?: number } = {}) {
     // connectionTimeoutMillis: a server that accepts the connection and never answers (hung, a
     // half-open connection, a stuck proxy) must fail as unreachable, not hang the caller forever.
-    this.#config = { max: 4, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, ...(options.connectionString !== undefined && { connectionString: options.connectionString }), ...(options.pool as PoolConfig | undefined) };
+    // keepAlive: the kernel then notices a peer gone without a FIN even while a lock wait with no
+    // client-side bound (lockTimeoutMs Infinity) is on the wire.
+    this.#config = {
+      max: 4,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      ...(options.connectionString !== undefined && { connectionString: options.connectionString }),
+      ...(options.pool as PoolConfig | undefined),
+    };
+    this.readBoundMs = (bounds.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS) + SILENCE_MARGIN_MS;
   }
 
-  async pool(): Promise<Pool> {
+  async pool(): Promise<BoundedPool> {
     if (this.#ended) throw new TradeStateError('ECLOSED', 'This store was closed: create a new one');
     this.#pool ??= loadPg().then((pg) => {
       const pool = new pg.Pool({ types: jsonParsingTypes(pg), ...this.#config });
       // An idle client whose server went away emits 'error' on the pool; unhandled it would kill
       // the process. pg drops that client; the next call connects anew.
       pool.on('error', () => {});
-      return pool;
+      return boundedPool(pool, this.readBoundMs);
     });
     return this.#pool;
   }
@@ -86,13 +121,93 @@ export class Connection {
   }
 }
 
-/** A timeout for SET LOCAL: whole ms, at most PostgreSQL's maximum (2^31 - 1 ms, ~24.8 days; a longer one is as good as none). */
+/** pg's pool with every `query` settled within `boundMs` (BoundedPool). */
+function boundedPool(pool: Pool, boundMs: number): BoundedPool & { end(): Promise<void> } {
+  const query = async (config: string | { name?: string; text: string; values?: unknown[] }, values?: unknown[]): Promise<QueryResultLike> => {
+    const client = guardClient(await pool.connect());
+    try {
+      const r = await answerWithin(client, boundMs, () => client.query(config as string, values) as unknown as Promise<QueryResultLike>);
+      client.release();
+      return r;
+    } catch (err) {
+      client.release(isConnectionError(err) ? asError(err) : undefined);
+      throw err;
+    }
+  };
+  return { query: query as BoundedPool['query'], connect: () => pool.connect(), end: () => pool.end() };
+}
+
+/**
+ * The server sent no answer to a query within its bound, and the connection was abandoned (its
+ * socket destroyed: a silent server, a partition without RST, a hung proxy). A lost connection
+ * to the callers (isConnectionError), but never retried: a retry would wait as long again.
+ */
+export class ServerSilent extends Error {
+  constructor(readonly waitedMs: number) {
+    super(`no answer from the server within ${Math.round(waitedMs)} ms; the connection was abandoned`);
+  }
+}
+
+/** What answerWithin abandons: a pg client (end() with a query in flight destroys its socket). */
+interface Abandonable {
+  end?(): Promise<void> | void;
+}
+
+/**
+ * `run()`, a query on `client`, settled within `ms` (Infinity: unbounded): past it, the client's
+ * socket is destroyed and the call rejects with ServerSilent. Release the client with an error
+ * afterwards, so that the pool drops it.
+ */
+export function answerWithin<T>(client: Abandonable, ms: number, run: () => Promise<T>): Promise<T> {
+  if (ms === Infinity) return run();
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      // An answer that came while the event loop was blocked is read first: a busy bot is not a silent server.
+      setImmediate(() => {
+        if (settled) return;
+        settled = true;
+        try {
+          Promise.resolve(client.end?.()).catch(() => {});
+        } catch {
+          // already ended
+        }
+        reject(new ServerSilent(ms));
+      });
+    }, timerMs(ms));
+    run().then(
+      (value) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
+/** The longest timeout PostgreSQL and a Node timer take: 2^31 - 1 ms, ~24.8 days (a longer one is as good as none). */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/** `ms` as a Node timer takes it: a longer one would fire at once (and warn). */
+export function timerMs(ms: number): number {
+  return Math.min(Math.max(0, ms), MAX_TIMEOUT_MS);
+}
+
+/** A timeout for SET LOCAL: whole ms, at most PostgreSQL's maximum (MAX_TIMEOUT_MS). */
 export function pgTimeout(ms: number): number {
-  return Math.min(Math.ceil(ms), 2_147_483_647);
+  return Math.min(Math.ceil(ms), MAX_TIMEOUT_MS);
 }
 
 /** Whether `err` is a lost or refused connection (no SQLSTATE from the server, or one of its shutdown states). */
 export function isConnectionError(err: unknown): boolean {
+  if (err instanceof ServerSilent) return true;
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string') {
     // 08: connection exception; 57P01-57P03: admin/crash shutdown, cannot connect now
@@ -102,6 +217,15 @@ export function isConnectionError(err: unknown): boolean {
   }
   const message = err instanceof Error ? err.message : '';
   return /Connection terminated|connection is closed|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(message);
+}
+
+/**
+ * Whether `err` came only after a wait ran out (a silent server, a connect that timed out) rather
+ * than at once (a reset, a refused connection): such a failure is not tried again, as a second try
+ * would wait as long again.
+ */
+export function waitedOut(err: unknown): boolean {
+  return err instanceof ServerSilent || /timeout exceeded when trying to connect|connection timeout/i.test(err instanceof Error ? err.message : '');
 }
 
 /** What an error of the server or the connection means to the caller; TradeStateErrors pass through. */
@@ -191,10 +315,10 @@ export async function schemaVersion(connection: Connection): Promise<number> {
   const pool = await connection.pool();
   try {
     // Two statements: a query naming a table that does not exist fails at parse time, whatever its CASE says.
-    const exists = await pool.query<{ t: string | null }>(`SELECT to_regclass('${SCHEMA}.schema_version')::text AS t`);
-    if (exists.rows[0]?.t == null) return 0;
-    const r = await pool.query<{ v: number }>(`SELECT coalesce(max(version), 0)::int AS v FROM ${SCHEMA}.schema_version`);
-    return r.rows[0]?.v ?? 0;
+    const exists = await pool.query(`SELECT to_regclass('${SCHEMA}.schema_version')::text AS t`);
+    if ((exists.rows[0] as { t: string | null } | undefined)?.t == null) return 0;
+    const r = await pool.query(`SELECT coalesce(max(version), 0)::int AS v FROM ${SCHEMA}.schema_version`);
+    return (r.rows[0] as { v: number } | undefined)?.v ?? 0;
   } catch (err) {
     throw databaseError(err, null);
   }
@@ -234,7 +358,11 @@ export async function readAgainIfLost<T>(read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (err) {
-    if (!isConnectionError(err)) throw err;
+    if (!isConnectionError(err) || waitedOut(err)) throw err;
     return read();
   }
+}
+
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }

@@ -157,7 +157,7 @@ export async function importLog(options: ImportLogOptions): Promise<ImportResult
       },
       () => ({ opIds: result === null ? [] : [opId], xid, result: result as ImportResult }),
     );
-  });
+  }, statementTimeoutMs);
 }
 
 // --------------------------------------------------------------------------- internals

@@ -12,7 +12,7 @@ import { AccountError, ValidationError } from '../errors.js';
 import { StateReconciler, type ReconcilerOptions } from '../reconcile/state-reconciler.js';
 import type { LogSource, SourceSnapshot, SourceWatch } from '../reconcile/source.js';
 import { AccountLog, type Queryable } from './account-log.js';
-import { Connection, databaseError, readAgainIfLost } from './connection.js';
+import { Connection, DEFAULT_STATEMENT_TIMEOUT_MS, databaseError, readAgainIfLost, timeoutOption } from './connection.js';
 import { SCHEMA } from './schema.js';
 import { checkAccountName, checkConnectionOptions, redactConnectionString, settingsLabel, type ConnectionOptions, type WatchedAccount } from './options.js';
 import { AccountWatch, listenerConfig, watchSettings, type WatchSettings } from './watch.js';
@@ -26,6 +26,8 @@ export interface PostgresLogSourceOptions extends ConnectionOptions {
   listen?: boolean;
   /** Watch mode: the first wait before reconnecting a lost listener; doubled on each failure, up to 30 s. Default 250 ms. */
   reconnectMs?: number;
+  /** A read on a server that has not answered within this + 1 s is abandoned (EDBUNAVAILABLE). Default 15000 ms. */
+  statementTimeoutMs?: number;
 }
 
 const VERSION_SQL = `SELECT version FROM ${SCHEMA}.accounts WHERE account = $1`;
@@ -54,7 +56,8 @@ export class PostgresLogSource implements LogSource, WatchedAccount {
     checkConnectionOptions(options);
     this.#watch = watchSettings(options);
     // A reconciler's reads are one statement each: two connections are plenty (a read and a poll).
-    this.#connection = new Connection({ ...options, pool: { max: 2, ...options.pool } });
+    const statementTimeoutMs = timeoutOption('statementTimeoutMs', options.statementTimeoutMs, DEFAULT_STATEMENT_TIMEOUT_MS);
+    this.#connection = new Connection({ ...options, pool: { max: 2, ...options.pool } }, { statementTimeoutMs });
     this.#clientConfig = listenerConfig(options);
     this.#log = new AccountLog(this.account);
     this.name = describeDatabase(options.connectionString, options.pool, this.account);
@@ -91,8 +94,8 @@ export class PostgresLogSource implements LogSource, WatchedAccount {
   async version(): Promise<number> {
     const pool = await this.#connection.pool();
     try {
-      const r = await pool.query<{ version: string | number }>(VERSION_SQL, [this.account]);
-      const row = r.rows[0];
+      const r = await pool.query(VERSION_SQL, [this.account]);
+      const row = r.rows[0] as { version: string | number } | undefined;
       return row === undefined ? -1 : Number(row.version);
     } catch (err) {
       throw databaseError(err, this.account);
@@ -180,7 +183,7 @@ export interface PostgresReconcilerOptions extends Omit<ReconcilerOptions, 'trad
  */
 export function reconcilerFor(options: PostgresReconcilerOptions): StateReconciler {
   if (options === null || typeof options !== 'object') throw new ValidationError('options', options, 'must be an object');
-  const { account, connectionString, pool, pollMs, listen, reconnectMs, ...rest } = options;
+  const { account, connectionString, pool, pollMs, listen, reconnectMs, statementTimeoutMs, ...rest } = options;
   const source = new PostgresLogSource({
     account,
     ...(connectionString !== undefined && { connectionString }),
@@ -188,6 +191,7 @@ export function reconcilerFor(options: PostgresReconcilerOptions): StateReconcil
     ...(pollMs !== undefined && { pollMs }),
     ...(listen !== undefined && { listen }),
     ...(reconnectMs !== undefined && { reconnectMs }),
+    ...(statementTimeoutMs !== undefined && { statementTimeoutMs }),
   });
   return new StateReconciler({ ...rest, source });
 }

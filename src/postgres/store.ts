@@ -15,7 +15,7 @@ import type { TradeLog } from '../domain/types.js';
 import { ValidationError } from '../errors.js';
 import { checkOptionsObject, Store } from '../store/store.js';
 import { PostgresBackend } from './backend.js';
-import { Connection, migrateDatabase, timeoutOption } from './connection.js';
+import { Connection, DEFAULT_STATEMENT_TIMEOUT_MS, migrateDatabase, timeoutOption } from './connection.js';
 import { listenerConfig } from './watch.js';
 import { checkAccountName, checkConnectionOptions, settingsLabel, type ConnectionOptions, type PostgresIntegrityContext } from './options.js';
 
@@ -52,9 +52,9 @@ export class PostgresTradeStore extends Store<PostgresIntegrityContext> {
   constructor(options: PostgresTradeStoreOptions) {
     checkOptionsObject(options);
     const account = checkAccountName(options.account);
-    const connection = new Connection(options);
     // Checked before the store is built only as far as building needs; the rest in the order they always were.
-    const statementTimeoutMs = timeoutOption('statementTimeoutMs', options.statementTimeoutMs, 15_000);
+    const statementTimeoutMs = timeoutOption('statementTimeoutMs', options.statementTimeoutMs, DEFAULT_STATEMENT_TIMEOUT_MS);
+    const connection = new Connection(options, { statementTimeoutMs });
     const db = new PostgresBackend(account, connection, { statementTimeoutMs, prepared: options.preparedStatements !== false, listener: listenerConfig(options) });
     // The options alone until the first call reads the account's rulebook (a constructor cannot query).
     super(options, db);

@@ -4,16 +4,20 @@
  * the same round trip (the cross-host flock), the body, COMMIT; a connection lost before COMMIT
  * retried once; a connection lost during COMMIT (CommitLost) resolved by `landed`, from the events
  * the transaction wrote (op_id is unique) once the server has decided its fate (pg_xact_status).
+ * A silent server is abandoned client-side: each attempt settles by its lock deadline +
+ * statementTimeoutMs + SILENCE_MARGIN_MS, `landed` within 2 × statementTimeoutMs.
  */
 import { OutcomeUnknownError } from '../errors.js';
 import { traceLockWait, type StoreIdentity } from '../store/diagnostics.js';
 import { LOCK_ACCOUNT_SQL, type Queryable, type QueryResultLike } from './account-log.js';
-import { databaseError, isConnectionError, pgTimeout } from './connection.js';
+import { answerWithin, asError, databaseError, isConnectionError, pgTimeout, ServerSilent, SILENCE_MARGIN_MS, timerMs, waitedOut } from './connection.js';
 import { SCHEMA } from './schema.js';
 
 /** A client checked out of a pool (a pg.PoolClient). Structural, so that the public types never name pg's. */
 export interface PoolClientLike extends Queryable {
   release(err?: Error | boolean): void;
+  /** pg's: with a query in flight it destroys the socket (how a silent connection is abandoned). */
+  end?(): Promise<void> | void;
 }
 
 /** Where and how an account's transactions run. */
@@ -64,17 +68,23 @@ export async function runTransaction<T>(
   const what = `postgres account "${frame.account}"`;
   for (let attempt = 0; ; attempt++) {
     const forever = wait.until === Infinity;
-    const waitMs = forever ? 0 : Math.max(1, Math.ceil(wait.until - performance.now()));
     let client: PoolClientLike | null = null;
     let phase: 'connect' | 'body' | 'commit' = 'connect';
     try {
       client = await frame.connect();
       const c = client;
       phase = 'body';
+      // What is left of the lock wait once connected (the deadline counts from the call).
+      const waitMs = forever ? 0 : Math.max(1, Math.ceil(wait.until - performance.now()));
+      // The client's own bound, for a server that goes silent: the server's timeouts (the lock
+      // wait left, then statementTimeoutMs) plus a margin, for the whole attempt. Waiting forever,
+      // the lock's round trip has none (a lock wait and a silence look alike); the rest has.
+      let deadline = forever ? Infinity : performance.now() + waitMs + frame.statementTimeoutMs + SILENCE_MARGIN_MS;
+      const bounded = boundedBy(client, () => deadline);
       // One round trip for the frame and the lock: SET takes no parameters (the values are
       // integers computed here), and a multi-statement query none, so the account is a literal.
       // Waiting forever (0 disables both timeouts), the statement timeout comes back after the lock.
-      const opened = (await traceLockWait(frame.identity, () => c.query(
+      const opened = (await traceLockWait(frame.identity, () => bounded.query(
         `BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = ${forever ? 0 : pgTimeout(waitMs)}; ` +
           `SET LOCAL statement_timeout = ${forever ? 0 : pgTimeout(waitMs + frame.statementTimeoutMs)}; ` +
           `SET LOCAL idle_in_transaction_session_timeout = ${pgTimeout(frame.statementTimeoutMs)}; ` +
@@ -85,10 +95,11 @@ export async function runTransaction<T>(
           `${LOCK_ACCOUNT_SQL.replace('$1', literal(frame.account))}` +
           (forever ? `; SET LOCAL statement_timeout = ${pgTimeout(frame.statementTimeoutMs)}` : ''),
       ))) as unknown as QueryResultLike[];
+      if (forever) deadline = performance.now() + frame.statementTimeoutMs + SILENCE_MARGIN_MS;
       const locked = opened[opened.length - (forever ? 2 : 1)]?.rows[0];
-      const result = await body(client, locked);
+      const result = await body(bounded, locked);
       phase = 'commit';
-      await client.query('COMMIT');
+      await bounded.query('COMMIT');
       client.release();
       return result;
     } catch (err) {
@@ -98,10 +109,17 @@ export async function runTransaction<T>(
         client.release(lost ? asError(err) : undefined);
       }
       if (lost && phase === 'commit') throw new CommitLost(err);
-      if (lost && phase === 'body' && attempt === 0) continue;
+      if (lost && phase === 'body' && attempt === 0 && !waitedOut(err)) continue;
       throw databaseError(err, frame.account, { what, timeoutMs: wait.timeoutMs });
     }
   }
+}
+
+/** `client`, each query settled by `deadline()` (performance.now() time; Infinity: unbounded), its socket destroyed past it. */
+function boundedBy(client: PoolClientLike, deadline: () => number): PoolClientLike {
+  const query = (config: string | { name?: string; text: string; values?: unknown[] }, values?: unknown[]): Promise<QueryResultLike> =>
+    answerWithin(client, deadline() - performance.now(), () => client.query(config as string, values));
+  return { query: query as PoolClientLike['query'], release: (err) => client.release(err) };
 }
 
 /**
@@ -119,7 +137,7 @@ export async function lockAccount(frame: TransactionFrame, client: Queryable, lo
 
 /**
  * After CommitLost: whether the transaction landed, read from the events it wrote (`opIds`).
- * Throws OutcomeUnknownError when the server stays unreachable for twice statementTimeoutMs.
+ * Throws OutcomeUnknownError when the server stays unreachable, or silent, for twice statementTimeoutMs.
  */
 export async function landed(frame: TransactionFrame, opIds: readonly string[], xid: string | null, cause: unknown): Promise<boolean> {
   // The server may still be committing when the connection drops (a slow fsync, a synchronous
@@ -128,14 +146,19 @@ export async function landed(frame: TransactionFrame, opIds: readonly string[], 
   // idle_in_transaction_session_timeout (statementTimeoutMs) ends it: hence twice that.
   const deadline = performance.now() + 2 * frame.statementTimeoutMs;
   let last: unknown = cause;
+  const look = async (): Promise<boolean | null> => {
+    const pool = await frame.pool();
+    const status = xid === null ? null : ((await pool.query('SELECT pg_xact_status($1::xid8) AS s', [xid])).rows[0] as { s: string | null }).s;
+    if (status === 'in progress') return null;
+    const r = await pool.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.events WHERE op_id = ANY($1::uuid[])`, [opIds]);
+    return (r.rows[0] as { n: number }).n > 0;
+  };
   for (;;) {
     try {
-      const pool = await frame.pool();
-      const status = xid === null ? null : ((await pool.query('SELECT pg_xact_status($1::xid8) AS s', [xid])).rows[0] as { s: string | null }).s;
-      if (status !== 'in progress') {
-        const r = await pool.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.events WHERE op_id = ANY($1::uuid[])`, [opIds]);
-        return (r.rows[0] as { n: number }).n > 0;
-      }
+      // Bounded by the deadline as a whole (a silent server, a connect that hangs); a look
+      // left behind is ended by the pool's own read bound.
+      const found = await settleBy(look(), deadline);
+      if (found !== null) return found;
     } catch (err) {
       if (!isConnectionError(err)) throw databaseError(err, frame.account);
       last = err;
@@ -143,6 +166,17 @@ export async function landed(frame: TransactionFrame, opIds: readonly string[], 
     if (performance.now() + 250 > deadline) throw new OutcomeUnknownError(frame.account, opIds, last);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** `promise`, or ServerSilent once `deadline` (performance.now() time) has passed. */
+function settleBy<T>(promise: Promise<T>, deadline: number): Promise<T> {
+  promise.catch(() => {});
+  const ms = deadline - performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ServerSilent(ms)), timerMs(ms));
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -166,6 +200,3 @@ export async function commitOnce<T>(
   }
 }
 
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
-}

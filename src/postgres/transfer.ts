@@ -24,8 +24,16 @@ export interface TransferConnectionOptions {
   pool?: PoolLike | Record<string, unknown>;
 }
 
-/** Runs `fn` on the pool the options name: a live pool as given, else one made for the call and ended after. */
-export async function withConnection<T>(options: TransferConnectionOptions, account: string, fn: (db: PoolLike) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` on the pool the options name: a live pool as given, else one made for the call and ended
+ * after, whose reads are bounded by `statementTimeoutMs` (+ the margin; a transfer's default: 120 000).
+ */
+export async function withConnection<T>(
+  options: TransferConnectionOptions,
+  account: string,
+  fn: (db: PoolLike) => Promise<T>,
+  statementTimeoutMs = 120_000,
+): Promise<T> {
   const given = options.pool;
   if (given !== undefined && typeof (given as { connect?: unknown }).connect === 'function' && typeof (given as { query?: unknown }).query === 'function') {
     return fn(given as PoolLike);
@@ -35,7 +43,7 @@ export async function withConnection<T>(options: TransferConnectionOptions, acco
     ...(options.connectionString !== undefined && { connectionString: options.connectionString }),
     ...(given !== undefined && { pool: given as Record<string, unknown> }),
     // one client is all a transfer uses
-  });
+  }, { statementTimeoutMs });
   try {
     const pool = await connection.pool();
     return await fn(pool as unknown as PoolLike);
