@@ -19,7 +19,7 @@ import { RulebookValue, type RulebookRead } from '../io/rulebook.js';
 import type { Applied, GroupCall, LockWait, LogRead, StoreBackend } from '../store/backend.js';
 import type { Outcome } from '../store/write-group.js';
 import { AccountLog, accountRowOf, type AccountState, type Queryable } from './account-log.js';
-import { Connection, databaseError, readAgainIfLost } from './connection.js';
+import { Connection, databaseError, readAgainIfLost, withRole } from './connection.js';
 import { settingsLabel, type PostgresIntegrityContext } from './options.js';
 import { logTopOf, tradeToRow, unstorable, type RowInput } from './rows.js';
 import { SETTINGS_SQL, WRITE_SQL } from './sql.js';
@@ -69,7 +69,7 @@ export class PostgresBackend implements StoreBackend<PostgresIntegrityContext>, 
     try {
       return await readAgainIfLost(() => this.#log.read(pool));
     } catch (err) {
-      throw databaseError(err, this.account);
+      throw withRole(databaseError(err, this.account), this.#connection.role);
     }
   }
 
@@ -95,7 +95,7 @@ export class PostgresBackend implements StoreBackend<PostgresIntegrityContext>, 
     let events: WriteEvent[] = [];
     /** The transaction's id, from the write statement: after a lost COMMIT reply, its status says when to look. */
     let xid: string | null = null;
-    await commitOnce(
+    await this.#named(commitOnce(
       this,
       wait,
       async (client, locked) => {
@@ -141,7 +141,7 @@ export class PostgresBackend implements StoreBackend<PostgresIntegrityContext>, 
       },
       // Nothing written by this group (a client_id retry): what it read was committed before.
       () => ({ opIds: events.map((e) => e.op_id), xid, result: undefined }),
-    );
+    ));
     if (committed !== null) this.#log.set(committed);
     return applied as unknown as Applied;
   }
@@ -153,7 +153,7 @@ export class PostgresBackend implements StoreBackend<PostgresIntegrityContext>, 
   async saveSettings(json: string | null, wait: LockWait): Promise<void> {
     const opId = randomUUID();
     let xid: string | null = null;
-    await commitOnce(
+    await this.#named(commitOnce(
       this,
       wait,
       async (client, locked) => {
@@ -162,7 +162,16 @@ export class PostgresBackend implements StoreBackend<PostgresIntegrityContext>, 
         xid = (r.rows[0] as { xid: string } | undefined)?.xid ?? null;
       },
       () => ({ opIds: [opId], xid, result: undefined }),
-    );
+    ));
+  }
+
+  /** A refusal of the server that could not say which role it refused names the one this store logs in as. */
+  async #named<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p;
+    } catch (err) {
+      throw withRole(err, this.#connection.role);
+    }
   }
 
   /** The account's rulebook as a read found it: its JSON text is its version. */

@@ -6,7 +6,7 @@
  * the transaction wrote (op_id is unique) once the server has decided its fate (pg_xact_status).
  */
 import { OutcomeUnknownError } from '../errors.js';
-import { LOCK_ACCOUNT_SQL, type Queryable, type QueryResultLike } from './account-log.js';
+import { LOCK_ACCOUNT_SQL, refuseHiddenAccount, type Queryable, type QueryResultLike } from './account-log.js';
 import { databaseError, isConnectionError, pgTimeout } from './connection.js';
 import { SCHEMA } from './schema.js';
 
@@ -107,6 +107,7 @@ export async function runTransaction<T>(
  */
 export async function lockAccount(frame: TransactionFrame, client: Queryable, locked: Record<string, unknown> | undefined): Promise<Record<string, unknown>> {
   if (locked !== undefined) return locked;
+  await refuseHiddenAccount(client, frame.account);
   await client.query(`INSERT INTO ${SCHEMA}.accounts (account) VALUES ($1) ON CONFLICT (account) DO NOTHING`, [frame.account]);
   const values = [frame.account];
   const created = await client.query(frame.prepared ? { name: 'tse_lock', text: LOCK_ACCOUNT_SQL, values } : { text: LOCK_ACCOUNT_SQL, values });
