@@ -154,6 +154,12 @@ describe.each([['a'], ['b']] as const)("bot %s's role", (name) => {
         await source.close();
       }
     }
+    // The CLI says the same.
+    const cli = await runNode(CLI, ['status', '--db', bot.url, '--account', other(bot).account, '--json']);
+    expect(cli.code).toBe(1);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ ok: false, error: { code: 'EACCOUNTDENIED' } });
+    expect(cli.stdout).toContain('trade-state grant');
+    expect(cli.stdout).not.toContain(bot.password);
     // Nothing was created by the attempts.
     const made = await withClient(db.url, (c) => c.query('SELECT 1 FROM trade_state.accounts WHERE account = $1', [`never-made-${suffix}`]));
     expect(made.rows).toEqual([]);
@@ -172,6 +178,12 @@ describe.each([['a'], ['b']] as const)("bot %s's role", (name) => {
         if (t !== 'schema_version') expect(rows.length).toBeGreaterThan(0);
         if (t !== 'schema_version') for (const r of rows) expect(r.account).toBe(bot.account);
       }
+      // The planner's statistics (most common values: account names, symbols) stay hidden under row-level security.
+      await withClient(db.url, async (owner) => {
+        await owner.query('ANALYZE trade_state.trades, trade_state.events, trade_state.accounts');
+        expect((await owner.query(`SELECT attname FROM pg_stats WHERE schemaname = 'trade_state'`)).rows.length).toBeGreaterThan(0);
+      });
+      expect((await c.query(`SELECT attname FROM pg_stats WHERE schemaname = 'trade_state'`)).rows).toEqual([]);
       // Writes aimed at the other account: refused or touching nothing.
       expect((await c.query('UPDATE trade_state.trades SET notes = $2 WHERE account = $1', [them, 'x'])).rowCount).toBe(0);
       expect((await c.query('UPDATE trade_state.accounts SET version = version WHERE account = $1', [them])).rowCount).toBe(0);
