@@ -288,6 +288,28 @@ describe.each([['a'], ['b']] as const)("bot %s's role", (name) => {
   });
 });
 
+describe('the watch of an account created after it started', () => {
+  it('wakes on its first write, without a poll (the channel is found once the account exists)', async () => {
+    const account = `late-${suffix}`;
+    const source = new PostgresLogSource({ connectionString: db.url, account, pollMs: Infinity, reconnectMs: 50 });
+    let woke = 0;
+    try {
+      await source.read();
+      const watch = source.watch(() => woke++, () => {});
+      try {
+        await sleep(200); // the listener is connected, with no channel yet
+        await db.store(account).openTrade(openInput({ symbol: 'LATE' }));
+        for (let i = 0; i < 100 && woke === 0; i++) await sleep(50);
+        expect(woke).toBeGreaterThan(0);
+      } finally {
+        await watch.close();
+      }
+    } finally {
+      await source.close();
+    }
+  });
+});
+
 describe('the report built from a database', () => {
   it('names the account, not the host, port or database, unless asked', async () => {
     const u = new URL(db.url);

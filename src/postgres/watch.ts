@@ -69,6 +69,8 @@ export class AccountWatch {
   #checking = false;
   /** The channel the listener LISTENs on; null: not yet (no listener, or no account when it connected). */
   #channel: string | null = null;
+  /** While the account does not exist (no token to listen to): the next look for it. */
+  #listenTimer: NodeJS.Timeout | null = null;
   /** In flight (connect, check): awaited by close() so that no handle outlives it. */
   readonly #pending = new Set<Promise<unknown>>();
 
@@ -96,6 +98,7 @@ export class AccountWatch {
     this.#closed = true;
     if (this.#poll !== null) clearInterval(this.#poll);
     if (this.#reconnect !== null) clearTimeout(this.#reconnect);
+    if (this.#listenTimer !== null) clearTimeout(this.#listenTimer);
     this.#poll = null;
     this.#reconnect = null;
     const client = this.#client;
@@ -182,6 +185,9 @@ export class AccountWatch {
       return;
     }
     this.#client = client;
+    if (this.#listenTimer !== null) clearTimeout(this.#listenTimer); // a lost client's look
+    this.#listenTimer = null;
+    if (this.#channel === null) this.#listenLater(client, this.#options.reconnectMs);
     this.#delay = this.#options.reconnectMs;
     this.#listenFailing = false;
     // Writes made while no one listened sent notifications nobody received: a difference from
@@ -198,6 +204,25 @@ export class AccountWatch {
     const channel = notifyChannel(token);
     await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
     this.#channel = channel;
+  }
+
+  /**
+   * An account created after the listener connected has a channel nobody knew: looked for again
+   * with back-off (even without a poll), and once listened to, its version checked, since the
+   * write that created it notified no one.
+   */
+  #listenLater(client: Client, delay: number): void {
+    if (this.#closed || this.#channel !== null || this.#client !== client || this.#listenTimer !== null) return;
+    this.#listenTimer = setTimeout(() => {
+      this.#listenTimer = null;
+      if (this.#closed || this.#client !== client) return;
+      this.#track(
+        this.#listen(client).then(
+          () => (this.#channel === null ? this.#listenLater(client, Math.min(delay * 2, MAX_RECONNECT_MS)) : this.#check()),
+          () => {}, // a lost client reconnects and listens then
+        ),
+      );
+    }, delay);
   }
 
   #scheduleReconnect(): void {
