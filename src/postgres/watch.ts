@@ -5,7 +5,7 @@
  *   notify_token, which only roles granted the account can read) on a client of its own (not the
  *   pool's: a pooled client is handed to other queries and LISTEN is per session). Every write
  *   transaction sends the account's new version. An account created after the watch started is
- *   listened to once a poll finds it.
+ *   listened to once it exists (looked for with back-off, and at every poll).
  * - a poll of the account's version every pollMs: a NOTIFY sent while the listener is
  *   disconnected is lost for good, and PgBouncer in transaction mode delivers none at all.
  * The listener reconnects with back-off, and on every (re)connect checks the version at once.
