@@ -53,6 +53,7 @@ export const ERROR_CODES = {
   EPGMISSING: 'pg, the optional PostgreSQL client, is not installed',
   EACCOUNTMISSING: 'no such account in the database',
   EACCOUNTNOTEMPTY: 'an import into an account that already holds trades, without replace',
+  EACCOUNTDENIED: "the database role is not granted the account (row-level security): trade-state grant gives it",
   ECLOSED: 'the store or source was closed (a PostgreSQL one cannot be used after close(); no store watches after it)',
   // the reconciler's refusals (the previous derived files are kept)
   LOG_CORRUPT: 'the log could not be read: the derived files were kept',
@@ -476,5 +477,34 @@ export class AccountError extends TradeStateError {
   constructor(code: 'EACCOUNTMISSING' | 'EACCOUNTNOTEMPTY', account: string, message: string) {
     super(code, message);
     this.account = account;
+  }
+}
+
+/**
+ * The database role a store connects as reaches only the accounts granted to it (row-level
+ * security, migration 3), and this account is not one of them — or the role lacks the schema's
+ * privileges altogether. Under row-level security an account not granted looks absent; this
+ * error is raised instead, so a bot never trades on what it takes for an empty account.
+ * `role`: the role refused (null when the server did not say which); `command`: the grant that
+ * fixes it, to be run with the schema owner's connection.
+ */
+export class AccountAccessError extends TradeStateError {
+  declare readonly code: 'EACCOUNTDENIED';
+  readonly account: string | null;
+  readonly role: string | null;
+  readonly command: string;
+  readonly sqlstate: string | null;
+  constructor(account: string | null, role: string | null, detail: string, info: { sqlstate?: string | null; cause?: unknown } = {}) {
+    const command = `trade-state grant --db <owner's url> --account ${account ?? '<account>'} --role ${role ?? '<role>'}`;
+    super(
+      'EACCOUNTDENIED',
+      `${role !== null ? `Database role "${role}"` : "This connection's database role"} is not granted ${account !== null ? `account "${account}"` : 'the trade_state schema'}: ${detail}. ` +
+        `The schema's owner grants it: ${command} (or grantAccount() from trade-state-engine/postgres)`,
+      { cause: info.cause },
+    );
+    this.account = account;
+    this.role = role;
+    this.command = command;
+    this.sqlstate = info.sqlstate ?? null;
   }
 }

@@ -69,7 +69,7 @@ describe('trade-state demo --postgres', () => {
     expect(r.code, `${out}\n${r.stderr}`).toBe(0);
 
     expect(out).toContain('trade-state demo on PostgreSQL: 4 s, 3 hosts, one account');
-    expect(out).toMatch(/\[demo\] schema trade_state: migrated \(version 1, 2\); account "demo-[\w-]+"/);
+    expect(out).toMatch(/\[demo\] schema trade_state: migrated \(version 1, 2, 3\); account "demo-[\w-]+"/);
     expect(out).toMatch(/\[demo\] started A eu-west \(scanner, pid \d+\), B us-east \(scanner, pid \d+\), C ap-south \(monitor, pid \d+\)/);
     // The race: exactly one host opened BTC, the other was refused DUPLICATE_SYMBOL.
     expect(out.match(/\[(A eu-west|B us-east)\] opened T001 BTC LONG @ [\d.]+ \[race\]/g)).toHaveLength(1);

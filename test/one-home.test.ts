@@ -22,8 +22,8 @@ interface LiteralRule {
 
 const RULES: readonly LiteralRule[] = [
   {
-    what: 'the NOTIFY channel name (NOTIFY_CHANNEL, NOTIFY_SQL)',
-    pattern: /trade_state_events/,
+    what: "the NOTIFY channel's prefix and payload (NOTIFY_CHANNEL_PREFIX, notifyChannel, NOTIFY_SQL)",
+    pattern: /['"`]tse_['"`]|pg_notify/,
     home: 'postgres/schema.ts',
     pending: [],
   },

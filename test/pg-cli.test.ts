@@ -62,12 +62,12 @@ describe('migrate', () => {
     const first = await cli(['migrate', '--db', db.url, '--json']);
     expect(first.code, first.stderr).toBe(0);
     const doc = JSON.parse(first.stdout) as Record<string, any>;
-    expect(doc).toMatchObject({ ok: true, command: 'migrate', applied: [1, 2], schema_version: 2, latest: 2 });
+    expect(doc).toMatchObject({ ok: true, command: 'migrate', applied: [1, 2, 3], schema_version: 3, latest: 3 });
     const password = new URL(db.url).password;
     if (password !== '') expect(doc.db).not.toContain(password);
     const again = await cli(['migrate', '--db', db.url]);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout).toMatch(/already at version 2, nothing to do/);
+    expect(again.stdout).toMatch(/already at version 3, nothing to do/);
     // and from the environment
     const env = await cli(['migrate'], { TSE_DATABASE_URL: db.url });
     expect(env.code, env.stderr).toBe(0);

@@ -78,7 +78,7 @@ describe('migration 2: trades.symbol_key on an existing database', () => {
   const dbs: Array<Awaited<ReturnType<typeof freshDatabase>>> = [];
   const stores: PostgresTradeStore[] = [];
   beforeAll(() => {
-    expect(SCHEMA_VERSION).toBe(2);
+    expect(SCHEMA_VERSION).toBe(3);
   });
   afterAll(async () => {
     await Promise.all(stores.map((s) => s.close()));
@@ -99,7 +99,7 @@ describe('migration 2: trades.symbol_key on an existing database', () => {
     ]);
     dbs.push(old);
     const s = storeOn(old.url, 'old');
-    expect(await s.migrate()).toEqual([2]);
+    expect(await s.migrate()).toEqual([2, 3]);
     const keys = await withClient(old.url, async (c) =>
       (await c.query(`SELECT id, symbol_key FROM trade_state.trades ORDER BY position`)).rows.map((r) => `${r.id}=${r.symbol_key}`));
     // JavaScript's toLowerCase, whatever the database's collation does with É.

@@ -356,8 +356,10 @@ describe('the report from a database source', () => {
     const src = source(account);
     const fromDb = await buildReport({ source: src, now: NOW, out: path.join(dir, `${account}.html`) });
     const fromFile = await buildReport({ tradeLog: logFile, now: NOW });
-    expect(fromDb.html).toContain(src.name);
-    expect(fromDb.html.replace(src.name, 'LOG')).toBe(fromFile.html.replace(path.basename(logFile), 'LOG'));
+    // named by its account, not by where the database is (issue 20: showConnection asks for that)
+    expect(fromDb.html).toContain(src.label);
+    expect(fromDb.html).not.toContain(src.name);
+    expect(fromDb.html.replace(src.label, 'LOG')).toBe(fromFile.html.replace(path.basename(logFile), 'LOG'));
     expect(fromDb.marks).toEqual(fromFile.marks);
     expect(fromDb.marks.rHistogramBars).toBeGreaterThan(0);
     expect(fs.readFileSync(path.join(dir, `${account}.html`), 'utf8')).toBe(fromDb.html);
@@ -429,7 +431,13 @@ describe('the CLI with --db', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, command: 'report', path: out, account });
     const html = fs.readFileSync(out, 'utf8');
-    expect(html).toContain(`#${account}`);
+    // the account, not where the database is, unless --show-connection (issue 20)
+    expect(html).toContain(`account ${account} (PostgreSQL)`);
+    expect(html).not.toContain(`#${account}`);
+    expect(html).not.toContain(db.name);
     expect(html).toContain('<svg');
+    const shown = await runNode(CLI, ['report', '--db', db.url, '--account', account, '--out', out, '--show-connection']);
+    expect(shown.stderr).toBe('');
+    expect(fs.readFileSync(out, 'utf8')).toContain(`${db.name}#${account}`);
   });
 });

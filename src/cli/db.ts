@@ -167,6 +167,13 @@ export async function migrate(g: GlobalOptions): Promise<{ applied: number[]; ve
   return { applied, version: await schemaVersion(c), latest: SCHEMA_VERSION, db: redactConnectionString(dbOf(g)) };
 }
 
+/** Gives `role` the account (postgres/grant.ts), on the command's pool. */
+export async function grant(g: GlobalOptions, role: string): Promise<{ account: string; role: string; granted: boolean; createdAccount: boolean; db: string }> {
+  const { grantAccount } = await import('../postgres/grant.js');
+  const r = await grantAccount({ pool: await pool(g), account: accountOf(g), role });
+  return { ...r, db: redactConnectionString(dbOf(g)) };
+}
+
 export async function importFile(g: GlobalOptions, file: string, replace: boolean): Promise<ImportResult & { where: Where }> {
   const { importLog } = await import('../postgres/import.js');
   const r = await importLog({ pool: await pool(g), account: accountOf(g), tradeLog: file, replace });

@@ -16,6 +16,7 @@
 import { deepFreeze } from '../domain/freeze.js';
 import { deriveTrades } from '../domain/log-index.js';
 import type { Trade, TradeLog } from '../domain/types.js';
+import { AccountAccessError } from '../errors.js';
 import { logFrom, rowToTrade } from './rows.js';
 import { SCHEMA } from './schema.js';
 
@@ -85,6 +86,21 @@ const READ_SQL = `SELECT a.version AS a_version, a.next_id AS a_next_id, a.rebui
   LEFT JOIN ${SCHEMA}.trades t ON t.account = a.account AND (t.version > $2 OR a.rebuilt_at > $2 OR k.rewound)
   WHERE a.account = $1 ORDER BY t.position`;
 
+/** Whether row-level security limits this session's role on the accounts (a bot role), and which role it is. */
+const ROLE_SQL = `SELECT row_security_active('${SCHEMA}.accounts') AS limited, current_user::text AS role`;
+
+/**
+ * Called where the account row was not found: under row-level security an account not granted to
+ * the role looks absent, and must not read as an empty account (nor be created beside the real one):
+ * AccountAccessError naming the role. The owner (not limited) reads a missing account as empty.
+ */
+export async function refuseHiddenAccount(db: Queryable, account: string): Promise<void> {
+  const r = (await db.query(ROLE_SQL)).rows[0] as { limited: boolean; role: string } | undefined;
+  if (r?.limited === true) {
+    throw new AccountAccessError(account, r.role, 'row-level security shows a role only the accounts granted to it, and this one is not');
+  }
+}
+
 export function accountRowOf(r: Record<string, unknown>, prefix = ''): AccountRow {
   return {
     version: Number(r[`${prefix}version`]),
@@ -148,6 +164,7 @@ export class AccountLog {
     const r = await this.#query(db, 'tse_read', READ_SQL, [this.account, known, base?.lastOp ?? null]);
     const first = r.rows[0];
     if (first === undefined) {
+      await refuseHiddenAccount(db, this.account);
       // No account row: an account nobody wrote to yet reads as an empty log, as a missing file does.
       if (base !== null && base.exists) {
         this.#rewound(base, null);

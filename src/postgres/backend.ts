@@ -23,7 +23,7 @@ import type { StoreIdentity } from '../store/diagnostics.js';
 import type { Outcome } from '../store/write-group.js';
 import { AccountLog, accountRowOf, type AccountState, type Queryable } from './account-log.js';
 import { accountChanges } from './changes.js';
-import { Connection, databaseError, readAgainIfLost } from './connection.js';
+import { Connection, databaseError, readAgainIfLost, withRole } from './connection.js';
 import { settingsLabel, type PostgresIntegrityContext } from './options.js';
 import { logTopOf, tradeToRow, unstorable, type RowInput } from './rows.js';
 import { SETTINGS_SQL, WRITE_SQL } from './sql.js';
@@ -83,7 +83,7 @@ export class PostgresBackend implements StoreBackend<PostgresIntegrityContext>, 
     try {
       return await readAgainIfLost(() => this.#log.read(pool));
     } catch (err) {
-      throw databaseError(err, this.account);
+      throw withRole(databaseError(err, this.account), this.#connection.role);
     }
   }
 
@@ -109,7 +109,7 @@ export class PostgresBackend implements StoreBackend<PostgresIntegrityContext>, 
     let events: WriteEvent[] = [];
     /** The transaction's id, from the write statement: after a lost COMMIT reply, its status says when to look. */
     let xid: string | null = null;
-    await commitOnce(
+    await this.#named(commitOnce(
       this,
       wait,
       async (client, locked) => {
@@ -156,7 +156,7 @@ export class PostgresBackend implements StoreBackend<PostgresIntegrityContext>, 
       },
       // Nothing written by this group (a client_id retry): what it read was committed before.
       () => ({ opIds: events.map((e) => e.op_id), xid, result: undefined }),
-    );
+    ));
     if (committed !== null) this.#log.set(committed);
     return applied as unknown as Applied;
   }
@@ -168,7 +168,7 @@ export class PostgresBackend implements StoreBackend<PostgresIntegrityContext>, 
   async saveSettings(json: string | null, wait: LockWait): Promise<void> {
     const opId = randomUUID();
     let xid: string | null = null;
-    await commitOnce(
+    await this.#named(commitOnce(
       this,
       wait,
       async (client, locked) => {
@@ -177,7 +177,16 @@ export class PostgresBackend implements StoreBackend<PostgresIntegrityContext>, 
         xid = (r.rows[0] as { xid: string } | undefined)?.xid ?? null;
       },
       () => ({ opIds: [opId], xid, result: undefined }),
-    );
+    ));
+  }
+
+  /** A refusal of the server that could not say which role it refused names the one this store logs in as. */
+  async #named<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p;
+    } catch (err) {
+      throw withRole(err, this.#connection.role);
+    }
   }
 
   /** The account's rulebook as a read found it: its JSON text is its version. */

@@ -7,7 +7,7 @@ import type { Pool, PoolClient, PoolConfig } from 'pg';
 
 import type { QueryResultLike } from './account-log.js';
 
-import { DatabaseError, LockTimeoutError, PgMissingError, TradeStateError, ValidationError } from '../errors.js';
+import { AccountAccessError, DatabaseError, LockTimeoutError, PgMissingError, TradeStateError, ValidationError } from '../errors.js';
 import type { ConnectionOptions } from './options.js';
 
 // Re-exported for the modules of this folder; public types import it from options.ts (no pg types there).
@@ -111,6 +111,25 @@ export class Connection {
       throw databaseError(err, account);
     }
     return guardClient(client);
+  }
+
+  /**
+   * The role this connection logs in as, as pg picks it (pool's user, the URL's, PGUSER, the OS
+   * user): named in AccountAccessError when the server refused without saying whom.
+   */
+  get role(): string | null {
+    const user = (this.#config as { user?: unknown }).user;
+    if (typeof user === 'string' && user !== '') return user;
+    const url = (this.#config as { connectionString?: unknown }).connectionString;
+    if (typeof url === 'string') {
+      try {
+        const name = decodeURIComponent(new URL(url).username);
+        if (name !== '') return name;
+      } catch {
+        // a libpq key=value string: fall through to the environment
+      }
+    }
+    return process.env.PGUSER || process.env.USER || null;
   }
 
   async end(): Promise<void> {
@@ -255,6 +274,8 @@ export function databaseError(err: unknown, account: string | null, lock?: { wha
       { account, sqlstate, constraint, cause: err },
     );
   }
+  // insufficient_privilege: a bot role outside the accounts granted to it (row-level security), or without the schema's privileges
+  if (sqlstate === '42501') return new AccountAccessError(account, null, message, { sqlstate, cause: err });
   if (sqlstate === '42P01' || sqlstate === '3F000') {
     return new DatabaseError('EDBSCHEMA', `The trade_state schema is missing${who}: run migrate() (or \`trade-state migrate --db …\`) first. (${message})`, {
       account, sqlstate, cause: err,
@@ -365,4 +386,11 @@ export async function readAgainIfLost<T>(read: () => Promise<T>): Promise<T> {
 
 export function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/** `err`, naming `role` when it is an AccountAccessError that could not say which role was refused. */
+export function withRole(err: unknown, role: string | null): unknown {
+  if (!(err instanceof AccountAccessError) || err.role !== null || role === null) return err;
+  const detail = (err.cause as { message?: unknown } | undefined)?.message;
+  return new AccountAccessError(err.account, role, typeof detail === 'string' ? detail : 'permission denied', { sqlstate: err.sqlstate, cause: err.cause });
 }

@@ -8,8 +8,10 @@ export { redactConnectionString, type ConnectionOptions } from './options.js';
 export { PostgresLogSource, reconcilerFor, type PostgresLogSourceOptions, type PostgresReconcilerOptions } from './source.js';
 export { LISTENER_APPLICATION_NAME } from './options.js';
 export type { LogSource, SourceReadOptions, SourceSnapshot, SourceWatch } from '../reconcile/source.js';
-export { NOTIFY_CHANNEL, SCHEMA, SCHEMA_VERSION } from './schema.js';
+export { NOTIFY_CHANNEL_PREFIX, SCHEMA, SCHEMA_VERSION } from './schema.js';
+export { grantAccount, type GrantAccountOptions, type GrantResult } from './grant.js';
 export {
+  AccountAccessError,
   AccountError,
   DatabaseError,
   LockTimeoutError,

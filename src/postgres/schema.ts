@@ -20,11 +20,21 @@ import { DatabaseError } from '../errors.js';
 /** The schema name every table lives in. */
 export const SCHEMA = 'trade_state';
 
-/** The channel every write transaction (and every change of a rulebook) notifies, and the reconciler LISTENs on. */
-export const NOTIFY_CHANNEL = 'trade_state_events';
+/**
+ * The prefix of each account's NOTIFY channel: every write transaction (and every change of a
+ * rulebook) notifies `tse_<accounts.notify_token>` with the account's new version as payload.
+ * The token is random and readable only by the roles the account is granted to (row-level
+ * security, migration 3): a bot cannot listen to another account, nor learn its name or activity.
+ */
+export const NOTIFY_CHANNEL_PREFIX = 'tse_';
 
-/** The SQL of that notification, over a row with `account` and `version`: the payload is '<account>:<version>'. */
-export const NOTIFY_SQL = `pg_notify('${NOTIFY_CHANNEL}', account || ':' || version::text)`;
+/** The channel of the account whose notify_token this is (a quoted identifier, for LISTEN). */
+export function notifyChannel(token: string): string {
+  return `${NOTIFY_CHANNEL_PREFIX}${token}`;
+}
+
+/** That notification, over a row of trade_state.accounts (its notify_token and version): the payload is the version alone. */
+export const NOTIFY_SQL = `pg_notify('${NOTIFY_CHANNEL_PREFIX}' || notify_token, version::text)`;
 
 /** Advisory lock key of migrate() (any constant: one per database). 0x747365 is "tse". */
 export const MIGRATE_LOCK_KEY = 0x747365;
@@ -213,9 +223,49 @@ async function fillSymbolKeys(client: MigrationClient): Promise<void> {
   await client.query(V2_AFTER_FILL);
 }
 
+/** Who may reach an account's rows: a role granted the account (directly or through a role it is a member of). */
+const granted = (account: string): string =>
+  `EXISTS (SELECT 1 FROM ${SCHEMA}.grants g WHERE g.account = ${account} AND pg_has_role(current_user, g.role::oid, 'MEMBER'))`;
+
+/**
+ * Version 3: each bot role reaches only the accounts granted to it (postgres/grant.ts). Row-level
+ * security on every table that names an account; the owner of the tables (who runs migrate and
+ * grants) is exempt, as PostgreSQL exempts owners unless FORCEd: it is the administrator. The
+ * grants table is readable by a role for its own rows only, so a bot cannot list the accounts.
+ * `role` is a regrole: a dump restores it by name, and a dropped role's grant matches nobody
+ * (pg_has_role on an unknown oid is NULL, where on an unknown name it would fail every query).
+ * The NOTIFY channel becomes per account, named by a random token only the granted roles read.
+ */
+const V3 = `
+ALTER TABLE ${SCHEMA}.accounts ADD COLUMN notify_token text NOT NULL
+  DEFAULT replace(gen_random_uuid()::text, '-', '') CHECK (notify_token ~ '^[0-9a-f]{32}$');
+
+CREATE TABLE ${SCHEMA}.grants (
+  account     text NOT NULL REFERENCES ${SCHEMA}.accounts (account),
+  role        regrole NOT NULL,
+  granted_at  timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (account, role)
+);
+
+ALTER TABLE ${SCHEMA}.grants ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_grants ON ${SCHEMA}.grants FOR SELECT USING (pg_has_role(current_user, role::oid, 'MEMBER'));
+
+ALTER TABLE ${SCHEMA}.accounts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY granted_accounts ON ${SCHEMA}.accounts USING (${granted('accounts.account')});
+ALTER TABLE ${SCHEMA}.trades ENABLE ROW LEVEL SECURITY;
+CREATE POLICY granted_trades ON ${SCHEMA}.trades USING (${granted('trades.account')});
+ALTER TABLE ${SCHEMA}.events ENABLE ROW LEVEL SECURITY;
+CREATE POLICY granted_events ON ${SCHEMA}.events USING (${granted('events.account')});
+
+-- Nothing for anyone but the owner until a grant (grantAccount) says otherwise.
+REVOKE ALL ON ALL TABLES IN SCHEMA ${SCHEMA} FROM PUBLIC;
+REVOKE ALL ON SCHEMA ${SCHEMA} FROM PUBLIC;
+`;
+
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, description: 'accounts, trades, events; closed trades frozen; events append-only', sql: V1 },
   { version: 2, description: 'trades.symbol_key: one open trade per instrument (symbols compared trimmed, case-folded)', sql: V2, script: fillSymbolKeys },
+  { version: 3, description: 'row-level security: each role reaches only the accounts granted to it (grants); one NOTIFY channel per account', sql: V3 },
 ]);
 
 /** The schema version this library writes and reads. */

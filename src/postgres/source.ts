@@ -12,7 +12,7 @@ import { AccountError, ValidationError } from '../errors.js';
 import { StateReconciler, type ReconcilerOptions } from '../reconcile/state-reconciler.js';
 import type { LogSource, SourceSnapshot, SourceWatch } from '../reconcile/source.js';
 import { AccountLog, type Queryable } from './account-log.js';
-import { Connection, DEFAULT_STATEMENT_TIMEOUT_MS, databaseError, readAgainIfLost, timeoutOption } from './connection.js';
+import { Connection, DEFAULT_STATEMENT_TIMEOUT_MS, databaseError, readAgainIfLost, timeoutOption, withRole } from './connection.js';
 import { SCHEMA } from './schema.js';
 import { checkAccountName, checkConnectionOptions, redactConnectionString, settingsLabel, type ConnectionOptions, type WatchedAccount } from './options.js';
 import { AccountWatch, listenerConfig, watchSettings, type WatchSettings } from './watch.js';
@@ -35,6 +35,8 @@ const VERSION_SQL = `SELECT version FROM ${SCHEMA}.accounts WHERE account = $1`;
 export class PostgresLogSource implements LogSource, WatchedAccount {
   readonly account: string;
   readonly name: string;
+  /** `account main (PostgreSQL)`: the account without its server, for a report handed to others. */
+  readonly label: string;
   readonly #connection: Connection;
   readonly #clientConfig: ClientConfig;
   readonly #log: AccountLog;
@@ -60,6 +62,7 @@ export class PostgresLogSource implements LogSource, WatchedAccount {
     this.#connection = new Connection({ ...options, pool: { max: 2, ...options.pool } }, { statementTimeoutMs });
     this.#clientConfig = listenerConfig(options);
     this.#log = new AccountLog(this.account);
+    this.label = `account ${this.account} (PostgreSQL)`;
     this.name = describeDatabase(options.connectionString, options.pool, this.account);
   }
 
@@ -70,7 +73,7 @@ export class PostgresLogSource implements LogSource, WatchedAccount {
     try {
       state = await readAgainIfLost(() => this.#log.read(pool as unknown as Queryable));
     } catch (err) {
-      throw databaseError(err, this.account);
+      throw withRole(databaseError(err, this.account), this.#connection.role);
     }
     // The rulebook is saved without a new version (saveSettings): compared on its own.
     // A broken one is handed over as such: the reconciler and the report warn and go on.

@@ -34,7 +34,7 @@ RETURNING (SELECT count(*) FROM upserted) AS rows, (SELECT count(*) FROM logged)
 export const SETTINGS_SQL = `
 WITH bumped AS (
   UPDATE ${SCHEMA}.accounts SET settings = $2::json, version = version + 1, updated_at = now() WHERE account = $1
-  RETURNING account, version
+  RETURNING account, version, notify_token
 ), logged AS (
   INSERT INTO ${SCHEMA}.events (account, event_seq, op_id, kind, trade_ids, payload)
   SELECT account, version, $3, 'saveSettings', '{}', jsonb_build_object('input', $2::jsonb, 'result', null) FROM bumped

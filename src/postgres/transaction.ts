@@ -9,7 +9,7 @@
  */
 import { OutcomeUnknownError } from '../errors.js';
 import { traceLockWait, type StoreIdentity } from '../store/diagnostics.js';
-import { LOCK_ACCOUNT_SQL, type Queryable, type QueryResultLike } from './account-log.js';
+import { LOCK_ACCOUNT_SQL, refuseHiddenAccount, type Queryable, type QueryResultLike } from './account-log.js';
 import { answerWithin, asError, databaseError, isConnectionError, pgTimeout, ServerSilent, SILENCE_MARGIN_MS, timerMs, waitedOut } from './connection.js';
 import { SCHEMA } from './schema.js';
 
@@ -129,6 +129,7 @@ function boundedBy(client: PoolClientLike, deadline: () => number): PoolClientLi
  */
 export async function lockAccount(frame: TransactionFrame, client: Queryable, locked: Record<string, unknown> | undefined): Promise<Record<string, unknown>> {
   if (locked !== undefined) return locked;
+  await refuseHiddenAccount(client, frame.account);
   await client.query(`INSERT INTO ${SCHEMA}.accounts (account) VALUES ($1) ON CONFLICT (account) DO NOTHING`, [frame.account]);
   const values = [frame.account];
   const created = await client.query(frame.prepared ? { name: 'tse_lock', text: LOCK_ACCOUNT_SQL, values } : { text: LOCK_ACCOUNT_SQL, values });

@@ -1,9 +1,11 @@
 /**
  * The watch of an account's log (PostgresLogSource.watch, source.ts): what wakes a reconciler in
  * watch mode. It wakes on two things, because either alone misses writes:
- * - LISTEN trade_state_events on a client of its own (not the pool's: a pooled client is handed
- *   to other queries and LISTEN is per session). Every write transaction sends
- *   `<account>:<version>`; other accounts' are ignored.
+ * - LISTEN on the account's own channel (schema.ts notifyChannel: named by the account's random
+ *   notify_token, which only roles granted the account can read) on a client of its own (not the
+ *   pool's: a pooled client is handed to other queries and LISTEN is per session). Every write
+ *   transaction sends the account's new version. An account created after the watch started is
+ *   listened to once it exists (looked for with back-off, and at every poll).
  * - a poll of the account's version every pollMs: a NOTIFY sent while the listener is
  *   disconnected is lost for good, and PgBouncer in transaction mode delivers none at all.
  * The listener reconnects with back-off, and on every (re)connect checks the version at once.
@@ -16,7 +18,7 @@ import type { Client, ClientConfig } from 'pg';
 import { ValidationError } from '../errors.js';
 import { databaseError, loadPg } from './connection.js';
 import { LISTENER_APPLICATION_NAME, type ConnectionOptions, type WatchedAccount } from './options.js';
-import { NOTIFY_CHANNEL } from './schema.js';
+import { notifyChannel, SCHEMA } from './schema.js';
 
 const DEFAULT_POLL_MS = 3000;
 const DEFAULT_RECONNECT_MS = 250;
@@ -70,6 +72,10 @@ export class AccountWatch {
   #checking = false;
   /** An outage was seen since the last check: the next one signals whatever the version. */
   #resync = false;
+  /** The channel the listener LISTENs on; null: not yet (no listener, or no account when it connected). */
+  #channel: string | null = null;
+  /** While the account does not exist (no token to listen to): the next look for it. */
+  #listenTimer: NodeJS.Timeout | null = null;
   /** In flight (connect, check): awaited by close() so that no handle outlives it. */
   readonly #pending = new Set<Promise<unknown>>();
 
@@ -97,6 +103,7 @@ export class AccountWatch {
     this.#closed = true;
     if (this.#poll !== null) clearInterval(this.#poll);
     if (this.#reconnect !== null) clearTimeout(this.#reconnect);
+    if (this.#listenTimer !== null) clearTimeout(this.#listenTimer);
     this.#poll = null;
     this.#reconnect = null;
     const client = this.#client;
@@ -128,6 +135,8 @@ export class AccountWatch {
           const resync = this.#resync;
           this.#resync = false;
           if (resync || (v !== this.#source.readVersion && v !== this.#signalled)) this.#signal(v);
+          if (v >= 0 && this.#channel === null && this.#client !== null) this.#track(this.#listen(this.#client).catch(() => {})); // a lost client reconnects and listens then
+          if (v !== this.#source.readVersion && v !== this.#signalled) this.#signal(v);
         },
         (err: unknown) => {
           this.#checking = false;
@@ -169,16 +178,14 @@ export class AccountWatch {
     client.on('error', (err) => onLost(err));
     client.on('end', () => onLost());
     client.on('notification', (msg) => {
-      if (msg.channel !== NOTIFY_CHANNEL || msg.payload === undefined) return;
-      // `<account>:<version>`; an account name may hold ':' itself, the version never does.
-      const at = msg.payload.lastIndexOf(':');
-      if (at < 0 || msg.payload.slice(0, at) !== this.#source.account) return;
-      const version = Number(msg.payload.slice(at + 1));
+      if (msg.channel !== this.#channel || msg.payload === undefined) return;
+      const version = Number(msg.payload);
       if (version !== this.#source.readVersion) this.#signal(version);
     });
     try {
       await client.connect();
-      await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
+      this.#channel = null;
+      await this.#listen(client);
     } catch (err) {
       onLost(err);
       return;
@@ -188,12 +195,44 @@ export class AccountWatch {
       return;
     }
     this.#client = client;
+    if (this.#listenTimer !== null) clearTimeout(this.#listenTimer); // a lost client's look
+    this.#listenTimer = null;
+    if (this.#channel === null) this.#listenLater(client, this.#options.reconnectMs);
     this.#delay = this.#options.reconnectMs;
     this.#listenFailing = false;
     // Writes made while no one listened sent notifications nobody received: a difference from
     // the version last read is signalled, even one signalled before the connection was lost.
     this.#signalled = -1;
     this.#check();
+  }
+
+  /** LISTEN on the account's channel, when the account exists (its row holds the token). */
+  async #listen(client: Client): Promise<void> {
+    const r = await client.query<{ token: string }>(`SELECT notify_token AS token FROM ${SCHEMA}.accounts WHERE account = $1`, [this.#source.account]);
+    const token = r.rows[0]?.token;
+    if (token === undefined || this.#channel !== null) return;
+    const channel = notifyChannel(token);
+    await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+    this.#channel = channel;
+  }
+
+  /**
+   * An account created after the listener connected has a channel nobody knew: looked for again
+   * with back-off (even without a poll), and once listened to, its version checked, since the
+   * write that created it notified no one.
+   */
+  #listenLater(client: Client, delay: number): void {
+    if (this.#closed || this.#channel !== null || this.#client !== client || this.#listenTimer !== null) return;
+    this.#listenTimer = setTimeout(() => {
+      this.#listenTimer = null;
+      if (this.#closed || this.#client !== client) return;
+      this.#track(
+        this.#listen(client).then(
+          () => (this.#channel === null ? this.#listenLater(client, Math.min(delay * 2, MAX_RECONNECT_MS)) : this.#check()),
+          () => {}, // a lost client reconnects and listens then
+        ),
+      );
+    }, delay);
   }
 
   #scheduleReconnect(): void {

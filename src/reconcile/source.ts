@@ -55,6 +55,11 @@ export interface LogSource {
    */
   readonly name: string;
   /**
+   * The log named without where it lives (no host, port or database), for what others may read: a
+   * report names a database account by this unless asked for the connection. Default: `name`.
+   */
+  readonly label?: string;
+  /**
    * The log now. Rejects when it cannot be read: with a TradeLogCorruptError when what holds the
    * log is damaged (the reconciler's cycle is then refused as LOG_CORRUPT), with anything else
    * when it cannot be reached (the cycle is then an error); the derived files are untouched either way.

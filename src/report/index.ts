@@ -49,6 +49,12 @@ export interface BuildReportOptions {
    * against it (docs/venue.md). `tolerance` as compareVenue's (default 0.001).
    */
   venue?: { positions: unknown; tolerance?: number };
+  /**
+   * Name `source` by its full name (a database's host, port and database, the password masked)
+   * on the page. Default false: by its label (a database account's name only), so that a page
+   * passed around does not tell where the database is.
+   */
+  showConnection?: boolean;
 }
 
 export interface BuildReportResult {
@@ -100,7 +106,7 @@ export async function buildReport(options: BuildReportOptions): Promise<BuildRep
   }
   const log = snapshot.log;
   const rulebook = new SnapshotRulebook().look(snapshot);
-  const name = own !== null ? path.basename(own.name) : from.name;
+  const name = own !== null ? path.basename(own.name) : options.showConnection === true ? from.name : (source?.label ?? from.name);
   let shown = snapshot.exists ? name : `${name} (not found: no trades yet)`;
   // A broken or conflicting rulebook does not stop the report: one warning, the defaults and options, said on the page.
   const rules = new Rulebook(

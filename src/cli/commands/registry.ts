@@ -27,6 +27,7 @@ export const REGISTRY: readonly CommandEntry[] = [
   { name: 'config', load: async () => (await import('./config.js')).config },
   { name: 'init', load: async () => (await import('./init.js')).init },
   { name: 'migrate', load: async () => (await import('./migrate.js')).migrate },
+  { name: 'grant', load: async () => (await import('./grant.js')).grant },
   { name: 'export', load: async () => (await import('./export.js')).exportCommand },
   { name: 'import', load: async () => (await import('./import.js')).importCommand },
   { name: 'demo', load: async () => (await import('./demo.js')).demo },
