@@ -10,7 +10,7 @@ import { DatabaseError, importLog, LockTimeoutError } from '../src/postgres/inde
 import type { Trade } from '../src/domain/types.js';
 import { FIXTURES, runNode, sleep, spawnNode, until, userProject } from './helpers.js';
 import { eventSeqs, ownServer, storeDatabase, withClient } from './pg.js';
-import { PgProxy } from './pg-proxy.js';
+import { PgProxy, proxyInFrontOf } from './pg-proxy.js';
 import { tradeRecord } from './trades.js';
 
 const CHILD = path.join(FIXTURES, 'pg-child.mjs');
@@ -98,25 +98,18 @@ describe('a writer killed inside its transaction', () => {
 // ---------------------------------------------------------------------------- lost COMMIT
 
 describe('a COMMIT whose reply never comes back', () => {
-  let proxy: PgProxy;
-  beforeAll(async () => {
-    proxy = new PgProxy({ host: '127.0.0.1', port: Number(new URL(db.url).port) });
-    await proxy.listen();
-  });
-  afterAll(async () => {
-    await proxy?.close();
-  });
+  const proxy = proxyInFrontOf(() => db.url);
 
   it('landed, reply lost: openTrade still resolves with the trade (found by op_id), which is there exactly once', async () => {
     const account = 'lost-reply';
-    const s = store(account, {}, proxy.via(db.url));
+    const s = store(account, {}, proxy().via(db.url));
     await s.openTrade(input('FIRST'));
-    const intercepted = proxy.onNextCommit('lose-reply');
-    const connections = proxy.connections;
+    const intercepted = proxy().onNextCommit('lose-reply');
+    const connections = proxy().connections;
     // No client_id: only the store's own check of trade_state.events can tell it landed.
     const t = await s.openTrade(input('BTC', { notes: 'reply lost' }));
     await intercepted;
-    expect(proxy.connections).toBeGreaterThan(connections); // the store did lose its connection and came back
+    expect(proxy().connections).toBeGreaterThan(connections); // the store did lose its connection and came back
     expect(t).toMatchObject({ id: 'T002', symbol: 'BTC', notes: 'reply lost', status: 'OPEN' });
     expect((await tradeRows(account)).filter((r) => r.symbol === 'BTC')).toHaveLength(1);
     expect(await eventSeqs(db.url, account)).toEqual([1, 2]);
@@ -127,10 +120,10 @@ describe('a COMMIT whose reply never comes back', () => {
 
   it('not landed (the COMMIT never reached the server): EDBUNAVAILABLE, nothing written; a retry with the same client_id opens it once', async () => {
     const account = 'lost-commit';
-    const s = store(account, {}, proxy.via(db.url));
+    const s = store(account, {}, proxy().via(db.url));
     await s.openTrade(input('FIRST'));
     const before = await dump(account);
-    const intercepted = proxy.onNextCommit('drop');
+    const intercepted = proxy().onNextCommit('drop');
     const err = await rejection(s.openTrade(input('BTC', { client_id: 'bot-7' })));
     await intercepted;
     expect(err).toBeInstanceOf(DatabaseError);
@@ -154,8 +147,8 @@ describe('a COMMIT whose reply never comes back', () => {
     // bot process dies of an uncaught exception instead of getting an answer.
     const account = `child-${mode}`;
     await store(account).openTrade(input('FIRST'));
-    const intercepted = proxy.onNextCommit(mode);
-    const child = spawnNode(CHILD, ['open', proxy.via(db.url), account, 'BTC']);
+    const intercepted = proxy().onNextCommit(mode);
+    const child = spawnNode(CHILD, ['open', proxy().via(db.url), account, 'BTC']);
     child.proc.stdin?.end();
     await intercepted;
     const exit = await child.exited;
@@ -168,10 +161,10 @@ describe('a COMMIT whose reply never comes back', () => {
     ['drop', 'EDBUNAVAILABLE, nothing written'],
   ] as const)('saveSettings with its COMMIT cut (%s) answers as a write does: %s', async (mode, _expected) => {
     const account = `settings-${mode}`;
-    const s = store(account, {}, proxy.via(db.url));
+    const s = store(account, {}, proxy().via(db.url));
     await s.openTrade(input('FIRST'));
     const before = await dump(account);
-    const intercepted = proxy.onNextCommit(mode);
+    const intercepted = proxy().onNextCommit(mode);
     const outcome = await rejection(s.saveSettings({ maxPositions: 3 }));
     await intercepted;
     const settings = await withClient(db.url, async (c) =>
@@ -191,16 +184,16 @@ describe('a COMMIT whose reply never comes back', () => {
     // when the connection drops. The store's check must wait for that transaction to end — until
     // then its rows are invisible to any other snapshot — instead of concluding from them.
     const account = 'late-commit';
-    const s = store(account, { statementTimeoutMs: 10_000 }, proxy.via(db.url));
+    const s = store(account, { statementTimeoutMs: 10_000 }, proxy().via(db.url));
     await s.openTrade(input('FIRST'));
-    const intercepted = proxy.onNextCommit('late');
+    const intercepted = proxy().onNextCommit('late');
     let settled = false;
     const pending = rejection(s.openTrade(input('BTC', { client_id: 'late-1' }))).finally(() => (settled = true));
     const held = await intercepted;
-    const trips = proxy.roundTrips;
+    const trips = proxy().roundTrips;
     // Once the store has asked the server anything after losing its connection (or has given its answer),
     // the server gets the COMMIT: the transaction lands.
-    await until('the store checks', () => settled || proxy.roundTrips > trips);
+    await until('the store checks', () => settled || proxy().roundTrips > trips);
     await held.release();
     const outcome = await pending;
     const rows = (await tradeRows(account)).filter((r) => r.client_id === 'late-1');
@@ -218,8 +211,8 @@ describe('a COMMIT whose reply never comes back', () => {
     // written"; it runs through the store's transaction runner now, lost-COMMIT check included.
     const account = `import-${mode}`;
     const log = { trades: [tradeRecord('T001', { symbol: 'BTC' })], next_id: 2 };
-    const intercepted = proxy.onNextCommit(mode);
-    const outcome = await rejection(importLog({ connectionString: proxy.via(db.url), account, log }));
+    const intercepted = proxy().onNextCommit(mode);
+    const outcome = await rejection(importLog({ connectionString: proxy().via(db.url), account, log }));
     await intercepted;
     if (mode === 'lose-reply') {
       expect(outcome).toMatchObject({ resolved: { account, version: 1, trades: 1, replaced: 0 } });

@@ -3,6 +3,8 @@
 // and go silent, both ways, without closing anything (test/pg-silent.test.ts).
 import net from 'node:net';
 
+import { afterAll, beforeAll } from 'vitest';
+
 export type CommitMode =
   /** forward the COMMIT, swallow the server's reply, then cut both sides: the COMMIT landed, its reply is lost */
   | 'lose-reply'
@@ -252,4 +254,20 @@ export class PgProxy {
       }
     }
   }
+}
+
+/**
+ * A proxy in front of the server of `url()` for the tests of one describe block: listening before
+ * them, closed after them. Returns the getter of the proxy.
+ */
+export function proxyInFrontOf(url: () => string): () => PgProxy {
+  let proxy: PgProxy | undefined;
+  beforeAll(async () => {
+    proxy = new PgProxy({ host: '127.0.0.1', port: Number(new URL(url()).port) });
+    await proxy.listen();
+  });
+  afterAll(async () => {
+    await proxy?.close();
+  });
+  return () => proxy as PgProxy;
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseError, OutcomeUnknownError, PostgresLogSource } from '../src/postgres/index.js';
 import { until } from './helpers.js';
 import { storeDatabase, withClient } from './pg.js';
-import { PgProxy } from './pg-proxy.js';
+import { PgProxy, proxyInFrontOf } from './pg-proxy.js';
 
 const db = storeDatabase({ maxPositions: 100 });
 
@@ -42,20 +42,13 @@ async function rowsWith(account: string, clientId: string): Promise<Array<{ id: 
 }
 
 describe('a silent server (issue 20: every wait bounded)', () => {
-  let proxy: PgProxy;
-  beforeAll(async () => {
-    proxy = new PgProxy({ host: '127.0.0.1', port: Number(new URL(db.url).port) });
-    await proxy.listen();
-  });
-  afterAll(async () => {
-    await proxy?.close();
-  });
+  const proxy = proxyInFrontOf(() => db.url);
 
   it('silent before a write begins, and for a read: each settles EDBUNAVAILABLE; resumed, a retry with the same client_id opens the trade once', async () => {
     const account = 'silent-begin';
-    const s = db.store(account, BOUNDS, proxy.via(db.url));
+    const s = db.store(account, BOUNDS, proxy().via(db.url));
     await s.openTrade(input('FIRST')); // the pool now holds a connection, which the silence catches idle
-    proxy.silence();
+    proxy().silence();
     try {
       const write = await settled(s.openTrade(input('BTC', { client_id: 'begin-1' })));
       expect(write).toMatchObject({ rejected: expect.any(DatabaseError) });
@@ -63,7 +56,7 @@ describe('a silent server (issue 20: every wait bounded)', () => {
       const read = await settled(s.getAllTrades());
       expect(read).toMatchObject({ rejected: { code: 'EDBUNAVAILABLE', account } });
     } finally {
-      proxy.resume();
+      proxy().resume();
     }
     expect(await rowsWith(account, 'begin-1')).toEqual([]);
     const retried = await s.openTrade(input('BTC', { client_id: 'begin-1' }));
@@ -74,15 +67,15 @@ describe('a silent server (issue 20: every wait bounded)', () => {
   it('the reconciler\'s source: a read on a silent server settles EDBUNAVAILABLE', async () => {
     const account = 'silent-source';
     await db.store(account).openTrade(input('FIRST'));
-    const source = new PostgresLogSource({ connectionString: proxy.via(db.url), account, ...BOUNDS });
+    const source = new PostgresLogSource({ connectionString: proxy().via(db.url), account, ...BOUNDS });
     try {
       expect((await source.read()).log.trades).toHaveLength(1);
-      proxy.silence();
+      proxy().silence();
       try {
         expect(await settled(source.read())).toMatchObject({ rejected: { code: 'EDBUNAVAILABLE', account } });
         expect(await settled(source.version())).toMatchObject({ rejected: { code: 'EDBUNAVAILABLE', account } });
       } finally {
-        proxy.resume();
+        proxy().resume();
       }
       expect(await source.version()).toBe(1);
     } finally {
@@ -97,15 +90,15 @@ describe('a silent server (issue 20: every wait bounded)', () => {
     it('silent throughout: EOUTCOMEUNKNOWN naming the op_id; resumed, a retry with the same client_id gives exactly one trade', async () => {
       const account = `persist-${mode}`;
       const clientId = `${mode}-1`;
-      const s = db.store(account, BOUNDS, proxy.via(db.url));
+      const s = db.store(account, BOUNDS, proxy().via(db.url));
       await s.openTrade(input('FIRST'));
-      const intercepted = proxy.onNextCommit(mode);
+      const intercepted = proxy().onNextCommit(mode);
       let outcome;
       try {
         outcome = await settled(s.openTrade(input('BTC', { client_id: clientId })));
         await intercepted;
       } finally {
-        proxy.resume();
+        proxy().resume();
       }
       expect(outcome).toMatchObject({ rejected: expect.any(OutcomeUnknownError) });
       expect(outcome).toMatchObject({ rejected: { code: 'EOUTCOMEUNKNOWN', account, opIds: [expect.any(String)] } });
@@ -120,17 +113,17 @@ describe('a silent server (issue 20: every wait bounded)', () => {
     it('silence ending while the store looks for the outcome: the call gets the definite answer, and a retry still gives one trade', async () => {
       const account = `resumed-${mode}`;
       const clientId = `${mode}-2`;
-      const s = db.store(account, BOUNDS, proxy.via(db.url));
+      const s = db.store(account, BOUNDS, proxy().via(db.url));
       await s.openTrade(input('FIRST'));
-      const intercepted = proxy.onNextCommit(mode);
-      const closes = proxy.clientCloses;
+      const intercepted = proxy().onNextCommit(mode);
+      const closes = proxy().clientCloses;
       const pending = settled(s.openTrade(input('BTC', { client_id: clientId })));
       try {
         await intercepted;
         // The store abandoned the silent connection: the partition ends while it finds out what happened.
-        await until('the store abandons its connection', () => proxy.clientCloses > closes);
+        await until('the store abandons its connection', () => proxy().clientCloses > closes);
       } finally {
-        proxy.resume();
+        proxy().resume();
       }
       const outcome = await pending;
       if (landedRows === 1) {
