@@ -54,6 +54,11 @@ export function outcomeOf(err: unknown): { outcome: WriteOutcome; code: string |
   return { outcome: err instanceof RiskRejectedError ? 'rejected' : 'error', code: typeof code === 'string' ? code : null };
 }
 
+/** Whether someone subscribes to the write channel: a store calls traceWrite only then. */
+export function writesTraced(): boolean {
+  return writeChannel.hasSubscribers;
+}
+
 /** Runs one write call, traced when someone subscribes to the write channel. */
 export function traceWrite<T>(identity: () => StoreIdentity, operation: string, call: () => Promise<T>): Promise<T> {
   if (!writeChannel.hasSubscribers) return call();

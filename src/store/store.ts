@@ -36,7 +36,7 @@ import {
 import { validateCloseInput, validateOpenInput, validatePartialInput, validatePatch, validateUpdates, type OpenInput } from '../domain/validate.js';
 import { LockTimeoutError, TradeNotFoundError, ValidationError } from '../errors.js';
 import { lockTimeoutOption, type StoreBackend } from './backend.js';
-import { traceWrite, type StoreIdentity } from './diagnostics.js';
+import { traceWrite, writesTraced, type StoreIdentity } from './diagnostics.js';
 import { advisory, checkOpen, openStep, probeOf, type CheckContext } from './operations.js';
 import { RulesInForce } from './rules.js';
 import { Watches, type WatchOptions } from './watch.js';
@@ -99,52 +99,62 @@ export abstract class Store<Context> {
    * version of the log is durable.
    */
   openTrade(input: OpenInput): Promise<Trade> {
-    return this.#traced('openTrade', async () => {
-      const valid = validateOpenInput(input);
-      return this.#push('openTrade', valid, openStep(valid, this.#openState, () => this.#checkContext()), 'strict');
-    });
+    return writesTraced() ? this.#traced('openTrade', () => this.#openTrade(input)) : this.#openTrade(input);
+  }
+
+  async #openTrade(input: OpenInput): Promise<Trade> {
+    const valid = validateOpenInput(input);
+    return this.#push('openTrade', valid, openStep(valid, this.#openState, () => this.#checkContext()), 'strict');
   }
 
   closeTrade(id: string, input: { exit_price: number; exit_reason?: string | null; lessons?: string | null }): Promise<Trade> {
-    return this.#traced('closeTrade', async () => {
-      const valid = validateCloseInput(input);
-      return this.#push('closeTrade', { id, ...valid }, (log) => {
-        const next = applyClose(log, id, valid, this.#clock());
-        return { log: next.log, result: next.trade };
-      });
+    return writesTraced() ? this.#traced('closeTrade', () => this.#closeTrade(id, input)) : this.#closeTrade(id, input);
+  }
+
+  async #closeTrade(id: string, input: { exit_price: number; exit_reason?: string | null; lessons?: string | null }): Promise<Trade> {
+    const valid = validateCloseInput(input);
+    return this.#push('closeTrade', { id, ...valid }, (log) => {
+      const next = applyClose(log, id, valid, this.#clock());
+      return { log: next.log, result: next.trade };
     });
   }
 
   partialClose(id: string, input: { fraction: number; exit_price: number; reason?: string | null }): Promise<PartialResult> {
-    return this.#traced('partialClose', async () => {
-      const valid = validatePartialInput(input);
-      return this.#push('partialClose', { id, ...valid }, (log) => {
-        const next = applyPartial(log, id, valid, this.#clock());
-        return { log: next.log, result: next.result };
-      });
+    return writesTraced() ? this.#traced('partialClose', () => this.#partialClose(id, input)) : this.#partialClose(id, input);
+  }
+
+  async #partialClose(id: string, input: { fraction: number; exit_price: number; reason?: string | null }): Promise<PartialResult> {
+    const valid = validatePartialInput(input);
+    return this.#push('partialClose', { id, ...valid }, (log) => {
+      const next = applyPartial(log, id, valid, this.#clock());
+      return { log: next.log, result: next.result };
     });
   }
 
   /** Changes only mutable fields (stops, target, notes, grade, setup_type, lessons, extension fields). */
   updateTrade(id: string, patch: Record<string, unknown>): Promise<Trade> {
-    return this.#traced('updateTrade', async () => {
-      // Checked and copied now: the caller may change its object before the group runs.
-      const valid = validatePatch(patch);
-      return this.#push('updateTrade', { id, patch: valid }, (log) => {
-        const next = applyUpdate(log, id, valid);
-        return { log: next.log, result: next.trade };
-      });
+    return writesTraced() ? this.#traced('updateTrade', () => this.#updateTrade(id, patch)) : this.#updateTrade(id, patch);
+  }
+
+  async #updateTrade(id: string, patch: Record<string, unknown>): Promise<Trade> {
+    // Checked and copied now: the caller may change its object before the group runs.
+    const valid = validatePatch(patch);
+    return this.#push('updateTrade', { id, patch: valid }, (log) => {
+      const next = applyUpdate(log, id, valid);
+      return { log: next.log, result: next.trade };
     });
   }
 
   /** Several updates under one lock and one write; all or nothing. Returns how many trades changed. */
   updateTradesBatch(updates: ReadonlyArray<readonly [string, Record<string, unknown>]>): Promise<number> {
-    return this.#traced('updateTradesBatch', async () => {
-      const valid = validateUpdates(updates);
-      return this.#push('updateTradesBatch', { updates: valid }, (log) => {
-        const next = applyUpdatesBatch(log, valid);
-        return { log: next.log, result: valid.length };
-      });
+    return writesTraced() ? this.#traced('updateTradesBatch', () => this.#updateTradesBatch(updates)) : this.#updateTradesBatch(updates);
+  }
+
+  async #updateTradesBatch(updates: ReadonlyArray<readonly [string, Record<string, unknown>]>): Promise<number> {
+    const valid = validateUpdates(updates);
+    return this.#push('updateTradesBatch', { updates: valid }, (log) => {
+      const next = applyUpdatesBatch(log, valid);
+      return { log: next.log, result: valid.length };
     });
   }
 
@@ -157,26 +167,30 @@ export abstract class Store<Context> {
    * closes). Bad input is refused here, before anything is queued.
    */
   adoptVenue(positions: readonly VenuePosition[], options: { prices: Record<string, number>; exitReason?: string; tolerance?: number }): Promise<VenueAdoption> {
-    return this.#traced('adoptVenue', async () => {
-      checkOptionsObject(options);
-      const valid = validateVenuePositions(positions);
-      const prices = validateVenuePrices(options.prices);
-      const exitReason = validateExitReason(options.exitReason);
-      const tolerance = validateTolerance(options.tolerance);
-      const input = { positions: valid, prices: Object.fromEntries(prices), exit_reason: exitReason, tolerance };
-      return this.#push('adoptVenue', input, (log) => adoptVenue(log, valid, { prices, exitReason, tolerance }, this.#clock()));
-    });
+    return writesTraced() ? this.#traced('adoptVenue', () => this.#adoptVenue(positions, options)) : this.#adoptVenue(positions, options);
+  }
+
+  async #adoptVenue(positions: readonly VenuePosition[], options: { prices: Record<string, number>; exitReason?: string; tolerance?: number }): Promise<VenueAdoption> {
+    checkOptionsObject(options);
+    const valid = validateVenuePositions(positions);
+    const prices = validateVenuePrices(options.prices);
+    const exitReason = validateExitReason(options.exitReason);
+    const tolerance = validateTolerance(options.tolerance);
+    const input = { positions: valid, prices: Object.fromEntries(prices), exit_reason: exitReason, tolerance };
+    return this.#push('adoptVenue', input, (log) => adoptVenue(log, valid, { prices, exitReason, tolerance }, this.#clock()));
   }
 
   /** Replaces the whole log with `log` (checked and copied by the caller), under the lock, as one write call. */
   protected replaceLog(log: TradeLog): Promise<void> {
-    return this.#traced('saveRaw', () => this.#push('saveRaw', undefined, () => ({ log, result: undefined })));
+    const call = (): Promise<void> => this.#push('saveRaw', undefined, () => ({ log, result: undefined }));
+    return writesTraced() ? this.#traced('saveRaw', call) : call();
   }
 
   /**
    * One write call, from its validation to its settling, published on the write channel
-   * (store/diagnostics.ts) when someone subscribes: a refused input is a failed call too. The
-   * public write methods are not async themselves: `call` is their one async frame, as before.
+   * (store/diagnostics.ts) when someone subscribes: a refused input is a failed call too. Each
+   * public write method calls its body directly when nobody subscribes: a closure per call, or an
+   * async frame more, measurably slowed a call refused at validation (bench/metrics.js).
    */
   #traced<T>(operation: string, call: () => Promise<T>): Promise<T> {
     return traceWrite(() => this.#backend.identity, operation, call);
