@@ -34,6 +34,12 @@ export interface BookPath {
 
 const paths = new WeakMap<Ledger, { start: number; realized: number; path: BookPath; cum: number }>();
 
+/**
+ * The lowest equity of a path before its last figure (Infinity when it has none), kept beside each
+ * path pathOf makes so that the halt's total window does not walk the whole history on every open.
+ */
+const lowsBeforeLast = new WeakMap<BookPath, number>();
+
 /** A ledger continued from another (open-state.ts): its events are `base`'s, then more from `from` on. */
 /** The base held weakly: a strong one would chain every ledger a long-running store ever built (log-index.ts says why). */
 const extensions = new WeakMap<Ledger, { base: WeakRef<Ledger>; from: number }>();
@@ -59,24 +65,27 @@ export function pathOf(ledger: Ledger, start: number, realized: number): BookPat
   let events: RealizedEvent[];
   let equity: number[];
   let cum = 0;
-  if (extended !== null) ({ events, equity, cum } = extended);
+  let low = Infinity;
+  if (extended !== null) ({ events, equity, cum, low } = extended);
   else {
     events = timelineOf(ledger.events);
     equity = new Array<number>(events.length);
     for (let k = 0; k < events.length; k++) {
       cum += (events[k] as RealizedEvent).amount;
       equity[k] = r2(start + cum);
+      if (k < events.length - 1 && (equity[k] as number) < low) low = equity[k] as number;
     }
   }
   // the same current equity as every file, whatever order the sums ran in
   if (events.length > 0) equity[events.length - 1] = r2(start + realized);
   const path = { events, equity };
   paths.set(ledger, { start, realized, path, cum });
+  lowsBeforeLast.set(path, low);
   return path;
 }
 
 /** The running path of a continued ledger from its base's cached one, or null when a full sort must decide. */
-function extendPath(ledger: Ledger, start: number): { events: RealizedEvent[]; equity: number[]; cum: number } | null {
+function extendPath(ledger: Ledger, start: number): { events: RealizedEvent[]; equity: number[]; cum: number; low: number } | null {
   const ext = extensions.get(ledger);
   if (ext === undefined) return null;
   const base = ext.base.deref();
@@ -88,13 +97,23 @@ function extendPath(ledger: Ledger, start: number): { events: RealizedEvent[]; e
   const events = prior.path.events.concat(added);
   const equity = prior.path.equity.slice();
   let cum = prior.cum;
+  let low = lowsBeforeLast.get(prior.path) ?? lowOf(prior.path.equity, prior.path.equity.length - 1);
   // The base's last figure was set to its current equity; the running sum's own value comes back.
   if (equity.length > 0) equity[equity.length - 1] = r2(start + cum);
   for (const e of added) {
+    // every figure before the new last one: the base's last (restored) and all but the final added
+    if (equity.length > 0 && (equity[equity.length - 1] as number) < low) low = equity[equity.length - 1] as number;
     cum += e.amount;
     equity.push(r2(start + cum));
   }
-  return { events, equity, cum };
+  return { events, equity, cum, low };
+}
+
+/** The lowest of equity[0, end), Infinity when empty. */
+function lowOf(equity: readonly number[], end: number): number {
+  let low = Infinity;
+  for (let k = 0; k < end; k++) if ((equity[k] as number) < low) low = equity[k] as number;
+  return low;
 }
 
 /** The drawdown bands of equity.json's drawdown_status, for any drawdown in percent (≤ 0). */
@@ -243,8 +262,12 @@ export function windowLows(path: BookPath, current: number, c: Context): WindowL
     }
     return m;
   };
+  // The whole path's lowest figure: kept beside the path (pathOf), its last figure apart.
+  const before = lowsBeforeLast.get(path) ?? lowOf(equity, equity.length - 1);
+  const last = equity.length > 0 ? (equity[equity.length - 1] as number) : Infinity;
   let total = current;
-  for (const eq of equity) if (eq < total) total = eq;
+  if (before < total) total = before;
+  if (last < total) total = last;
   return { daily: low(c.today * DAY_MICROS), weekly: low(c.monday * DAY_MICROS), total };
 }
 
