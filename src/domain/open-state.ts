@@ -6,7 +6,7 @@
  * trade of the log. In a group of k opens that is k passes over the history, while each open only
  * appends one OPEN trade without partial exits, which realizes nothing. OpenState holds what those
  * passes compute; `continueOpenState` carries it over trades appended to a log, by the same fold
- * steps in the same order as the full pass (tally's two sums, addToLedger's buckets), so every
+ * steps in the same order as the full pass (tally's two sums, the ledger's buckets), so every
  * number is the same floating-point value the full functions give — test/open-state.test.ts
  * checks that against haltState, equityOf, checkOpenRisk and nextTradeNumber.
  *
@@ -15,7 +15,7 @@
  * with the very same trade objects. Anything else (a close, a partial, an update replacing a trade,
  * a log read anew) gets the full pass.
  */
-import { addToLedger, buildLedger, realizedEvents, type Ledger } from './derive/core.js';
+import { buildLedger, extendLedger, realizedEvents, type Ledger } from './derive/core.js';
 import { noteLedgerExtension } from './derive/book.js';
 import { haltStateFrom } from './derive/risk-state.js';
 import type { HaltState } from './derive/types.js';
@@ -133,9 +133,8 @@ function foldOnto(prev: OpenState, trades: readonly Trade[], to: number): OpenSt
   const events = realizedEvents(added);
   let ledger = prev.ledger;
   if (events.length > 0) {
-    // A copy: prev's ledger still describes prev's log.
-    ledger = { buckets: new Map(prev.ledger.buckets), unparsed: prev.ledger.unparsed, unparsedCount: prev.ledger.unparsedCount, exitMicros: prev.ledger.exitMicros.slice(), events: prev.ledger.events.slice() };
-    addToLedger(ledger, events);
+    // A new one: prev's ledger still describes prev's log.
+    ledger = extendLedger(prev.ledger, events);
     noteLedgerExtension(ledger, prev.ledger);
   }
   return { trades, count: to, ...acc, ledger, settled: null };

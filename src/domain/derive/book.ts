@@ -95,17 +95,23 @@ function extendPath(ledger: Ledger, start: number): { events: RealizedEvent[]; e
   const last = prior.path.events[prior.path.events.length - 1];
   if (added.length > 0 && last !== undefined && timeKey(added[0] as RealizedEvent) < timeKey(last)) return null;
   const events = prior.path.events.concat(added);
-  const equity = prior.path.equity.slice();
+  const m = prior.path.equity.length;
   let cum = prior.cum;
-  let low = lowsBeforeLast.get(prior.path) ?? lowOf(prior.path.equity, prior.path.equity.length - 1);
+  let low = lowsBeforeLast.get(prior.path) ?? lowOf(prior.path.equity, m - 1);
   // The base's last figure was set to its current equity; the running sum's own value comes back.
-  if (equity.length > 0) equity[equity.length - 1] = r2(start + cum);
+  const restored = r2(start + cum);
+  let before: number | undefined = m > 0 ? restored : undefined;
+  const tail: number[] = [];
   for (const e of added) {
     // every figure before the new last one: the base's last (restored) and all but the final added
-    if (equity.length > 0 && (equity[equity.length - 1] as number) < low) low = equity[equity.length - 1] as number;
+    if (before !== undefined && before < low) low = before;
     cum += e.amount;
-    equity.push(r2(start + cum));
+    before = r2(start + cum);
+    tail.push(before);
   }
+  // One allocation at its size (a copy grown by push allocates the 10,000 figures twice).
+  const equity = prior.path.equity.concat(tail);
+  if (m > 0) equity[m - 1] = restored;
   return { events, equity, cum, low };
 }
 

@@ -96,14 +96,41 @@ export function buildLedger(trades: readonly unknown[]): Ledger {
 }
 
 /**
- * Adds events to a ledger in place, in the order given. One home for the bucketing: a ledger built
- * from a log and one continued over trades appended to it (open-state.ts) add the same amounts in
- * the same order, so their sums are the same floating-point numbers.
+ * Adds events to a ledger in place, in the order given. The bucketing has one home (addToBuckets):
+ * a ledger built from a log and one continued over trades appended to it (extendLedger, for
+ * open-state.ts) add the same amounts in the same order, so their sums are the same floating-point
+ * numbers.
  */
 export function addToLedger(ledger: Ledger, events: readonly RealizedEvent[]): void {
   for (const e of events) {
     ledger.events.push(e);
     if (e.close) ledger.exitMicros.push(e.parsed);
+  }
+  addToBuckets(ledger, events);
+}
+
+/**
+ * A new ledger holding `base`'s events and then `events`, `base` left as it is (it may still
+ * describe another log): what addToLedger gives on a copy of `base`, with each array allocated once
+ * at its size (a copy grown by push allocates it twice: at 10,000 events, 200 KB a close).
+ */
+export function extendLedger(base: Ledger, events: readonly RealizedEvent[]): Ledger {
+  const exits: number[] = [];
+  for (const e of events) if (e.close) exits.push(e.parsed);
+  const ledger: Ledger = {
+    buckets: new Map(base.buckets),
+    unparsed: base.unparsed,
+    unparsedCount: base.unparsedCount,
+    exitMicros: base.exitMicros.concat(exits),
+    events: base.events.concat(events),
+  };
+  addToBuckets(ledger, events);
+  return ledger;
+}
+
+/** The day buckets and the unparsed sum, each amount added in the order given. */
+function addToBuckets(ledger: Ledger, events: readonly RealizedEvent[]): void {
+  for (const e of events) {
     if (Number.isNaN(e.micros)) {
       ledger.unparsed += e.amount;
       ledger.unparsedCount++;
