@@ -96,7 +96,11 @@ describe('a restore under a running store', () => {
     expect(woken).toBe(0);
     await until('the watch waking after its reconnect', () => woken > 0, 30_000);
     await watch.close();
-    expect(watchErrors.map((e) => (e as { code?: string }).code)).toEqual(['EDBUNAVAILABLE']);
+    // The outage is reported, as EDBUNAVAILABLE: once, or once more when the server, still starting
+    // up, refuses the reconnected listener's first query (a slow restore under load).
+    const codes = watchErrors.map((e) => (e as { code?: string }).code);
+    expect(codes.length).toBeGreaterThan(0);
+    expect(new Set(codes)).toEqual(new Set(['EDBUNAVAILABLE']));
 
     const warnings = collectWarnings('TSE_ACCOUNT_REWOUND');
     try {

@@ -136,7 +136,6 @@ export class AccountWatch {
           this.#resync = false;
           if (resync || (v !== this.#source.readVersion && v !== this.#signalled)) this.#signal(v);
           if (v >= 0 && this.#channel === null && this.#client !== null) this.#track(this.#listen(this.#client).catch(() => {})); // a lost client reconnects and listens then
-          if (v !== this.#source.readVersion && v !== this.#signalled) this.#signal(v);
         },
         (err: unknown) => {
           this.#checking = false;
