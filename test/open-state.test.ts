@@ -213,16 +213,7 @@ describe('OpenState: the open checks from a state carried over a group give what
   });
 
   it('a group of opens on a long history reuses the state instead of walking the history again', () => {
-    const trades: Trade[] = [];
-    for (let i = 1; i <= 3000; i++) {
-      trades.push({
-        ...(applyOpen({ trades: [], next_id: i }, validateOpenInput({ symbol: `S${i}`, direction: 'LONG', entry_price: 100, stop_price: 95, target_price: 110, size: 1 }), new Date(Date.UTC(2026, 0, 1) + i * 3_600_000)).trade),
-        status: 'CLOSED',
-        exit_time: new Date(Date.UTC(2026, 0, 1) + i * 3_600_000 + 1000).toISOString(),
-        pnl_usd: (i % 7) / 10 - 0.3,
-      });
-    }
-    let log = deepFreeze({ trades, next_id: 3001 } as TradeLog);
+    let log = closedHistory(3000);
     const tracker = new OpenStateTracker();
     const first = tracker.stateOf(log);
     const now = new Date(Date.UTC(2026, 5, 1));
@@ -238,16 +229,7 @@ describe('OpenState: the open checks from a state carried over a group give what
   });
 
   it('the open after a close continues from the trades before the first OPEN one, bit for bit', () => {
-    const trades: Trade[] = [];
-    for (let i = 1; i <= 2000; i++) {
-      trades.push({
-        ...(applyOpen({ trades: [], next_id: i }, validateOpenInput({ symbol: `S${i}`, direction: 'LONG', entry_price: 100, stop_price: 95, target_price: 110, size: 1 }), new Date(Date.UTC(2026, 0, 1) + i * 3_600_000)).trade),
-        status: 'CLOSED',
-        exit_time: new Date(Date.UTC(2026, 0, 1) + i * 3_600_000 + 1000).toISOString(),
-        pnl_usd: (i % 7) / 10 - 0.3,
-      });
-    }
-    let log = deepFreeze({ trades, next_id: 2001 } as TradeLog);
+    let log = closedHistory(2000);
     const tracker = new OpenStateTracker();
     const first = tracker.stateOf(log);
     const now = new Date(Date.UTC(2026, 5, 1));
@@ -265,6 +247,20 @@ describe('OpenState: the open checks from a state carried over a group give what
     }
   });
 });
+
+/** A frozen log of `n` closed trades, one an hour from 2026-01-01, with P&L whose sums depend on their order. */
+function closedHistory(n: number): TradeLog {
+  const trades: Trade[] = [];
+  for (let i = 1; i <= n; i++) {
+    trades.push({
+      ...(applyOpen({ trades: [], next_id: i }, validateOpenInput({ symbol: `S${i}`, direction: 'LONG', entry_price: 100, stop_price: 95, target_price: 110, size: 1 }), new Date(Date.UTC(2026, 0, 1) + i * 3_600_000)).trade),
+      status: 'CLOSED',
+      exit_time: new Date(Date.UTC(2026, 0, 1) + i * 3_600_000 + 1000).toISOString(),
+      pnl_usd: (i % 7) / 10 - 0.3,
+    });
+  }
+  return deepFreeze({ trades, next_id: n + 1 } as TradeLog);
+}
 
 /** A state without its settled prefix (the full pass does not compute one), for comparing values. */
 function withoutPrefix(s: OpenState | null): unknown {
