@@ -171,6 +171,19 @@ describe('an edited settings file applies to the next write of a running store',
     await expect(bot.openTrade({ ...MSFT, symbol: 'BTC' })).resolves.toMatchObject({ id: 'T003' });
   });
 
+  it('a settings file created after writes without one applies to the next open; removed again, the defaults come back', async () => {
+    // The store remembers "no file" between writes (one stat each): creating the file must still be seen.
+    const bot = store();
+    await bot.openTrade(AAPL);
+    await bot.closeTrade('T001', { exit_price: 201 });
+    writeSettings({ maxPositions: 1 });
+    await bot.openTrade({ ...MSFT, symbol: 'NVDA' });
+    await expect(bot.openTrade({ ...MSFT, symbol: 'BTC' })).rejects.toMatchObject({ code: 'POSITION_CAP', maxPositions: 1 });
+    fs.rmSync(settingsFile);
+    await expect(bot.openTrade({ ...MSFT, symbol: 'BTC' })).resolves.toMatchObject({ id: 'T003' });
+    expect(bot.settingsProblem).toBeNull();
+  });
+
   it('an edit in place (same inode) is seen too', async () => {
     writeSettings({ maxPositions: 5 });
     const bot = store();

@@ -55,12 +55,9 @@ export function sameVersion(a: FileVersion | null, b: FileVersion | null): boole
 
 /** Stats the file; null when it does not exist. */
 export function statVersionSync(file: string): FileVersion | null {
-  try {
-    return versionOf(fs.statSync(file, { bigint: true }));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
+  // throwIfNoEntry: a missing file is an answer, not an error (building one costs a stack trace).
+  const st = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
+  return st === undefined ? null : versionOf(st);
 }
 
 /**

@@ -57,7 +57,8 @@ const NO_FILE: RulebookLook = Object.freeze({ version: 'none', file: null, error
  */
 export class SettingsFileCache {
   readonly file: string;
-  #cached: { version: FileVersion; look: RulebookLook } | null = null;
+  /** The last look and the stat it was made at (null version: there was no file). */
+  #cached: { version: FileVersion | null; look: RulebookLook } | null = null;
 
   /** `file` is used as given: resolve it first if the working directory may change. */
   constructor(file: string) {
@@ -86,7 +87,11 @@ export class SettingsFileCache {
       const error = new SettingsFileError(this.file, `it cannot be read (${code}: ${(err as Error).message})`, { cause: err });
       return { version: `unreadable ${code}`, file: null, error };
     }
-    if (got === null) return NO_FILE;
+    if (got === null) {
+      // Remembered too: most logs have no settings file, and every write looks for it.
+      this.#cached = { version: null, look: NO_FILE };
+      return NO_FILE;
+    }
     const v = got.version;
     const version = `${v.dev}:${v.ino}:${v.size}:${v.mtimeNs}:${v.ctimeNs}`;
     let look: RulebookLook;
