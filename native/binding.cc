@@ -324,10 +324,83 @@ Napi::Value WaitLock(const Napi::CallbackInfo& info) {
   return unref;
 }
 
+// One durable replace, once the new file's bytes are written: fsync of the
+// new file, rename over the target, fsync of the directory, as one threadpool
+// job. Each fs call is a round trip between the event loop and a pool thread
+// (tens of microseconds each on a small VM, more than a small log's write);
+// three of them in a row took two, plus the main thread's turn between them.
+// JavaScript owns every decision: what a failure at each step means is
+// io/durable-write.ts's, and the descriptor stays JavaScript's to close.
+class Commit : public Napi::AsyncWorker {
+ public:
+  // `faults`: tests only, per step (file fsync, rename, directory sync) 0 to
+  // run the syscall or -errno to report that instead without running it, as
+  // a fault injected at the syscall boundary would.
+  Commit(Napi::Function callback, int fd, std::string tmp, std::string target, std::string dir, const int32_t* faults)
+      : Napi::AsyncWorker(callback, "tse_commit"), fd_(fd), tmp_(std::move(tmp)), target_(std::move(target)), dir_(std::move(dir)) {
+    if (faults != nullptr) std::memcpy(faults_, faults, sizeof faults_);
+  }
+
+  void Execute() override {
+    stage_ = 1;
+    syscall_ = "fsync";
+    err_ = faults_[0] != 0 ? faults_[0] : tse::Fsync(fd_);
+    if (err_ != 0) return;
+    stage_ = 2;
+    syscall_ = "rename";
+    err_ = faults_[1] != 0 ? faults_[1] : tse::Rename(tmp_.c_str(), target_.c_str());
+    if (err_ != 0) return;
+    stage_ = 3;
+    syscall_ = "fsync";
+    err_ = faults_[2] != 0 ? faults_[2] : tse::SyncDirectory(dir_.c_str(), &syscall_);
+    if (err_ == 0) stage_ = 0;
+  }
+
+  // callback(err, stage): stage 0 done; else the step that failed, 1 file
+  // fsync, 2 rename, 3 directory sync (the rename had happened).
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Value err = err_ == 0 ? env.Null() : SysErrorValue(env, err_, syscall_);
+    Callback().Call({err, Napi::Number::New(env, stage_)});
+  }
+
+ private:
+  int fd_;
+  std::string tmp_, target_, dir_;
+  int32_t faults_[3] = {0, 0, 0};
+  int stage_ = 0;
+  int err_ = 0;
+  const char* syscall_ = "fsync";
+};
+
+// commitReplace(fd, tmp, target, dir, faults: Int32Array | null, callback(err, stage))
+Napi::Value CommitReplace(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 6 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsString() || !info[3].IsString() ||
+      !info[5].IsFunction()) {
+    Napi::TypeError::New(env, "Expected (fd, tmp, target, dir, faults, callback)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int32_t* faults = nullptr;
+  if (info[4].IsTypedArray()) {
+    Napi::TypedArray t = info[4].As<Napi::TypedArray>();
+    if (t.TypedArrayType() != napi_int32_array || t.ElementLength() != 3) {
+      Napi::TypeError::New(env, "Expected faults: Int32Array(3)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    faults = t.As<Napi::Int32Array>().Data();
+  }
+  auto* job = new Commit(info[5].As<Napi::Function>(), info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::String>().Utf8Value(),
+                         info[2].As<Napi::String>().Utf8Value(), info[3].As<Napi::String>().Utf8Value(), faults);
+  job->Queue();  // the worker deletes itself after OnOK
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
   exports.Set("lockChecked", Napi::Function::New(env, LockChecked, "lockChecked"));
   exports.Set("identity", Napi::Function::New(env, Identity, "identity"));
+  exports.Set("commitReplace", Napi::Function::New(env, CommitReplace, "commitReplace"));
   auto* st = new EnvState();
   st->env = env;
   napi_value name;

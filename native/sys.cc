@@ -1,8 +1,11 @@
 #include "sys.h"
 
 #include <cerrno>
+#include <cstdio>
+#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace tse {
 
@@ -37,6 +40,36 @@ int PathIdentity(const char* path, FileId* out) {
   }
   Fill(st, out);
   return 0;
+}
+
+int Fsync(int fd) {
+#if defined(__APPLE__)
+  if (fcntl(fd, F_FULLFSYNC) == 0) return 0;
+#ifdef F_BARRIERFSYNC
+  if (fcntl(fd, F_BARRIERFSYNC) == 0) return 0;
+#endif
+#endif
+  return fsync(fd) == 0 ? 0 : -errno;
+}
+
+int Rename(const char* from, const char* to) {
+  return rename(from, to) == 0 ? 0 : -errno;
+}
+
+int SyncDirectory(const char* path, const char** syscall) {
+  int fd;
+  for (;;) {
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_DIRECTORY);
+    if (fd >= 0) break;
+    if (errno != EINTR) {
+      *syscall = "open";
+      return -errno;
+    }
+  }
+  int r = Fsync(fd);
+  *syscall = "fsync";
+  close(fd);  // read-only: its close cannot lose data, and the fsync's result is the answer
+  return r;
 }
 
 }  // namespace tse

@@ -58,7 +58,7 @@ const file = fs.readdirSync(dir).map((f) => path.join(dir, f)).find((f) => f.end
 if (!file) throw new Error(`prebuild: prebuildify wrote nothing for ${libc ?? process.platform} in ${dir}`);
 
 // it must load in a fresh process and expose the calls src/native/addon.ts types
-const probe = `const a = require(${JSON.stringify(file)}); for (const k of ['flock','lockChecked','identity','waitLock']) if (typeof a[k] !== 'function') throw new Error('missing ' + k); console.log(Object.keys(a).join(' '))`;
+const probe = `const a = require(${JSON.stringify(file)}); for (const k of ['flock','lockChecked','identity','waitLock','commitReplace']) if (typeof a[k] !== 'function') throw new Error('missing ' + k); console.log(Object.keys(a).join(' '))`;
 console.log(`prebuild: ${path.relative(ROOT, file)} loads: ${execFileSync(process.execPath, ['-e', probe], { encoding: 'utf8' }).trim()}`);
 
 if (libc === 'glibc') {

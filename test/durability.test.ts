@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { TradeStateError, type TradeLog } from '../src/index.js';
+import { EIO, failCommits } from './commit-faults.js';
 import { FIXTURES, sleep, spawnNode, tempDir } from './helpers.js';
 import { fileStores } from './stores.js';
 
@@ -22,8 +23,9 @@ const eio = () => Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO
 type FsyncCb = (e: NodeJS.ErrnoException | null) => void;
 
 /**
- * Replaces fs.fsync (durable-write.ts looks it up at each call): records each fsync as 'file' or
- * 'dir', and fails the directory ones while `failDir()` says so.
+ * Replaces fs.fsync, which durable-write.ts's syncVersion looks up at each call (a write's own
+ * fsyncs run in the addon's commit job: commit-faults.ts): records each fsync as 'file' or 'dir',
+ * and fails the directory ones while `failDir()` says so.
  */
 function watchFsync(failDir: () => boolean = () => false): { events: string[]; restore: () => void } {
   const real = fs.fsync;
@@ -100,7 +102,7 @@ describe('a directory fsync failure after the rename', () => {
   it('rejects with EDURABILITY; the change is in the log exactly once and a re-read sees it', async () => {
     const store = mkStore();
     await store.openTrade(btc());
-    const fsyncs = watchFsync(() => true);
+    const commits = failCommits(logFile, { dir: EIO });
     let err: unknown;
     try {
       await store.partialClose('T001', { fraction: 0.5, exit_price: 105 }).then(
@@ -108,12 +110,12 @@ describe('a directory fsync failure after the rename', () => {
         (e: unknown) => (err = e),
       );
     } finally {
-      fsyncs.restore();
+      commits.restore();
     }
     expect(err).toBeInstanceOf(TradeStateError);
     expect(err).toMatchObject({ code: 'EDURABILITY', name: 'DurabilityUnknownError', file: logFile, cause: { code: 'EIO', syscall: 'fsync' } });
     expect((err as Error).message).toMatch(/IS in .*power cut.*[Rr]e-read/s);
-    expect(fsyncs.events).toEqual(['file', 'dir']); // not retried: a second fsync could succeed with the data lost
+    expect(commits.calls()).toBe(1); // not retried: a second fsync could succeed with the data lost
     expect(fs.readdirSync(path.dirname(logFile)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     const onDisk = readLog().trades[0];
     expect(onDisk?.partial_exits).toHaveLength(1);
@@ -135,14 +137,14 @@ describe('a directory fsync failure after the rename', () => {
   it('one failure is final, not retried (Linux reports a failed writeback once): EDURABILITY, change in the log', async () => {
     const store = mkStore();
     await store.openTrade(btc());
-    let failures = 1;
-    const fsyncs = watchFsync(() => failures-- > 0);
+    // Only the first directory fsync fails: a retry inside the call would succeed, and must not happen.
+    const commits = failCommits(logFile, { dir: EIO }, 1);
     try {
       await expect(store.updateTrade('T001', { notes: 'trailed' })).rejects.toMatchObject({ code: 'EDURABILITY' });
     } finally {
-      fsyncs.restore();
+      commits.restore();
     }
-    expect(fsyncs.events).toEqual(['file', 'dir']);
+    expect(commits.calls()).toBe(1);
     expect(readLog().trades[0]?.notes).toBe('trailed');
     store.close();
   });

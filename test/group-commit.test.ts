@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { type Trade, type TradeLog } from '../src/index.js';
+import { EIO, failCommits, wrapCommit } from './commit-faults.js';
 import { FIXTURES, sleep, spawnNode, tempDir } from './helpers.js';
 import { fileStores } from './stores.js';
 
@@ -24,28 +25,16 @@ const outcomes = (ps: Array<Promise<unknown>>) =>
   Promise.all(ps.map((p) => p.then((v) => ({ ok: v }), (e: { code?: string }) => ({ err: e.code ?? String(e) }))));
 
 /**
- * Counts the durable writes of the log: each one ends in one rename onto it (durable-write.ts
- * looks fs.renameSync and fs.rename up at each call, as the fault-injection tests rely on too).
+ * Counts the durable writes of the log: each one ends in one commit job onto it (the addon's
+ * commitReplace, which durable-write.ts looks up at each call: commit-faults.ts).
  */
 function countWrites(): { count: () => number; restore: () => void } {
-  const realSync = fs.renameSync;
-  const realAsync = fs.rename;
   let n = 0;
-  (fs as { renameSync: unknown }).renameSync = (from: fs.PathLike, to: fs.PathLike) => {
-    if (String(to) === logFile) n++;
-    realSync(from, to);
-  };
-  (fs as { rename: unknown }).rename = (from: fs.PathLike, to: fs.PathLike, cb: fs.NoParamCallback) => {
-    if (String(to) === logFile) n++;
-    realAsync(from, to, cb);
-  };
-  return {
-    count: () => n,
-    restore: () => {
-      (fs as { renameSync: unknown }).renameSync = realSync;
-      (fs as { rename: unknown }).rename = realAsync;
-    },
-  };
+  const restore = wrapCommit((real, target, callback) => {
+    if (target === logFile) n++;
+    real(null, callback);
+  });
+  return { count: () => n, restore };
 }
 
 beforeEach(() => {
@@ -80,21 +69,21 @@ describe('group commit inside one process', () => {
     const store = mkStore();
     await store.openTrade(open('FIRST'));
     const events: string[] = [];
-    const realFsync = fs.fsync;
-    (fs as { fsync: unknown }).fsync = (fd: number, cb: (e: NodeJS.ErrnoException | null) => void) => {
-      // Slow fsyncs, so that a premature acknowledgement would show.
-      realFsync(fd, (e) => setTimeout(() => {
-        events.push('fsync');
-        cb(e);
-      }, 30));
-    };
+    // A slow commit (the temp file's fsync, the rename, the directory's fsync: one job), so that a
+    // premature acknowledgement would show; it reports how far it got.
+    const restore = wrapCommit((real, target, callback) =>
+      real(null, (err, stage) => setTimeout(() => {
+        events.push(`commit ${target === logFile ? 'log' : target} stage ${stage}`);
+        callback(err, stage);
+      }, 30)),
+    );
     try {
       await Promise.all(Array.from({ length: 5 }, (_, i) => store.openTrade(open(`S${i}`)).then(() => events.push(`ack${i}`))));
     } finally {
-      (fs as { fsync: unknown }).fsync = realFsync;
+      restore();
     }
-    // One group: the temp file's fsync, the directory's fsync, then the five acknowledgements in order.
-    expect(events).toEqual(['fsync', 'fsync', 'ack0', 'ack1', 'ack2', 'ack3', 'ack4']);
+    // One group: one commit that got through every step (0), then the five acknowledgements in order.
+    expect(events).toEqual(['commit log stage 0', 'ack0', 'ack1', 'ack2', 'ack3', 'ack4']);
     store.close();
   });
 
@@ -184,15 +173,14 @@ describe('group commit inside one process', () => {
     const store = mkStore();
     await store.openTrade(open('FIRST'));
     const before = fs.readFileSync(logFile);
-    const realFsync = fs.fsync;
-    (fs as { fsync: unknown }).fsync = (_fd: number, cb: (e: NodeJS.ErrnoException | null) => void) =>
-      cb(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO', errno: -5, syscall: 'fsync' }));
+    const commits = failCommits(logFile, { fsync: EIO });
     let r;
     try {
       r = await outcomes([store.openTrade(open('A')), store.openTrade(open('FIRST')), store.openTrade(open('B'))]);
     } finally {
-      (fs as { fsync: unknown }).fsync = realFsync;
+      commits.restore();
     }
+    expect(commits.calls()).toBe(1);
     expect(r).toEqual([{ err: 'EIO' }, { err: 'EIO' }, { err: 'EIO' }]);
     expect(fs.readFileSync(logFile).equals(before)).toBe(true);
     expect(fs.readdirSync(path.dirname(logFile)).filter((f) => f.endsWith('.tmp'))).toEqual([]);

@@ -153,7 +153,7 @@ describe('the serializer\'s layout feeds spliceParse (the store\'s incremental r
 
 describe('canonicalLayout (the first write after a full read copies the trades it keeps)', () => {
   const big = () => {
-    // Above serialize.ts's JOIN_BELOW, so that the written pieces show where their bytes come from.
+    // Large, so that the written pieces show where their bytes come from.
     const trades = Array.from({ length: 1500 }, (_, i) => tradeRecord(`T${i + 1}`, { symbol: i % 7 ? 'BTC' : 'é"\\x', notes: `n${i}` }));
     return deepFreeze({ trades, next_id: 1501 });
   };

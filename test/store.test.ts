@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { withLock, type Trade, type TradeLog } from '../src/index.js';
+import { EIO, failCommits } from './commit-faults.js';
 import { FIXTURES, ROOT, runNode, sleep, spawnNode, tempDir, warningsDuring, wrap } from './helpers.js';
 import { fileStores } from './stores.js';
 
@@ -430,12 +431,13 @@ describe('crashes and disk faults', () => {
     const store = mkStore();
     await store.openTrade(btc);
     const before = fs.readFileSync(logFile);
-    const realWrite = fs.writeSync;
+    const realWritev = fs.writevSync;
     let calls = 0;
-    // The disk fills after the first chunk: a short write, then ENOSPC.
-    (fs as { writeSync: unknown }).writeSync = (fd: number, buf: Buffer, off: number, len: number, pos: number) => {
+    // The disk fills after the first chunk: a short write, then ENOSPC. (The log goes down in the
+    // pieces the serializer made, by writev(2).)
+    (fs as { writevSync: unknown }).writevSync = (fd: number, bufs: Buffer[], pos: number) => {
       calls++;
-      if (calls === 1) return realWrite(fd, buf, off, Math.min(len, 100), pos);
+      if (calls === 1) return realWritev(fd, [Buffer.concat(bufs).subarray(0, 100)], pos);
       throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
     };
     try {
@@ -443,7 +445,7 @@ describe('crashes and disk faults', () => {
         code: 'ENOSPC',
       });
     } finally {
-      (fs as { writeSync: unknown }).writeSync = realWrite;
+      (fs as { writevSync: unknown }).writevSync = realWritev;
     }
     expect(calls).toBe(2);
     expect(fs.readFileSync(logFile).equals(before)).toBe(true);
@@ -454,14 +456,11 @@ describe('crashes and disk faults', () => {
     const store = mkStore();
     await store.openTrade(btc);
     const before = fs.readFileSync(logFile);
-    const realRename = fs.renameSync;
-    (fs as { renameSync: unknown }).renameSync = () => {
-      throw Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO', errno: -5, syscall: 'rename' });
-    };
+    const commits = failCommits(logFile, { rename: EIO });
     try {
-      await expect(store.closeTrade('T001', { exit_price: 66000 })).rejects.toMatchObject({ code: 'EIO', syscall: 'rename' });
+      await expect(store.closeTrade('T001', { exit_price: 66000 })).rejects.toMatchObject({ code: 'EIO', syscall: 'rename', dest: logFile });
     } finally {
-      (fs as { renameSync: unknown }).renameSync = realRename;
+      commits.restore();
     }
     expect(fs.readFileSync(logFile).equals(before)).toBe(true);
     expect(temps()).toEqual([]);
@@ -472,17 +471,15 @@ describe('crashes and disk faults', () => {
     const store = mkStore();
     await store.openTrade(btc);
     const before = fs.readFileSync(logFile);
-    const realFsync = fs.fsync;
-    // Fault injection at the syscall boundary write-file-atomic uses.
-    (fs as { fsync: unknown }).fsync = (fd: number, cb: (e: NodeJS.ErrnoException | null) => void) =>
-      cb(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO', errno: -5, syscall: 'fsync' }));
+    // The new file's fsync fails (the addon's commit job reports EIO instead of making it).
+    const commits = failCommits(logFile, { fsync: EIO });
     try {
       await expect(store.openTrade({ ...btc, symbol: 'SOL', entry_price: 100, stop_price: 90, target_price: 130, size: 1 })).rejects.toMatchObject({
         code: 'EIO',
         syscall: 'fsync',
       });
     } finally {
-      (fs as { fsync: unknown }).fsync = realFsync;
+      commits.restore();
     }
     expect(fs.readFileSync(logFile).equals(before)).toBe(true);
     expect(fs.readdirSync(path.dirname(logFile)).filter((f) => /^trade_log\.json\.tse-\d+-\d+\.tmp$/.test(f))).toEqual([]);

@@ -2,13 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { DurabilityUnknownError } from '../errors.js';
+import type { Addon } from '../native/addon.js';
 import type { FileAccess } from './read-log.js';
 import { tempNameFor } from './temp-files.js';
 
-// Looked up on `fs` at each call (not bound once), so tests can inject faults.
+// Looked up on `fs` (and on the addon) at each call, not bound once, so tests can inject faults.
 const fsyncAsync = (fd: number) => new Promise<void>((resolve, reject) => fs.fsync(fd, (e) => (e ? reject(e) : resolve())));
-const renameAsync = (from: string, to: string) =>
-  new Promise<void>((resolve, reject) => fs.rename(from, to, (e) => (e ? reject(e) : resolve())));
 const writeAsync = (fd: number, b: Buffer, off: number, len: number, pos: number) =>
   new Promise<number>((resolve, reject) => fs.write(fd, b, off, len, pos, (e, n) => (e ? reject(e) : resolve(n))));
 const writevAsync = (fd: number, bs: Buffer[], pos: number) =>
@@ -25,8 +24,8 @@ const SYNC_WRITE_LIMIT = 256 * 1024;
  *
  *   open a new temp file beside the target (O_EXCL) -> give it the access of
  *   the file it replaces (`keep`) -> write every byte, checking the count ->
- *   fsync -> close -> rename over the target -> fsync the directory, so that
- *   the rename itself survives a power cut.
+ *   fsync -> rename over the target -> fsync the directory, so that the
+ *   rename itself survives a power cut.
  *
  * Any failure before the rename removes the temp file and leaves the target
  * untouched; the call rejects with the system error (ENOSPC, EFBIG, EIO…).
@@ -40,14 +39,18 @@ const SYNC_WRITE_LIMIT = 256 * 1024;
  * already knows from its last stat (LogCache), so this costs one fstat of the
  * new temp file, plus fchown/fchmod only when something differs.
  *
- * Why the log does not go through write-file-atomic (the derived files do,
+ * Where each step runs: open, the access and a write up to 256 KiB on the
+ * calling thread (page-cache operations of microseconds); a larger write on
+ * the threadpool; fsync, rename and the directory's fsync as one job of the
+ * addon's (commitReplace), one threadpool round trip where three fs calls in
+ * a row took two plus the event loop's turn between them — on a small VM each
+ * costs tens of microseconds, most of what separated a small log's write from
+ * the synchronous floor. Why not write-file-atomic (the derived files use it,
  * atomic-file.ts): it issues a single write(2) and never checks the byte
  * count, so under a full disk or a file-size limit it renames a torn file over
  * the target unless a hook writes the bytes first; it never fsyncs the
- * directory; and its chain of ~13 threadpool round trips per write cost more
- * than the fsyncs on our machines. Here only the two fsyncs (and large writes)
- * leave the calling thread: the other steps are page-cache operations that
- * take microseconds.
+ * directory; and its ~13 threadpool round trips per write cost more than the
+ * fsyncs.
  */
 export async function writeFileDurable(file: string, data: string | Buffer, keep: FileAccess | null = null): Promise<void> {
   const fd = await replaceDurably(file, data, false, keep);
@@ -64,52 +67,58 @@ export async function writeFileDurablePinned(file: string, data: string | Buffer
   return (await replaceDurably(file, data, true, keep)) as number;
 }
 
+/**
+ * The addon, loaded on the first durable write rather than with this module: the reconciler and the
+ * report read logs through io/ and never write one, and load no native code.
+ */
+let addonLoaded: Addon | null = null;
+async function loadedAddon(): Promise<Addon> {
+  addonLoaded ??= (await import('../native/addon.js')).addon;
+  return addonLoaded;
+}
+
+/** commitReplace's outcome: null when every step succeeded, else the failed step (1 fsync, 2 rename, 3 directory) and its error. */
+async function commit(fd: number, tmp: string, file: string): Promise<{ stage: 1 | 2 | 3; error: NodeJS.ErrnoException } | null> {
+  const addon = addonLoaded ?? (await loadedAddon());
+  return new Promise((resolve) =>
+    addon.commitReplace(fd, tmp, file, path.dirname(file), null, (error, stage) => resolve(stage === 0 || error === null ? null : { stage, error })),
+  );
+}
+
 async function replaceDurably(
   file: string,
   data: string | Buffer | readonly Buffer[],
   keepOpen: boolean,
   keep: FileAccess | null,
 ): Promise<number | null> {
-  // Pieces (serialize.ts) of a small file are joined: one write(2) on this thread, as ever.
-  const pieces = Array.isArray(data) ? (data as readonly Buffer[]) : null;
-  const total = pieces === null ? 0 : pieces.reduce((n, b) => n + b.length, 0);
-  let bytes: Buffer | null;
-  if (typeof data === 'string') bytes = Buffer.from(data, 'utf8');
-  else if (pieces === null) bytes = data as Buffer;
-  else if (pieces.length === 1) bytes = pieces[0] as Buffer;
-  else bytes = total > SYNC_WRITE_LIMIT ? null : Buffer.concat(pieces as Buffer[], total);
-  const length = bytes === null ? total : bytes.length;
+  // Pieces (serialize.ts) go to writev(2) as they are: no copy of the log into one buffer.
+  const pieces = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : Buffer.isBuffer(data) ? [data] : (data as readonly Buffer[]);
+  const total = pieces.reduce((n, b) => n + b.length, 0);
   const tmp = tempNameFor(file);
-  let fd: number | null = fs.openSync(tmp, 'wx', 0o644);
+  const fd = fs.openSync(tmp, 'wx', 0o644);
+  let failed: { stage: 0 | 1 | 2 | 3; error: unknown } | null;
   try {
     // Before the first byte: the content is never readable under a wider mode than the log's.
     if (keep !== null) keepAccess(fd, keep);
-    if (bytes !== null) await writeAll(fd, bytes, tmp);
-    else await writeAllPieces(fd, pieces as readonly Buffer[], total, tmp);
-    await fsyncAsync(fd);
-    if (!keepOpen) {
-      fs.closeSync(fd);
-      fd = null;
-    }
-    // Replacing a large file frees its blocks inside rename(2): milliseconds
-    // for a log of megabytes, so that one goes to the threadpool.
-    if (length > SYNC_WRITE_LIMIT) await renameAsync(tmp, file);
-    else fs.renameSync(tmp, file);
+    if (total > SYNC_WRITE_LIMIT) await writeAllPieces(fd, pieces, total, tmp);
+    else if (pieces.length === 1) writeAllSync(fd, pieces[0] as Buffer, tmp);
+    else writeAllPiecesSync(fd, pieces, total, tmp);
+    failed = await commit(fd, tmp, file);
   } catch (err) {
-    if (fd !== null) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw err;
+    failed = { stage: 0, error: err }; // before the commit: nothing renamed
   }
-  try {
-    await fsyncDirectory(path.dirname(file));
-  } catch (err) {
-    if (fd !== null) fs.closeSync(fd);
-    // Past the rename the new version is what every reader sees: a plain EIO would say "not
-    // written", and a caller retrying a partial close would apply it twice. Not retried: Linux
-    // reports a failed writeback once, so a second fsync could succeed with the data lost.
-    throw new DurabilityUnknownError(file, err);
+  if (failed === null) {
+    if (keepOpen) return fd;
+    fs.closeSync(fd);
+    return null;
   }
-  return fd;
+  fs.closeSync(fd);
+  // Past the rename the new version is what every reader sees: a plain EIO would say "not
+  // written", and a caller retrying a partial close would apply it twice. Not retried: Linux
+  // reports a failed writeback once, so a second fsync could succeed with the data lost.
+  if (failed.stage === 3) throw new DurabilityUnknownError(file, failed.error);
+  fs.rmSync(tmp, { force: true });
+  throw failed.stage === 2 ? Object.assign(failed.error as Error, { path: tmp, dest: file }) : failed.error;
 }
 
 /**
@@ -131,43 +140,77 @@ export async function syncVersion(fd: number | null, file: string): Promise<void
  * fails the call instead of leaving a truncated file. `name` is for the error.
  */
 export async function writeAll(fd: number, bytes: Buffer, name: string): Promise<void> {
+  if (bytes.length <= SYNC_WRITE_LIMIT) return writeAllSync(fd, bytes, name);
   let off = 0;
-  while (off < bytes.length) {
-    const n =
-      bytes.length - off > SYNC_WRITE_LIMIT
-        ? await writeAsync(fd, bytes, off, bytes.length - off, off)
-        : fs.writeSync(fd, bytes, off, bytes.length - off, off);
-    if (n <= 0) throw Object.assign(new Error(`EIO: write made no progress, ${name}`), { code: 'EIO', syscall: 'write', path: name });
-    off += n;
-  }
+  while (off < bytes.length) off += progress(await writeAsync(fd, bytes, off, bytes.length - off, off), name);
+}
+
+/** writeAll on the calling thread, for bytes up to SYNC_WRITE_LIMIT: no round trip to wait for. */
+function writeAllSync(fd: number, bytes: Buffer, name: string): void {
+  let off = 0;
+  while (off < bytes.length) off += progress(fs.writeSync(fd, bytes, off, bytes.length - off, off), name);
+}
+
+/** The count a write(2) returned, or the error of one that made no progress. */
+function progress(n: number, name: string): number {
+  if (n <= 0) throw Object.assign(new Error(`EIO: write made no progress, ${name}`), { code: 'EIO', syscall: 'write', path: name });
+  return n;
 }
 
 /**
- * writeAll for bytes held in pieces (a large log, serialize.ts): writev(2) on the threadpool, the
+ * writeAll for bytes held in pieces (serialize.ts): writev(2), on the threadpool (a large log), the
  * same loop on a short count (the next call reports why the disk refused), so nothing is joined
  * into one buffer first.
  */
 async function writeAllPieces(fd: number, pieces: readonly Buffer[], total: number, name: string): Promise<void> {
-  let off = 0;
-  let i = 0; // the first piece not wholly written
-  let into = 0; // how much of piece i is written
-  while (off < total) {
-    const batch: Buffer[] = [];
-    for (let j = i; j < pieces.length && batch.length < IOV_BATCH; j++) {
-      batch.push(j === i ? (pieces[j] as Buffer).subarray(into) : (pieces[j] as Buffer));
-    }
-    const n = await writevAsync(fd, batch, off);
-    if (n <= 0) throw Object.assign(new Error(`EIO: write made no progress, ${name}`), { code: 'EIO', syscall: 'write', path: name });
+  const cursor = new PieceCursor(pieces);
+  for (let off = 0; off < total; ) {
+    const n = progress(await writevAsync(fd, cursor.batch(), off), name);
     off += n;
+    cursor.advance(n);
+  }
+}
+
+/** writeAllPieces on the calling thread, for a log up to SYNC_WRITE_LIMIT. */
+function writeAllPiecesSync(fd: number, pieces: readonly Buffer[], total: number, name: string): void {
+  const cursor = new PieceCursor(pieces);
+  for (let off = 0; off < total; ) {
+    const n = progress(fs.writevSync(fd, cursor.batch(), off), name);
+    off += n;
+    cursor.advance(n);
+  }
+}
+
+/** How far a writev loop got through its pieces: the next batch of at most IOV_BATCH buffers, from the first byte not yet written. */
+class PieceCursor {
+  readonly #pieces: readonly Buffer[];
+  /** The first piece not wholly written, and how much of it is. */
+  #i = 0;
+  #into = 0;
+
+  constructor(pieces: readonly Buffer[]) {
+    this.#pieces = pieces;
+  }
+
+  batch(): Buffer[] {
+    const out: Buffer[] = [];
+    for (let j = this.#i; j < this.#pieces.length && out.length < IOV_BATCH; j++) {
+      const piece = this.#pieces[j] as Buffer;
+      out.push(j === this.#i && this.#into > 0 ? piece.subarray(this.#into) : piece);
+    }
+    return out;
+  }
+
+  advance(n: number): void {
     let left = n;
-    while (left > 0 && i < pieces.length) {
-      const rest = (pieces[i] as Buffer).length - into;
+    while (left > 0 && this.#i < this.#pieces.length) {
+      const rest = (this.#pieces[this.#i] as Buffer).length - this.#into;
       if (left >= rest) {
         left -= rest;
-        i++;
-        into = 0;
+        this.#i++;
+        this.#into = 0;
       } else {
-        into += left;
+        this.#into += left;
         left = 0;
       }
     }

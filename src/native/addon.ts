@@ -27,6 +27,21 @@ export interface Addon {
     identity: Buffer,
     callback: (err: NodeJS.ErrnoException | null, status: 0 | 2 | null) => void,
   ): () => void;
+  /**
+   * The durable replace's last steps as one threadpool job (io/durable-write.ts): fsync of `fd` (the
+   * new file, its bytes written), rename of `tmp` over `target`, open + fsync + close of `dir`.
+   * Stops at the first failure: `stage` 0 done, else the step that failed (1 fsync, 2 rename,
+   * 3 the directory's sync, after the rename) with its Node-shaped error. Never closes `fd`.
+   * `faults` (tests only): per step, 0 to run the syscall, or -errno to report instead of running it.
+   */
+  commitReplace(
+    fd: number,
+    tmp: string,
+    target: string,
+    dir: string,
+    faults: Int32Array | null,
+    callback: (err: NodeJS.ErrnoException | null, stage: 0 | 1 | 2 | 3) => void,
+  ): void;
   readonly LOCK_SH: number;
   readonly LOCK_EX: number;
   readonly LOCK_UN: number;
