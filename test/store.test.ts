@@ -431,20 +431,26 @@ describe('crashes and disk faults', () => {
     const store = mkStore();
     await store.openTrade(btc);
     const before = fs.readFileSync(logFile);
+    const realWrite = fs.writeSync;
     const realWritev = fs.writevSync;
     let calls = 0;
-    // The disk fills after the first chunk: a short write, then ENOSPC. (The log goes down in the
-    // pieces the serializer made, by writev(2).)
-    (fs as { writevSync: unknown }).writevSync = (fd: number, bufs: Buffer[], pos: number) => {
+    // The disk fills after the first chunk: a short write, then ENOSPC. The log goes down in the
+    // pieces the serializer made (writev), or in one buffer (write) when it joined them.
+    const fill = (first: () => number): number => {
       calls++;
-      if (calls === 1) return realWritev(fd, [Buffer.concat(bufs).subarray(0, 100)], pos);
+      if (calls === 1) return first();
       throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
     };
+    (fs as { writeSync: unknown }).writeSync = (fd: number, buf: Buffer, off: number, len: number, pos: number) =>
+      fill(() => realWrite(fd, buf, off, Math.min(len, 100), pos));
+    (fs as { writevSync: unknown }).writevSync = (fd: number, bufs: Buffer[], pos: number) =>
+      fill(() => realWritev(fd, [Buffer.concat(bufs).subarray(0, 100)], pos));
     try {
       await expect(store.openTrade({ ...btc, symbol: 'SOL', entry_price: 100, stop_price: 90, target_price: 130, size: 1 })).rejects.toMatchObject({
         code: 'ENOSPC',
       });
     } finally {
+      (fs as { writeSync: unknown }).writeSync = realWrite;
       (fs as { writevSync: unknown }).writevSync = realWritev;
     }
     expect(calls).toBe(2);

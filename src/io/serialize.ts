@@ -70,6 +70,11 @@ export class Pieces {
  * write (at 300 trades, half of what serializing cost), where writev(2) takes the pieces as they are.
  */
 const MAX_PIECES = 256;
+/**
+ * ...and once its pieces average less than this many bytes: every write copies the views of its
+ * unchanged runs, so a small log's many tiny pieces would cost more garbage than one join.
+ */
+const MIN_PIECE_BYTES = 2048;
 
 /**
  * The log's bytes: what JSON.stringify(log, null, 2) gives (the layout of
@@ -139,7 +144,8 @@ export function serializeLog(log: TradeLog, previous: WrittenLayout | null = nul
     }
   }
   put(first ? '}\n' : '\n}\n');
-  const pieces = new Pieces(chunks.length > MAX_PIECES ? [Buffer.concat(chunks, len)] : chunks);
+  const join = chunks.length > MAX_PIECES || chunks.length * MIN_PIECE_BYTES > len;
+  const pieces = new Pieces(join ? [Buffer.concat(chunks, len)] : chunks);
   const layout: WrittenLayout | null = runs === null ? null : { ...runs, pieces, get buf() { return pieces.buf; } };
   return { pieces, layout, get buf() { return pieces.buf; } };
 }
@@ -161,7 +167,9 @@ const ARRAY_END = Buffer.from('\n  ]');
 export function canonicalLayout(log: TradeLog): WrittenLayout | null {
   const trades = log.trades;
   if (!Array.isArray(trades) || trades.length === 0 || !isSealed(trades)) return null;
-  const buf = Buffer.from(`${JSON.stringify(log, null, 2)}\n`, 'utf8');
+  const text = `${JSON.stringify(log, null, 2)}\n`;
+  // Mostly ASCII: then its bytes are its characters (latin1 copies, utf8 encodes, several times slower).
+  const buf = Buffer.byteLength(text, 'utf8') === text.length ? Buffer.from(text, 'latin1') : Buffer.from(text, 'utf8');
   const key = buf.indexOf(TRADES_KEY);
   if (key < 0) return null;
   const open = key + TRADES_KEY.length - 1;
