@@ -5,8 +5,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
+import { timelineOf } from '../src/domain/derive/book.js';
+import type { RealizedEvent } from '../src/domain/derive/core.js';
 import { deriveState } from '../src/domain/derive/index.js';
 import { summaryJson, summaryText } from '../src/demo/summary.js';
 import { Ledger } from '../src/demo/ledger.js';
@@ -123,5 +126,22 @@ describe('the halt the store enforces', () => {
     expect(s.risk_state.book).toMatchObject({
       halted: true, halt_reason: 'Total drawdown -22.0% at its lowest (3900.00) exceeds -20.0% limit', lowest_value: 3900,
     });
+  });
+});
+
+describe('the timeline', () => {
+  it('is the stable sort by instant (unplaceable first), whether or not the log was in order already (property)', () => {
+    const micros = fc.oneof(fc.constant(Number.NaN), fc.integer({ min: 0, max: 20 }).map((m) => m * 1e6));
+    const event = fc.record({ micros, amount: fc.integer({ min: -5, max: 5 }), close: fc.boolean() }).map((e) => ({ ...e, parsed: e.micros }));
+    const sortedFirst = fc.array(event, { maxLength: 30 }).map((es) => [...es].sort((a, b) => key(a) - key(b)));
+    const key = (e: RealizedEvent) => (Number.isNaN(e.micros) ? -Infinity : e.micros);
+    fc.assert(
+      fc.property(fc.oneof(fc.array(event, { maxLength: 30 }), sortedFirst), (events) => {
+        const got = timelineOf(events);
+        const want = [...events].sort((a, b) => key(a) - key(b));
+        return got.length === want.length && got.every((e, i) => e === want[i]) && got !== events;
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { ImmutableFieldError, TradeNotFoundError, TradeStateConflictError, ValidationError } from '../src/errors.js';
@@ -70,6 +71,21 @@ describe('formatTradeId / tradeIdNumber', () => {
     expect(tradeIdNumber('X12')).toBeNull();
     expect(tradeIdNumber('T')).toBeNull();
     expect(tradeIdNumber(12)).toBeNull();
+  });
+
+  it('gives what /^T(\\d+)$/ and Number() give, for any string (property)', () => {
+    const byRegex = (id: string): number | null => {
+      const m = /^T(\d+)$/.exec(id);
+      return m ? Number(m[1]) : null;
+    };
+    const digits = fc.array(fc.constantFrom(...'0123456789'), { minLength: 0, maxLength: 40 }).map((d) => d.join(''));
+    const id = fc.oneof(
+      digits.map((d) => `T${d}`),
+      fc.tuple(digits, fc.string(), digits).map(([a, b, c]) => `T${a}${b}${c}`),
+      fc.string(),
+      fc.constantFrom('T٣', 'T１', 't12', ' T12', 'T12 ', 'T9007199254740993', 'T99999999999999999999'),
+    );
+    fc.assert(fc.property(id, (s) => Object.is(tradeIdNumber(s), byRegex(s))), { numRuns: 3000 });
   });
 });
 

@@ -21,8 +21,11 @@ const DAY_MICROS = 86_400_000_000;
  * curve counts them on its first day; ties keep log order (partial exits before their trade's close).
  */
 export function timelineOf(events: readonly RealizedEvent[]): RealizedEvent[] {
+  // Usually the log's order already is: then the stable sort would return it as it is.
+  let sorted = true;
+  for (let i = 1; i < events.length && sorted; i++) sorted = timeKey(events[i - 1] as RealizedEvent) <= timeKey(events[i] as RealizedEvent);
   // Array.prototype.sort is stable: equal instants keep log order
-  return [...events].sort((a, b) => timeKey(a) - timeKey(b));
+  return sorted ? [...events] : [...events].sort((a, b) => timeKey(a) - timeKey(b));
 }
 
 /** Equity after every realized event, in time order. */
