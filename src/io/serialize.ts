@@ -214,14 +214,22 @@ function pushTrades(
       while (s < n - p && s < m - p && reusable(trades[n - 1 - s], prev.trades[m - 1 - s])) s++;
     }
   }
-  const start = new Array<number>(n);
-  const end = new Array<number>(n);
+  // Filled in index order (leading run, new trades, trailing run): packed arrays, no holes.
+  let start: number[] = [];
+  let end: number[] = [];
   const copyRun = (src: WrittenLayout, from: number, to: number, at: number) => {
     // src's trades [from, to) with the separators between them, as one slice
     const base = offset();
     const origin = src.starts[from] as number;
     if (src.pieces !== undefined) src.pieces.copy(origin, src.ends[to - 1] as number, push);
     else push(src.buf.subarray(origin, src.ends[to - 1]));
+    if (at === 0 && from === 0 && base === origin) {
+      // The leading run stays where it was (the same header before it): its offsets are src's as
+      // they are, copied natively rather than by a loop over (at 10,000 trades) every one.
+      start = src.starts.slice(0, to);
+      end = src.ends.slice(0, to);
+      return;
+    }
     for (let i = from; i < to; i++) {
       start[at + i - from] = base + (src.starts[i] as number) - origin;
       end[at + i - from] = base + (src.ends[i] as number) - origin;
