@@ -214,38 +214,58 @@ function pushTrades(
       while (s < n - p && s < m - p && reusable(trades[n - 1 - s], prev.trades[m - 1 - s])) s++;
     }
   }
-  // Filled in index order (leading run, new trades, trailing run): packed arrays, no holes.
-  let start: number[] = [];
-  let end: number[] = [];
-  const copyRun = (src: WrittenLayout, from: number, to: number, at: number) => {
+  // The offsets of trades [p, n): the new trades', then the trailing run's.
+  const tailStart: number[] = [];
+  const tailEnd: number[] = [];
+  let lead: WrittenLayout | null = null; // the leading run did not move: its offsets are lead's as they are
+  const prefix: { start: number[]; end: number[] } = { start: [], end: [] };
+  const copyRun = (src: WrittenLayout, from: number, to: number, into: { start: number[]; end: number[] }) => {
     // src's trades [from, to) with the separators between them, as one slice
     const base = offset();
     const origin = src.starts[from] as number;
     if (src.pieces !== undefined) src.pieces.copy(origin, src.ends[to - 1] as number, push);
     else push(src.buf.subarray(origin, src.ends[to - 1]));
-    if (at === 0 && from === 0 && base === origin) {
-      // The leading run stays where it was (the same header before it): its offsets are src's as
-      // they are, copied natively rather than by a loop over (at 10,000 trades) every one.
-      start = src.starts.slice(0, to);
-      end = src.ends.slice(0, to);
+    if (from === 0 && base === origin && into === prefix) {
+      lead = src;
       return;
     }
     for (let i = from; i < to; i++) {
-      start[at + i - from] = base + (src.starts[i] as number) - origin;
-      end[at + i - from] = base + (src.ends[i] as number) - origin;
+      into.start.push(base + (src.starts[i] as number) - origin);
+      into.end.push(base + (src.ends[i] as number) - origin);
     }
   };
-  if (p > 0) copyRun(prev as WrittenLayout, 0, p, 0);
+  if (p > 0) copyRun(prev as WrittenLayout, 0, p, prefix);
   for (let i = p; i < n - s; i++) {
     if (i > 0) push(SEP);
-    start[i] = offset();
+    tailStart.push(offset());
     push(tradeBytes(trades[i] as Trade));
-    end[i] = offset();
+    tailEnd.push(offset());
   }
   if (s > 0) {
     if (n - s > 0) push(SEP);
-    copyRun(prev as WrittenLayout, m - s, m, n - s);
+    copyRun(prev as WrittenLayout, m - s, m, { start: tailStart, end: tailEnd });
   }
+  const starts = joinOffsets(lead, 'starts', p, prefix.start, tailStart);
+  const ends = joinOffsets(lead, 'ends', p, prefix.end, tailEnd);
   // A frozen list (the store's) cannot change under the layout: no copy of 10,000 references.
-  return { trades: Object.isFrozen(trades) ? trades : trades.slice(), starts: start, ends: end };
+  return { trades: Object.isFrozen(trades) ? trades : trades.slice(), starts, ends };
+}
+
+/**
+ * One version's offsets: the leading run's (`lead`'s first p when it did not move, else `prefix`)
+ * then `tail`, in one array allocated once at its size and copied natively where it can be — at
+ * 10,000 trades a loop over every offset, or an array grown past its size, cost more than the write
+ * changed.
+ */
+function joinOffsets(lead: WrittenLayout | null, key: 'starts' | 'ends', p: number, prefix: number[], tail: number[]): number[] {
+  if (lead === null) return prefix.length === 0 ? tail : prefix.concat(tail);
+  const all = lead[key];
+  if (p === all.length) return all.concat(tail); // an append: the whole previous list, then the new
+  if (p + tail.length === all.length) {
+    // as many trades as before (a close, a partial, an update): a copy, then the positions from p on
+    const out = all.slice();
+    for (let k = 0; k < tail.length; k++) out[p + k] = tail[k] as number;
+    return out;
+  }
+  return all.slice(0, p).concat(tail);
 }
