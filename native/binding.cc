@@ -382,9 +382,9 @@ Napi::Value CommitReplace(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   const int32_t* faults = nullptr;
-  if (info[4].IsTypedArray()) {
-    Napi::TypedArray t = info[4].As<Napi::TypedArray>();
-    if (t.TypedArrayType() != napi_int32_array || t.ElementLength() != 3) {
+  if (!info[4].IsNull() && !info[4].IsUndefined()) {
+    Napi::TypedArray t = info[4].IsTypedArray() ? info[4].As<Napi::TypedArray>() : Napi::TypedArray();
+    if (t.IsEmpty() || t.TypedArrayType() != napi_int32_array || t.ElementLength() != 3) {
       Napi::TypeError::New(env, "Expected faults: Int32Array(3)").ThrowAsJavaScriptException();
       return env.Undefined();
     }

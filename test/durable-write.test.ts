@@ -87,5 +87,6 @@ describe('the commit job', () => {
     const call = addon.commitReplace as unknown as (...args: unknown[]) => void;
     expect(() => call(1, 'a', 'b', 'c', null)).toThrow(TypeError);
     expect(() => call(1, 'a', 'b', 'c', new Int32Array(2), () => {})).toThrow(/Int32Array\(3\)/);
+    expect(() => call(1, 'a', 'b', 'c', [0, 0, -5], () => {})).toThrow(/Int32Array\(3\)/);
   });
 });
