@@ -86,7 +86,8 @@ export function openStateOf(trades: readonly Trade[]): OpenState | null {
 /** The index of the first OPEN trade of `trades` at or after `from`; trades.length when none. */
 function firstOpenFrom(trades: readonly Trade[], from: number): number {
   let i = from;
-  while (i < trades.length && (trades[i] as Trade).status !== 'OPEN') i++;
+  // `?.`: an entry may be null (then the fold refuses the log; this only must not throw first)
+  while (i < trades.length && (trades[i] as Trade | null)?.status !== 'OPEN') i++;
   return i;
 }
 
@@ -101,9 +102,28 @@ function withSettled(full: OpenState, base: OpenState | null): OpenState {
   const c = firstOpenFrom(trades, base === null ? 0 : base.count);
   if (c === trades.length) return { ...full, settled: { ...full, settled: null } };
   if (base !== null && c === base.count) return { ...full, settled: base };
-  const from = base ?? { trades, count: 0, closedSum: 0, openPartials: 0, open: [], maxIdNumber: -Infinity, ledger: buildLedger([]), settled: null };
-  const prefix = foldOnto(from, trades, c);
+  const prefix = foldOnto(base ?? emptyState(trades), trades, c);
   return prefix === null ? full : { ...full, settled: prefix };
+}
+
+/** The state of no trades of `trades`. */
+function emptyState(trades: readonly Trade[]): OpenState {
+  return { trades, count: 0, closedSum: 0, openPartials: 0, open: [], maxIdNumber: -Infinity, ledger: buildLedger([]), settled: null };
+}
+
+/**
+ * withSettled(openStateOf(trades), null) in one pass instead of two: the trades before the first
+ * OPEN one folded first (the settled prefix), the rest folded onto that — the same steps in the
+ * same order as the full pass, so the same numbers. A cold store's first write paid the second
+ * pass over nearly the whole history (the OPEN trades are the recent ones).
+ */
+function openStateWithSettled(trades: readonly Trade[]): OpenState | null {
+  const c = firstOpenFrom(trades, 0);
+  const prefix = foldOnto(emptyState(trades), trades, c);
+  if (prefix === null) return null;
+  if (c === trades.length) return { ...prefix, settled: { ...prefix, settled: null } };
+  const full = foldOnto(prefix, trades, trades.length);
+  return full === null ? null : { ...full, settled: prefix };
 }
 
 /**
@@ -194,12 +214,15 @@ export class OpenStateTracker {
       }
     }
     if (state === null) {
-      state = openStateOf(trades);
-      if (state === null || !frozen || !trades.every(sealed)) {
+      if (!frozen || !trades.every(sealed)) {
         this.#last = null;
-        return state;
+        return openStateOf(trades);
       }
-      state = withSettled(state, null);
+      state = openStateWithSettled(trades);
+      if (state === null) {
+        this.#last = null;
+        return null;
+      }
     }
     this.#last = state;
     return state;

@@ -79,11 +79,18 @@ export function realizedEvents(trades: readonly unknown[]): RealizedEvent[] {
     // before 1970 is a typo, not history: it would stretch the curve over centuries
     events.push({ micros: parsed >= 0 ? parsed : NaN, parsed, amount: amount(pnl), close });
   };
-  for (const t of trades) {
+  // Indexes, not for-of: a cold store's first write runs this over the whole history before V8
+  // has compiled it, where an iterator per trade costs more than the work.
+  for (let i = 0; i < trades.length; i++) {
+    const t = trades[i];
     if (!isTrade(t)) continue;
     const closed = t.status === 'CLOSED';
     if (!closed && t.status !== 'OPEN') continue;
-    for (const p of partialExitsOf(t)) if (isRecord(p)) push(p.timestamp, p.pnl_usd, false);
+    const exits = partialExitsOf(t);
+    for (let k = 0; k < exits.length; k++) {
+      const p: unknown = exits[k];
+      if (isRecord(p)) push(p.timestamp, p.pnl_usd, false);
+    }
     if (closed) push(t.exit_time, t.pnl_usd, true);
   }
   return events;
