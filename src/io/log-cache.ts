@@ -28,8 +28,8 @@ import { knownChanges } from '../domain/log-index.js';
 import type { Trade, TradeLog } from '../domain/types.js';
 import { syncVersion, writeFileDurablePinned } from './durable-write.js';
 import { layoutOf, spliceParse, worthSplicing, type Layout } from './incremental.js';
-import { fdVersion, parseLog, readLogPinned, sameVersion, statVersionSync, type FileVersion } from './read-log.js';
-import { canonicalLayout, isTradeBytes, Pieces, serializeLog, type WrittenLayout } from './serialize.js';
+import { fdVersion, parseLog, readLogPinned, sameVersion, statVersionSync, type FileVersion, type VersionIdentity } from './read-log.js';
+import { canonicalLayout, isTradeBytes, layoutOfSerialized, Pieces, serializeLog, type WrittenLayout } from './serialize.js';
 
 /** How read() got its answer: no file, the cached parse, a splice onto it, or a full parse. */
 export type ReadKind = 'missing' | 'unchanged' | 'incremental' | 'full';
@@ -135,8 +135,8 @@ export class LogCache {
    * ctime and made that read a fresh one. Only without a cached version
    * (no file, or none read yet) does this stat the file itself.
    */
-  async write(log: TradeLog): Promise<void> {
-    const { pieces, layout } = serializeLog(log, this.#base(log));
+  async write(log: TradeLog, written?: () => VersionIdentity | null): Promise<void> {
+    const { pieces, layout } = serializeLog(log, this.#base(log, written));
     const keep = this.#entry?.version ?? statVersionSync(this.file);
     // Whatever happens next, the old version no longer describes the file for sure (after a
     // DurabilityUnknownError the file is the new version: the next read() reads it from disk).
@@ -146,16 +146,27 @@ export class LogCache {
   }
 
   /**
-   * The layout to copy unchanged trades from: the cached version's when its bytes are ours, else
-   * (parsed in full, or spliced from another writer's spelling) the log's canonical bytes (canonicalLayout) if `log` was derived
-   * from it (log-index.ts), not for a log that replaces it whole.
+   * The cached version, when its bytes are all serializeLog's (a version this cache wrote, or one
+   * it adopted): what the lock file's note records after a write (io/log-mark.ts).
    */
-  #base(log: TradeLog): WrittenLayout | null {
+  ownVersion(): FileVersion | null {
+    const c = this.#entry;
+    return c !== null && c.ours ? c.version : null;
+  }
+
+  /**
+   * The layout to copy unchanged trades from, if `log` was derived from the cached version
+   * (log-index.ts), not for a log that replaces it whole: the cached version's when its bytes are
+   * ours; else its own bytes when `written` names it and they prove to be ours (adopt); else the
+   * log's canonical bytes (canonicalLayout: one JSON.stringify of the whole log).
+   */
+  #base(log: TradeLog, written: (() => VersionIdentity | null) | undefined): WrittenLayout | null {
     const c = this.#entry;
     if (c === null) return null;
     if (c.layout && c.ours) return c.layout;
     if (c.canonical === undefined) {
-      c.canonical = knownChanges(c.log.trades, log.trades) === null ? null : canonicalLayout(c.log);
+      const derived = knownChanges(c.log.trades, log.trades) !== null;
+      c.canonical = !derived ? null : written !== undefined && adopt(c, written) ? (c.layout as WrittenLayout) : canonicalLayout(c.log);
     }
     return c.canonical;
   }
@@ -201,6 +212,24 @@ export class LogCache {
     if (this.#holds > 0) this.#toClose.push(old.fd);
     else fs.closeSync(old.fd);
   }
+}
+
+/**
+ * Takes the version `c` read in full as serializeLog's bytes when `written()` names that very
+ * version (the lock file's note: another store of ours wrote it), giving it the layout of its own
+ * bytes. Checked, not trusted blindly: the bytes must have serializeLog's layout for these trades,
+ * and the first and last trades must be spelled exactly as it spells them. True when taken.
+ */
+function adopt(c: Entry, written: () => VersionIdentity | null): boolean {
+  const v = written();
+  if (v === null || !sameVersion(c.version, v)) return false;
+  const layout = layoutOfSerialized(c.log.trades, c.data.buf);
+  if (layout === null) return false;
+  const last = layout.trades.length - 1;
+  if (!isOurs(layout, [0, 1]) || !isOurs(layout, [last, last + 1])) return false;
+  c.layout = layout;
+  c.ours = true;
+  return true;
 }
 
 /** Whether the trades parsed at positions [from, to) of a splice onto our bytes are spelled as ours. */

@@ -48,7 +48,10 @@ export function versionOf(st: fs.BigIntStats): FileVersion {
   };
 }
 
-export function sameVersion(a: FileVersion | null, b: FileVersion | null): boolean {
+/** What identifies a version of a file (sameVersion compares these). */
+export type VersionIdentity = Pick<FileVersion, 'dev' | 'ino' | 'size' | 'mtimeNs' | 'ctimeNs'>;
+
+export function sameVersion(a: VersionIdentity | null, b: VersionIdentity | null): boolean {
   if (a === null || b === null) return a === b;
   return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 }

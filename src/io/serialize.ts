@@ -153,38 +153,61 @@ export function serializeLog(log: TradeLog, previous: WrittenLayout | null = nul
 const TRADES_KEY = Buffer.from('\n  "trades": [');
 const TRADE_END = Buffer.from('\n    }');
 const ARRAY_END = Buffer.from('\n  ]');
+/** "[" then the first trade's indent and "{". */
+const FIRST = Buffer.from('[\n    {');
+
+/** Whether buf holds ",\n    {" (SEP, then the next trade's "{") at `at`. */
+function isNext(buf: Buffer, at: number): boolean {
+  return (
+    buf[at] === 0x2c && buf[at + 1] === 0x0a && buf[at + 2] === 0x20 && buf[at + 3] === 0x20 &&
+    buf[at + 4] === 0x20 && buf[at + 5] === 0x20 && buf[at + 6] === 0x7b
+  );
+}
 
 /**
  * A layout to serialize the first write after a full read from, so that it copies the unchanged
  * trades' bytes instead of serializing each (with the garbage of 10,000 small strings and buffers,
- * that was most of a cold store's first write). The file's own bytes cannot serve as they are: a
- * log Python or a hand wrote parses to the same trades from other bytes (1.0 for 1, \u00e9 for é),
- * and the write must be exactly serializeLog's. So the base is the log's bytes as serializeLog
- * would give them, from one JSON.stringify of the whole log; in that text no string holds a raw
- * newline and nesting sets the indent, so each trade ends at the next "\n    }" before the "\n  ]"
- * that closes the array. Null (serialize in full) when anything does not fit.
+ * that was most of a cold store's first write). The file's own bytes serve as they are only when
+ * they are known to be ours (the lock file's note, io/log-mark.ts): a log Python or a hand wrote
+ * parses to the same trades from other bytes (1.0 for 1, \u00e9 for é), and the write must be
+ * exactly serializeLog's. Else the base is the log's bytes as serializeLog would give them, from
+ * one JSON.stringify of the whole log. Null (serialize in full) when anything does not fit.
  */
 export function canonicalLayout(log: TradeLog): WrittenLayout | null {
-  const trades = log.trades;
-  if (!Array.isArray(trades) || trades.length === 0 || !isSealed(trades)) return null;
+  if (!Array.isArray(log.trades) || log.trades.length === 0 || !isSealed(log.trades)) return null;
   const text = `${JSON.stringify(log, null, 2)}\n`;
   // Mostly ASCII: then its bytes are its characters (latin1 copies, utf8 encodes, several times slower).
   const buf = Buffer.byteLength(text, 'utf8') === text.length ? Buffer.from(text, 'latin1') : Buffer.from(text, 'utf8');
+  return layoutOfSerialized(log.trades, buf);
+}
+
+/**
+ * The layout of `buf`, bytes in serializeLog's spelling of a log whose trades are `trades` (sealed:
+ * the layout keeps them): each trade ends at the next "\n    }" before the "\n  ]" that closes the
+ * array, since in that text no string holds a raw newline and nesting sets the indent. Null when
+ * anything does not fit (not serializeLog's layout after all).
+ */
+export function layoutOfSerialized(trades: readonly Trade[], buf: Buffer): WrittenLayout | null {
+  const n = trades.length;
+  if (n === 0 || !isSealed(trades)) return null;
   const key = buf.indexOf(TRADES_KEY);
   if (key < 0) return null;
   const open = key + TRADES_KEY.length - 1;
+  if (buf.compare(FIRST, 0, FIRST.length, open, open + FIRST.length) !== 0) return null;
   const close = buf.indexOf(ARRAY_END, open);
-  const n = trades.length;
   const starts = new Array<number>(n);
   const ends = new Array<number>(n);
-  let at = open + 6; // past "[\n    "
+  let at = open + FIRST.length - 1; // the first trade's "{"
   for (let i = 0; i < n; i++) {
     const e = buf.indexOf(TRADE_END, at);
-    if (buf[at] !== 0x7b || e < 0 || e > close) return null;
+    if (e < 0 || e > close) return null;
     starts[i] = at;
-    ends[i] = e + TRADE_END.length;
-    at = (ends[i] as number) + SEP.length;
-    if (i < n - 1 && buf[ends[i] as number] !== 0x2c) return null;
+    const end = e + TRADE_END.length;
+    ends[i] = end;
+    // then ",\n    {" (the next trade) or, after the last, the array's end; bytes read one by
+    // one: ten thousand Buffer#compare calls cost more than the search itself
+    if (i < n - 1 && !isNext(buf, end)) return null;
+    at = end + SEP.length;
   }
   if (ends[n - 1] !== close) return null;
   return { open, starts, ends, trades, buf };

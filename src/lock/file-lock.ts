@@ -43,6 +43,12 @@ const heldInContext = new AsyncLocalStorage<ReadonlyMap<string, boolean>>();
 let fileIdOf: (lock: FileLock) => string | null;
 
 /**
+ * The descriptor of `lock`'s file while it holds the exclusive lock, else null. Not API: the file
+ * store keeps a one-line note in its lock file (io/log-mark.ts), written only under that lock.
+ */
+export let exclusiveDescriptorOf: (lock: FileLock) => number | null;
+
+/**
  * A flock(2) lock on one file, through one descriptor of its own.
  *
  * The kernel's rules apply as they are: two FileLocks on one file exclude each
@@ -69,6 +75,7 @@ export class FileLock {
 
   static {
     fileIdOf = (lock) => lock.#id;
+    exclusiveDescriptorOf = (lock) => (lock.#mode === 'exclusive' ? lock.#fd : null);
   }
 
   constructor(file: string) {

@@ -2,7 +2,8 @@
  * The file backend (store/backend.ts): the lock is flock(2) on the lock file, the log is read
  * through the one LogCache and replaced by a durable write, the rulebook is the settings file
  * beside the log. Writes: lock -> take the queued calls -> sweep dead writers' temp files -> read
- * -> the store's pure steps -> durable write (fsync, rename, directory fsync) -> unlock.
+ * -> the store's pure steps -> durable write (fsync, rename, directory fsync) -> note the version
+ * written in the lock file (io/log-mark.ts) -> unlock.
  */
 import { AsyncResource } from 'node:async_hooks';
 import fs from 'node:fs';
@@ -12,10 +13,11 @@ import { deepFreeze } from '../domain/freeze.js';
 import type { TradeLog } from '../domain/types.js';
 import { SelfDeadlockError } from '../errors.js';
 import { LogCache } from '../io/log-cache.js';
+import { readLogMark, writeLogMark } from '../io/log-mark.js';
 import type { RulebookRead } from '../io/rulebook.js';
 import { SettingsFileCache } from '../io/settings-file.js';
 import { sweepTemps } from '../io/temp-files.js';
-import { heldInWithLock, outsideWithLock } from '../lock/file-lock.js';
+import { exclusiveDescriptorOf, heldInWithLock, outsideWithLock } from '../lock/file-lock.js';
 import type { Applied, ChangeFeed, ChangeFeedOptions, GroupCall, LockWait, LogRead, StoreBackend } from './backend.js';
 import { traceLockWait, type StoreIdentity } from './diagnostics.js';
 import { fileChanges } from './file-changes.js';
@@ -117,8 +119,14 @@ export class FileBackend implements StoreBackend<IntegrityContext> {
       const before = this.#read();
       // Nobody can change the rulebook while the lock is held (init writes it under this lock).
       const applied = apply(before, this.rulebook);
-      if (applied.log !== before) await this.#log.write(applied.log);
-      else if (applied.outcomes.some((o) => o.ok)) {
+      if (applied.log !== before) {
+        // The lock file's note (io/log-mark.ts): which version a store of ours wrote last, read
+        // when a version read in full could be ours to copy, and written once this one is durable.
+        const noteFd = exclusiveDescriptorOf(lock);
+        await this.#log.write(applied.log, noteFd === null ? undefined : () => readLogMark(noteFd));
+        const written = this.#log.ownVersion();
+        if (noteFd !== null && written !== null) writeLogMark(noteFd, written);
+      } else if (applied.outcomes.some((o) => o.ok)) {
         // Acknowledging without writing (a client_id retry finds its trade): the version found may
         // be one whose writer died between its rename and its directory fsync.
         try {
