@@ -2,6 +2,7 @@
 //   node backend-worker.js file <log> <pairs> <tag>
 //   node backend-worker.js pg <url> <account> <pairs> <tag>
 //   node backend-worker.js read file <log> | read pg <url> <account>   (one cold read of the whole log)
+//   node backend-worker.js first file <log> <tag> | first pg <url> <account> <tag>   (one cold first write)
 // Warms up (the first calls read the whole log and warm V8), prints "ready", waits for a line on
 // stdin so that all processes of a case start together, then runs `await openTrade` /
 // `await closeTrade` pairs and prints {writes, ms, cpuMs, calls} (cpuMs: this process's CPU time,
@@ -16,16 +17,19 @@ const [mode, ...rest] = process.argv.slice(2);
 // `read <backend> ...`: a fresh store in this fresh process reads the whole log once (the read and
 // parse a cold store's first write cannot avoid), prints {ms} and ends.
 const reading = mode === 'read';
-const [backend, ...args] = reading ? rest : [mode, ...rest];
+// `first <backend> ... <tag>`: a fresh store in this fresh process makes one openTrade (it reads the
+// whole log first, with V8 cold), prints {ms} and ends: one sample of the cold first write.
+const firstOnly = mode === 'first';
+const [backend, ...args] = reading || firstOnly ? rest : [mode, ...rest];
 let store;
 let pairs;
 let tag;
 if (backend === 'file') {
-  const [log, n, t] = args;
+  const [log, n, t] = firstOnly ? [args[0], '0', args[1]] : args;
   store = new TradeStore({ tradeLog: log, ...OPTS });
   [pairs, tag] = [Number(n), t];
 } else if (backend === 'pg') {
-  const [url, account, n, t] = args;
+  const [url, account, n, t] = firstOnly ? [args[0], args[1], '0', args[2]] : args;
   store = new PostgresTradeStore({ connectionString: url, account, ...OPTS });
   [pairs, tag] = [Number(n), t];
 } else {
@@ -38,6 +42,15 @@ if (reading) {
   const ms = now() - t;
   await store.close();
   process.stdout.write(`${JSON.stringify({ ms, trades: trades.length })}\n`);
+  process.exit(0);
+}
+
+if (firstOnly) {
+  const t = now();
+  await store.openTrade({ symbol: `${tag}1`, direction: 'LONG', entry_price: 100, stop_price: 95, target_price: 110, size: 1 });
+  const ms = now() - t;
+  await store.close();
+  process.stdout.write(`${JSON.stringify({ ms })}\n`);
   process.exit(0);
 }
 
@@ -55,11 +68,8 @@ async function pair(calls) {
   calls?.push(now() - t);
 }
 
-// The first call of a cold store in a fresh process: it reads the whole log (and V8 is cold).
-const first = [];
-await pair(first);
-const firstMs = first[0];
-for (let i = 1; i < WARMUP_PAIRS; i++) await pair(null);
+// Warm-up: the first call reads the whole log (with V8 cold); `first` mode measures that one.
+for (let i = 0; i < WARMUP_PAIRS; i++) await pair(null);
 await turn();
 
 process.stdout.write('ready\n');
@@ -74,4 +84,4 @@ await turn();
 const ms = now() - t0;
 const { user, system } = process.cpuUsage(cpu0);
 await store.close();
-process.stdout.write(`${JSON.stringify({ writes: pairs * 2, ms, cpuMs: (user + system) / 1000, calls, firstMs })}\n`);
+process.stdout.write(`${JSON.stringify({ writes: pairs * 2, ms, cpuMs: (user + system) / 1000, calls })}\n`);

@@ -82,10 +82,10 @@ function runWorkers(argLists) {
   })();
 }
 
-/** One `read` worker: a fresh store in a fresh process reads the whole log once; its ms. */
-function coldRead(args) {
+/** One `read` (or `first`) worker: a fresh store in a fresh process reads the whole log once (or makes its first write); its ms. */
+function coldRead(args, mode = 'read') {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [path.join(here, 'backend-worker.js'), 'read', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [path.join(here, 'backend-worker.js'), mode, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim()).ms) : reject(new Error(`read worker ${args.join(' ')} exited ${code}`))));
@@ -126,6 +126,9 @@ async function pgFloor(url, reps) {
     return { rtt: p50(rtt), commit: p50(commit) };
   });
 }
+
+/** Cold first writes and cold reads sampled per round (after the loop, on the same log). */
+const COLD_SAMPLES = 3;
 
 const CASES = [
   [100, 1],
@@ -178,8 +181,16 @@ export async function benchPostgres({ quick = false } = {}) {
           if (procs === 1) {
             // The cold store's first write against a warm write plus one cold read of the log.
             cold[`${n}/${backend}`] ??= { first: [], read: [] };
-            cold[`${n}/${backend}`].first.push(res[0].firstMs);
-            cold[`${n}/${backend}`].read.push(await coldRead(backend === 'file' ? ['file', logFile] : ['pg', db.url, account]));
+            // Cold first writes and cold reads taken in turns, each in a process of its own, so that
+            // both meet the machine in the same state (the loop worker's own first write comes right
+            // after this case's setup has loaded the disk, which no read sample sees); several per
+            // round, since one cold process varies by a third on a small VM.
+            const c = cold[`${n}/${backend}`];
+            const where = backend === 'file' ? ['file', logFile] : ['pg', db.url, account];
+            for (let k = 0; k < COLD_SAMPLES; k++) {
+              c.first.push(await coldRead([...where, `C${k}_`], 'first'));
+              c.read.push(await coldRead(where));
+            }
           }
           acc[key] ??= { writes: 0, wall: 0, cpu: 0, calls: [] };
           acc[key].writes += res.reduce((s, x) => s + x.writes, 0);
@@ -256,7 +267,7 @@ export async function benchPostgres({ quick = false } = {}) {
     );
     // A cold store's first write: a new store in a new process, its first openTrade (it reads the whole
     // log), against what it cannot avoid: one warm write plus one cold read of the log (a fresh store in a
-    // fresh process, getAllTrades). Medians over the rounds.
+    // fresh process, getAllTrades). Medians over every sample of every round.
     const coldRows = [['backend', 'trades', 'cold first write ms', 'warm write p50 ms', 'cold read ms', 'first / (warm + read)', 'goal']];
     out.cold = {};
     for (const n of [100, 10_000]) {
@@ -266,11 +277,11 @@ export async function benchPostgres({ quick = false } = {}) {
         const first = percentile([...c.first].sort((x, y) => x - y), 50);
         const read = percentile([...c.read].sort((x, y) => x - y), 50);
         const warm = cs[`${n}/1/${backend}`].p50;
-        out.cold[`${n}/${backend}`] = { first, read, warm, ratio: first / (warm + read) };
+        out.cold[`${n}/${backend}`] = { first, read, warm, ratio: first / (warm + read), samples: { first: c.first, read: c.read } };
         coldRows.push([backend === 'file' ? 'file' : 'postgres', fmt(n), fmt(first, 1), fmt(warm, 2), fmt(read, 1), ratio(first, warm + read), n === 10_000 ? '≤ 2x' : '']);
       }
     }
-    console.log('\nA cold store\'s first write (a new store in a new process: it reads the whole log first), medians over the rounds');
+    console.log(`\nA cold store's first write (a new store in a new process: it reads the whole log first), medians of ${COLD_SAMPLES} samples per round`);
     console.log(table(coldRows));
     out.ratios = {
       sameAt10k: { file: cs['10000/1/file'].p50 / cs['100/1/file'].p50, pg: cs['10000/1/pg'].p50 / cs['100/1/pg'].p50 },
