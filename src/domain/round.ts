@@ -5,13 +5,19 @@
  * 2.67 because 2.675 is really 2.67499999…). Math.round and toFixed differ
  * from this on ties and near-ties.
  */
+// Constants computed once: a cold pass (a new store's first write rounds the equity after every
+// event of the history) runs this before V8 compiles it, and there each `**` is a runtime call.
+const TWO_52 = 2 ** 52;
+const TWO_MINUS_50 = 2 ** -50;
+const SCALES = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
+
 export function pyRound(x: number, n: number): number {
   if (!Number.isFinite(x) || x === 0) return x;
-  const scale = 10 ** n;
+  const scale = SCALES[n] ?? 10 ** n;
   const ax = Math.abs(x);
-  if (ax >= 2 ** 52) return x; // an integer already
+  if (ax >= TWO_52) return x; // an integer already
   const y = ax * scale;
-  if (y >= 2 ** 52) {
+  if (y >= TWO_52) {
     // ax·10^n is no longer exact here: round exactly, then parse the decimal (correctly rounded).
     const r = Number(`${exactRound(ax, n)}e-${n}`);
     return x < 0 ? -r : r;
@@ -19,7 +25,7 @@ export function pyRound(x: number, n: number): number {
   const floor = Math.floor(y);
   const frac = y - floor;
   // y carries at most half an ulp of error; away from the tie the direction is certain.
-  const margin = y * 2 ** -50 + Number.MIN_VALUE;
+  const margin = y * TWO_MINUS_50 + Number.MIN_VALUE;
   let q: number;
   if (frac < 0.5 - margin) q = floor;
   else if (frac > 0.5 + margin) q = floor + 1;
