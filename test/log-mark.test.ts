@@ -9,10 +9,10 @@ import path from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { TradeStore } from '../src/index.js';
 import { logMarkBytes, readLogMark, writeLogMark } from '../src/io/log-mark.js';
 import { sameVersion, statVersionSync } from '../src/io/read-log.js';
 import { FIXTURES, runNode, tempDir } from './helpers.js';
+import { fileStores } from './stores.js';
 
 type Log = { trades: Record<string, unknown>[]; next_id: number };
 
@@ -21,22 +21,15 @@ const OPEN = (symbol: string) => ({ symbol, direction: 'LONG' as const, entry_pr
 let dir: string;
 let file: string;
 let lock: string;
-const made: TradeStore[] = [];
-const store = () => {
-  const s = new TradeStore({ tradeLog: file, lockFile: lock, maxPositions: 100, startingCapital: 100_000 });
-  made.push(s);
-  return s;
-};
 
 beforeEach(() => {
   dir = tempDir('tse-mark-');
   file = path.join(dir, 'trade_log.json');
   lock = path.join(dir, 'trade.lock');
 });
-afterEach(() => {
-  for (const s of made.splice(0)) s.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+const stores = fileStores(() => ({ tradeLog: file, lockFile: lock, maxPositions: 100, startingCapital: 100_000 }));
+const store = () => stores.store();
 
 /** The note in the lock file, or null. */
 function note(): ReturnType<typeof readLogMark> {
