@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { logMarkBytes, readLogMark, writeLogMark } from '../src/io/log-mark.js';
+import { logMarkBytes, readLockNote, writeLogMark } from '../src/io/log-mark.js';
 import { sameVersion, statVersionSync } from '../src/io/read-log.js';
 import { FIXTURES, runNode, tempDir } from './helpers.js';
 import { fileStores } from './stores.js';
@@ -31,11 +31,11 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 const stores = fileStores(() => ({ tradeLog: file, lockFile: lock, maxPositions: 100, startingCapital: 100_000 }));
 const store = () => stores.store();
 
-/** The note in the lock file, or null. */
-function note(): ReturnType<typeof readLogMark> {
+/** The version the note in the lock file names, or null. */
+function note(): ReturnType<typeof readLockNote>['version'] {
   const fd = fs.openSync(lock, 'r');
   try {
-    return readLogMark(fd);
+    return readLockNote(fd).version;
   } finally {
     fs.closeSync(fd);
   }
@@ -119,8 +119,8 @@ describe('the lock file\'s note of the version a store wrote', () => {
     }
   });
 
-  it('a missing, truncated or foreign note changes nothing but the cost; the next write leaves a whole one', async () => {
-    const contents = ['', '# trade-state-engine: the log version it last wrote', 'hello\n', logMarkBytes({ dev: 1n, ino: 2n, size: 3n, mtimeNs: 4n, ctimeNs: 5n }).toString('latin1').replace(/ 5 /, ' x ')];
+  it('a missing, cut short or garbled note changes nothing but the cost; the next write leaves a whole one', async () => {
+    const contents = ['', '# trade-state-engine: the log version it last wrote', logMarkBytes({ dev: 1n, ino: 2n, size: 3n, mtimeNs: 4n, ctimeNs: 5n }).toString('latin1').replace(/ 5 /, ' x ')];
     for (const c of contents) {
       await respelled(1);
       fs.writeFileSync(lock, c);
@@ -138,10 +138,30 @@ describe('the lock file\'s note of the version a store wrote', () => {
     const fd = fs.openSync(lock, 'r');
     try {
       expect(writeLogMark(fd, { dev: 1n, ino: 2n, size: 3n, mtimeNs: 4n, ctimeNs: 5n })).toBe(false);
-      expect(readLogMark(fd)).toBeNull();
+      expect(readLockNote(fd)).toEqual({ version: null, writable: true });
     } finally {
       fs.closeSync(fd);
     }
+  });
+
+  it('a lock file with anything else in it (a pid file, a note with more after it) is never written', async () => {
+    const whole = logMarkBytes({ dev: 1n, ino: 2n, size: 3n, mtimeNs: 4n, ctimeNs: 5n });
+    for (const content of [Buffer.from('4242\n'), Buffer.from('{"maxPositions": 3}\n'), Buffer.concat([whole, Buffer.from('x')])]) {
+      fs.writeFileSync(lock, content);
+      const s = store();
+      await s.openTrade(OPEN('BTC'));
+      await s.openTrade(OPEN('ETH'));
+      s.close();
+      expect(fs.readFileSync(lock)).toEqual(content);
+      expect((JSON.parse(fs.readFileSync(file, 'utf8')) as Log).trades).toHaveLength(2);
+      fs.rmSync(file);
+    }
+  });
+
+  it('a note of ours cut short is written whole again', async () => {
+    fs.writeFileSync(lock, logMarkBytes({ dev: 1n, ino: 2n, size: 3n, mtimeNs: 4n, ctimeNs: 5n }).subarray(0, 40));
+    await store().openTrade(OPEN('BTC'));
+    expect(sameVersion(note(), statVersionSync(file))).toBe(true);
   });
 
   it('across processes: a Node bot, then a Python writer (no note), then a cold Node bot: the last write is serializeLog\'s bytes', async () => {

@@ -133,9 +133,10 @@ export class LogCache {
    * stat: a writer reads (at least stats) right before it writes, so that is
    * the file on disk now, and a chmod or chown since would have changed its
    * ctime and made that read a fresh one. Only without a cached version
-   * (no file, or none read yet) does this stat the file itself.
+   * (no file, or none read yet) does this stat the file itself. `written`: the version a store of
+   * ours last wrote, when known (the lock file's note, io/log-mark.ts), for a version read in full.
    */
-  async write(log: TradeLog, written?: () => VersionIdentity | null): Promise<void> {
+  async write(log: TradeLog, written: VersionIdentity | null = null): Promise<void> {
     const { pieces, layout } = serializeLog(log, this.#base(log, written));
     const keep = this.#entry?.version ?? statVersionSync(this.file);
     // Whatever happens next, the old version no longer describes the file for sure (after a
@@ -160,13 +161,13 @@ export class LogCache {
    * ours; else its own bytes when `written` names it and they prove to be ours (adopt); else the
    * log's canonical bytes (canonicalLayout: one JSON.stringify of the whole log).
    */
-  #base(log: TradeLog, written: (() => VersionIdentity | null) | undefined): WrittenLayout | null {
+  #base(log: TradeLog, written: VersionIdentity | null): WrittenLayout | null {
     const c = this.#entry;
     if (c === null) return null;
     if (c.layout && c.ours) return c.layout;
     if (c.canonical === undefined) {
       const derived = knownChanges(c.log.trades, log.trades) !== null;
-      c.canonical = !derived ? null : written !== undefined && adopt(c, written) ? (c.layout as WrittenLayout) : canonicalLayout(c.log);
+      c.canonical = !derived ? null : written !== null && adopt(c, written) ? (c.layout as WrittenLayout) : canonicalLayout(c.log);
     }
     return c.canonical;
   }
@@ -215,14 +216,13 @@ export class LogCache {
 }
 
 /**
- * Takes the version `c` read in full as serializeLog's bytes when `written()` names that very
+ * Takes the version `c` read in full as serializeLog's bytes when `written` is that very
  * version (the lock file's note: another store of ours wrote it), giving it the layout of its own
  * bytes. Checked, not trusted blindly: the bytes must have serializeLog's layout for these trades,
  * and the first and last trades must be spelled exactly as it spells them. True when taken.
  */
-function adopt(c: Entry, written: () => VersionIdentity | null): boolean {
-  const v = written();
-  if (v === null || !sameVersion(c.version, v)) return false;
+function adopt(c: Entry, written: VersionIdentity): boolean {
+  if (!sameVersion(c.version, written)) return false;
   const layout = layoutOfSerialized(c.log.trades, c.data.buf);
   if (layout === null) return false;
   const last = layout.trades.length - 1;

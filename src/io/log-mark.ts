@@ -11,7 +11,8 @@
  * after the version it names is durable; any other writer replaces the log by rename (a new
  * inode) or edits it in place (a new ctime), and then the note names another version and is
  * ignored. Missing, truncated (Python's `open(lock, "w")`), unreadable or unwritable: ignored.
- * Fixed length, so a note is always overwritten whole and never needs a truncate.
+ * Fixed length, so a note is always overwritten whole and never needs a truncate; written only
+ * into a lock file that is empty or holds a note (readLockNote), never over other content.
  */
 import fs from 'node:fs';
 
@@ -41,20 +42,36 @@ export function writeLogMark(fd: number, v: VersionIdentity): boolean {
   }
 }
 
-/** The version the note in the lock file open as `fd` names, or null when there is no whole note. */
-export function readLogMark(fd: number): VersionIdentity | null {
-  const buf = Buffer.allocUnsafe(NOTE_BYTES);
+/** What the start of a lock file says: the version a whole note there names, and whether a note may be written. */
+export interface LockNote {
+  /** The version a whole note names; null when there is none. */
+  readonly version: VersionIdentity | null;
+  /**
+   * Whether the file holds nothing but a note of ours (or nothing at all), so that writing one
+   * destroys nothing. A lock file with any other content — a pid file, or by mistake the log or
+   * its settings file — is never written.
+   */
+  readonly writable: boolean;
+}
+
+const NO_NOTE: LockNote = { version: null, writable: false };
+
+/** The start of the lock file open as `fd` (LockNote); what cannot be read is no note and not writable. */
+export function readLockNote(fd: number): LockNote {
+  // One byte more than a note: a longer file is not ours to overwrite.
+  const buf = Buffer.allocUnsafe(NOTE_BYTES + 1);
   let n: number;
   try {
-    n = fs.readSync(fd, buf, 0, NOTE_BYTES, 0);
+    n = fs.readSync(fd, buf, 0, buf.length, 0);
   } catch {
-    return null;
+    return NO_NOTE;
   }
-  if (n !== NOTE_BYTES) return null;
-  const text = buf.toString('latin1');
-  if (!text.startsWith(HEADER)) return null;
-  const m = NUMBERS.exec(text.slice(HEADER.length));
-  if (m === null) return null;
+  if (n === 0) return { version: null, writable: true };
+  if (n > NOTE_BYTES) return NO_NOTE;
+  const text = buf.toString('latin1', 0, n);
+  if (!text.startsWith(HEADER)) return HEADER.startsWith(text) ? { version: null, writable: true } : NO_NOTE;
+  const m = n === NOTE_BYTES ? NUMBERS.exec(text.slice(HEADER.length)) : null;
+  if (m === null) return { version: null, writable: true }; // a note of ours, torn: rewritten whole next time
   const [dev, ino, size, mtimeNs, ctimeNs] = m.slice(1).map((d) => BigInt(d)) as [bigint, bigint, bigint, bigint, bigint];
-  return { dev, ino, size, mtimeNs, ctimeNs };
+  return { version: { dev, ino, size, mtimeNs, ctimeNs }, writable: true };
 }

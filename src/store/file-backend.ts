@@ -13,7 +13,7 @@ import { deepFreeze } from '../domain/freeze.js';
 import type { TradeLog } from '../domain/types.js';
 import { SelfDeadlockError } from '../errors.js';
 import { LogCache } from '../io/log-cache.js';
-import { readLogMark, writeLogMark } from '../io/log-mark.js';
+import { readLockNote, writeLogMark } from '../io/log-mark.js';
 import type { RulebookRead } from '../io/rulebook.js';
 import { SettingsFileCache } from '../io/settings-file.js';
 import { sweepTemps } from '../io/temp-files.js';
@@ -120,12 +120,13 @@ export class FileBackend implements StoreBackend<IntegrityContext> {
       // Nobody can change the rulebook while the lock is held (init writes it under this lock).
       const applied = apply(before, this.rulebook);
       if (applied.log !== before) {
-        // The lock file's note (io/log-mark.ts): which version a store of ours wrote last, read
-        // when a version read in full could be ours to copy, and written once this one is durable.
+        // The lock file's note (io/log-mark.ts): which version a store of ours wrote last (a version
+        // read in full may be ours to copy), rewritten once this one is durable.
         const noteFd = exclusiveDescriptorOf(lock);
-        await this.#log.write(applied.log, noteFd === null ? undefined : () => readLogMark(noteFd));
+        const note = noteFd === null ? null : readLockNote(noteFd);
+        await this.#log.write(applied.log, note?.version ?? null);
         const written = this.#log.ownVersion();
-        if (noteFd !== null && written !== null) writeLogMark(noteFd, written);
+        if (noteFd !== null && note?.writable === true && written !== null) writeLogMark(noteFd, written);
       } else if (applied.outcomes.some((o) => o.ok)) {
         // Acknowledging without writing (a client_id retry finds its trade): the version found may
         // be one whose writer died between its rename and its directory fsync.
