@@ -9,8 +9,9 @@
  *
  * The note is a hint, never a source of truth: written and read only under the exclusive lock,
  * after the version it names is durable; any other writer replaces the log by rename (a new
- * inode) or edits it in place (a new ctime), and then the note names another version and is
- * ignored. Missing, truncated (Python's `open(lock, "w")`), unreadable or unwritable: ignored.
+ * inode) or edits it in place (new times, where the clock is finer than the time between two
+ * writes: docs/durability.md says what a coarse one allows), and then the note names another
+ * version and is ignored. Missing, truncated (Python's `open(lock, "w")`), unreadable or unwritable: ignored.
  * Fixed length, so a note is always overwritten whole and never needs a truncate; written only
  * into a lock file that is empty or holds a note (readLockNote), never over other content.
  */
