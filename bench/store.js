@@ -11,7 +11,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { TradeStore } from '../dist/index.js';
-import { addon } from '../dist/native/addon.js';
 import { fmt, percentile, runJson, table, tempDir } from './lib.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -113,27 +112,6 @@ function floorWrite(target, bytes) {
   return renameMs;
 }
 
-/**
- * The same durable replace as floorWrite, but with its fsync, rename and directory fsync handed to
- * the threadpool as one job (the addon's commitReplace, which the store's writes use) and awaited:
- * the least a write that keeps the event loop free while the disk works pays. Not the goal's floor
- * (that one is synchronous); shown beside it to tell what the handoff to a thread and back costs on
- * this machine from what the store's own work costs.
- */
-async function asyncFloorWrite(target, bytes) {
-  const tmp = `${target}.afloor-tmp`;
-  const fd = fs.openSync(tmp, 'wx', 0o644);
-  try {
-    let off = 0;
-    while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off, off);
-    await new Promise((resolve, reject) =>
-      addon.commitReplace(fd, tmp, target, path.dirname(target), null, (err, stage) => (stage === 0 ? resolve() : reject(err))),
-    );
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 const mean = (a) => a.reduce((s, x) => s + x, 0) / a.length;
 const p50 = (a) => percentile([...a].sort((x, y) => x - y), 50);
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -153,15 +131,13 @@ const now = () => Number(process.hrtime.bigint()) / 1e6;
  */
 export async function benchWrites({ quick = false, dir }) {
   const rows = [
-    ['trades', 'writes', 'store mean', 'floor mean', 'ratio', 'store p50', 'floor p50', 'ratio', 'per-call mean', 'floor rename', 'async floor', 'store / async'],
+    ['trades', 'writes', 'store mean', 'floor mean', 'ratio', 'store p50', 'floor p50', 'ratio', 'per-call mean', 'floor rename'],
   ];
   const out = {};
   for (const n of [100, 1000, 10_000]) {
     const logFile = await preparedLog(dir, `writes${n}`, n);
     const floorFile = path.join(path.dirname(logFile), 'floor.json');
     fs.copyFileSync(logFile, floorFile);
-    const asyncFloorFile = path.join(path.dirname(logFile), 'async-floor.json');
-    fs.copyFileSync(logFile, asyncFloorFile);
     const rounds = quick ? 2 : 5;
     const pairsPerRound = quick ? (n >= 10_000 ? 4 : 10) : n >= 10_000 ? 10 : n >= 1000 ? 25 : 40;
 
@@ -182,7 +158,6 @@ export async function benchWrites({ quick = false, dir }) {
     const calls = [];
     const floor = [];
     const renames = [];
-    const asyncFloor = [];
     let wall = 0;
     let writes = 0;
     for (let r = 0; r < rounds; r++) {
@@ -198,10 +173,6 @@ export async function benchWrites({ quick = false, dir }) {
         renames.push(floorWrite(floorFile, bytes));
         floor.push(now() - t);
       }
-      // The async floor as a loop too: what it defers (nothing here) would count the same way.
-      const a0 = now();
-      for (let i = 0; i < pairsPerRound * 2; i++) await asyncFloorWrite(asyncFloorFile, bytes);
-      asyncFloor.push((now() - a0) / (pairsPerRound * 2));
     }
     store.close();
 
@@ -220,23 +191,13 @@ export async function benchWrites({ quick = false, dir }) {
       `${fmt(store50 / floor50, 2)}x`,
       fmt(mean(calls), 2),
       fmt(mean(renames), 2),
-      fmt(mean(asyncFloor), 2),
-      `${fmt(storeMean / mean(asyncFloor), 2)}x`,
     ]);
-    out[n] = {
-      storeMean,
-      floorMean,
-      storeP50: store50,
-      floorP50: floor50,
-      callsMean: mean(calls),
-      floorRenameMean: mean(renames),
-      asyncFloorMean: mean(asyncFloor),
-    };
+    out[n] = { storeMean, floorMean, storeP50: store50, floorP50: floor50, callsMean: mean(calls), floorRenameMean: mean(renames) };
   }
   console.log('\nDurable write, ms per write (one open or one close = one write): a bot\'s loop against the floor of the same bytes');
   console.log(table(rows));
   console.log(
-    'Store mean = loop wall / writes (deferred work in); p50 = per call. Floor = sync write+fsync+rename+dir fsync (its rename frees the old blocks: the store does that after the call). Async floor = the same with fsync+rename+dir fsync as one awaited threadpool job (the store\'s commit), mean of a loop: the gap between the two floors is the handoff to a thread and back. Goal (against the sync floor): ≤ 1.5x at 100 trades, ≤ 15 ms at 10,000.',
+    'Store mean = loop wall / writes (deferred work in); p50 = per call. Floor = sync write+fsync+rename+dir fsync (its rename frees the old blocks: the store does that after the call). Goal: ≤ 1.5x at 100 trades, ≤ 15 ms at 10,000.',
   );
   return out;
 }
