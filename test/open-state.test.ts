@@ -248,6 +248,37 @@ describe('OpenState: the open checks from a state carried over a group give what
   });
 });
 
+describe('the halt\'s daily and weekly windows over a growing day', () => {
+  it('a close carries the windows over from the events it added: the day\'s earlier events are not walked again', () => {
+    // Today: a loss of 40 at 01:00 (the day's low), then small gains every few minutes.
+    const day = Date.UTC(2026, 5, 3); // a Wednesday
+    const now = new Date(day + 20 * 3_600_000);
+    const options = { startingCapital: 1000, drawdownLimits: { daily: -0.5, weekly: -0.5, total: -0.9 }, now };
+    const closeAt = (log: TradeLog, symbol: string, exit: number, at: number): TradeLog => {
+      const opened = applyOpen(log, validateOpenInput({ symbol, direction: 'LONG', entry_price: 100, stop_price: 50, target_price: 200, size: 1 }), new Date(at - 1000));
+      return deepFreeze(applyClose(opened.log, opened.trade.id, { exit_price: exit }, new Date(at)).log);
+    };
+    let log: TradeLog = deepFreeze({ trades: [], next_id: 1 });
+    log = closeAt(log, 'L', 60, day + 3_600_000);
+    for (let k = 1; k <= 30; k++) log = closeAt(log, `G${k}`, 101, day + 2 * 3_600_000 + k * 60_000);
+    const tracker = new OpenStateTracker();
+    const before = tracker.stateOf(log);
+    if (before === null) throw new Error('no state');
+    expect(haltFrom(before, options)).toStrictEqual(haltState(log, options)); // the windows, walked once
+
+    log = closeAt(log, 'G31', 101, day + 5 * 3_600_000);
+    const after = tracker.stateOf(log);
+    if (after === null) throw new Error('no state');
+    const expected = haltState(log, options);
+    // Moved to yesterday behind the state's back, the day's second event would end a walk back from
+    // the end before it reached the loss: only a carried window still sees the day's low of 960.
+    const second = after.ledger.events[1] as { micros: number };
+    second.micros = day - 3_600_000;
+    expect(haltFrom(after, options)).toStrictEqual(expected);
+    expect(expected.daily).toBeCloseTo(-0.04, 10);
+  });
+});
+
 /** A frozen log of `n` closed trades, one an hour from 2026-01-01, with P&L whose sums depend on their order. */
 function closedHistory(n: number): TradeLog {
   const trades: Trade[] = [];

@@ -43,6 +43,22 @@ const paths = new WeakMap<Ledger, { start: number; realized: number; path: BookP
  */
 const lowsBeforeLast = new WeakMap<BookPath, number>();
 
+/**
+ * What a halt window needs of a path, kept beside it per window start asked about (today's, this
+ * week's): the lowest figure of the window's events before the path's last, and whether the last
+ * event is in the window. A path extended by a close carries them over by looking at the events it
+ * added alone, so the halt's daily and weekly windows do not walk the whole day's or week's events
+ * on every open: a bot that closed 2,000 trades this week walked 4,000 figures per open.
+ */
+interface WindowLow {
+  readonly from: number;
+  readonly lowBeforeLast: number;
+  readonly lastIn: boolean;
+}
+const windowLowsOf = new WeakMap<BookPath, WindowLow[]>();
+/** Window starts kept per path: today's and this week's, and one of each from before a day or week turned. */
+const WINDOW_STARTS_KEPT = 4;
+
 /** A ledger continued from another (open-state.ts): its events are `base`'s, then more from `from` on. */
 /** The base held weakly: a strong one would chain every ledger a long-running store ever built (log-index.ts says why). */
 const extensions = new WeakMap<Ledger, { base: WeakRef<Ledger>; from: number }>();
@@ -69,7 +85,8 @@ export function pathOf(ledger: Ledger, start: number, realized: number): BookPat
   let equity: number[];
   let cum = 0;
   let low = Infinity;
-  if (extended !== null) ({ events, equity, cum, low } = extended);
+  let prior: BookPath | null = null;
+  if (extended !== null) ({ events, equity, cum, low, prior } = extended);
   else {
     events = timelineOf(ledger.events);
     equity = new Array<number>(events.length);
@@ -84,11 +101,57 @@ export function pathOf(ledger: Ledger, start: number, realized: number): BookPat
   const path = { events, equity };
   paths.set(ledger, { start, realized, path, cum });
   lowsBeforeLast.set(path, low);
+  const carried = prior === null ? undefined : windowLowsOf.get(prior);
+  if (carried !== undefined) windowLowsOf.set(path, carried.map((w) => carriedWindow(w, path, prior?.events.length as number)));
   return path;
 }
 
+/**
+ * `w`, known for a path of `m` events, for `path`: that path's events with more appended from `m`
+ * on (extendPath: none earlier than its last, which the halt's walk back from the end relies on).
+ * Walks back over the appended events as windowLows does; if none of them ends the window, the
+ * earlier events are in it exactly when they were before, and their figures are the same but the
+ * old last one's, which extendPath restored to its running sum (equity[m − 1]).
+ */
+function carriedWindow(w: WindowLow, path: BookPath, m: number): WindowLow {
+  const { events, equity } = path;
+  const n = events.length;
+  if (n === m) return w;
+  let low = Infinity;
+  for (let k = n - 1; k >= m; k--) {
+    const at = (events[k] as RealizedEvent).micros;
+    if (!Number.isNaN(at) && at < w.from) return { from: w.from, lowBeforeLast: low, lastIn: k < n - 1 };
+    if (k < n - 1 && (equity[k] as number) < low) low = equity[k] as number;
+  }
+  if (m > 0 && w.lastIn && (equity[m - 1] as number) < low) low = equity[m - 1] as number;
+  if (w.lowBeforeLast < low) low = w.lowBeforeLast;
+  return { from: w.from, lowBeforeLast: low, lastIn: true };
+}
+
+/** The window starting at `from` of `path`: carried over (pathOf) or, the first time, by walking back from the end. */
+function windowOf(path: BookPath, from: number): WindowLow {
+  let known = windowLowsOf.get(path);
+  const hit = known?.find((w) => w.from === from);
+  if (hit !== undefined) return hit;
+  const { events, equity } = path;
+  const n = events.length;
+  let low = Infinity;
+  let lastIn = false;
+  for (let k = n - 1; k >= 0; k--) {
+    const at = (events[k] as RealizedEvent).micros;
+    if (!Number.isNaN(at) && at < from) break;
+    if (k === n - 1) lastIn = true;
+    else if ((equity[k] as number) < low) low = equity[k] as number;
+  }
+  const w: WindowLow = { from, lowBeforeLast: low, lastIn };
+  known = known === undefined ? [] : known.slice(-(WINDOW_STARTS_KEPT - 1));
+  known.push(w);
+  windowLowsOf.set(path, known);
+  return w;
+}
+
 /** The running path of a continued ledger from its base's cached one, or null when a full sort must decide. */
-function extendPath(ledger: Ledger, start: number): { events: RealizedEvent[]; equity: number[]; cum: number; low: number } | null {
+function extendPath(ledger: Ledger, start: number): { events: RealizedEvent[]; equity: number[]; cum: number; low: number; prior: BookPath } | null {
   const ext = extensions.get(ledger);
   if (ext === undefined) return null;
   const base = ext.base.deref();
@@ -115,7 +178,7 @@ function extendPath(ledger: Ledger, start: number): { events: RealizedEvent[]; e
   // One allocation at its size (a copy grown by push allocates the 10,000 figures twice).
   const equity = prior.path.equity.concat(tail);
   if (m > 0) equity[m - 1] = restored;
-  return { events, equity, cum, low };
+  return { events, equity, cum, low, prior: prior.path };
 }
 
 /** The lowest of equity[0, end), Infinity when empty. */
@@ -255,20 +318,19 @@ export interface WindowLows {
 }
 
 /**
- * Walks back from the last event while events fall in the window. An event whose timestamp does
- * not parse sits first and counts on the curve's first day: it is reached only when every dated
- * event is in the window, and then that first day is too. Future-dated events count on today.
+ * A window's events are those met walking back from the last event until one dated before the
+ * window's start. An event whose timestamp does not parse sits first and counts on the curve's first
+ * day: it is reached only when every dated event is in the window, and then that first day is too.
+ * Future-dated events count on today. The walk is done once per path and window start (windowOf),
+ * then carried over as the path grows (carriedWindow).
  */
 export function windowLows(path: BookPath, current: number, c: Context): WindowLows {
-  const { events, equity } = path;
+  const { equity } = path;
   const low = (fromMicros: number): number => {
+    const w = windowOf(path, fromMicros);
     let m = current;
-    for (let k = events.length - 1; k >= 0; k--) {
-      const at = (events[k] as RealizedEvent).micros;
-      if (!Number.isNaN(at) && at < fromMicros) break;
-      const eq = equity[k] as number;
-      if (eq < m) m = eq;
-    }
+    if (w.lowBeforeLast < m) m = w.lowBeforeLast;
+    if (w.lastIn && (equity[equity.length - 1] as number) < m) m = equity[equity.length - 1] as number;
     return m;
   };
   // The whole path's lowest figure: kept beside the path (pathOf), its last figure apart.
