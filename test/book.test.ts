@@ -115,6 +115,25 @@ describe('the halt the store enforces', () => {
     await expect(tomorrow.openTrade(open)).resolves.toMatchObject({ id: 'T003' });
   });
 
+  it('an event at 00:00:00 UTC sharp is in that day\'s window, and Monday 00:00 in that week\'s', () => {
+    // Mon 03-09 00:00 −40 (4,960), Sat 03-14 00:00 −30 (4,930), 09:00 +100 (5,030); Saturday 18:00
+    const log = logOf(
+      goldenClosed('T001', '2026-03-09T00:00:00+00:00', -40),
+      goldenClosed('T002', '2026-03-14T00:00:00+00:00', -30, { symbol: 'ETH' }),
+      goldenClosed('T003', '2026-03-14T09:00:00+00:00', 100, { symbol: 'SOL' }),
+    );
+    const s = deriveState(log, options);
+    expect(s.risk_state.book).toMatchObject({ daily_low_value: 4930, weekly_low_value: 4930, lowest_value: 4930 });
+    // Sun 03-08 23:00 +10 (5,010), Mon 03-09 00:00 −40 (4,970), Wed 03-11 10:00 +50 (5,020); Wednesday noon
+    const week = logOf(
+      goldenClosed('T001', '2026-03-08T23:00:00+00:00', 10),
+      goldenClosed('T002', '2026-03-09T00:00:00+00:00', -40, { symbol: 'ETH' }),
+      goldenClosed('T003', '2026-03-11T10:00:00+00:00', 50, { symbol: 'SOL' }),
+    );
+    const wednesday = deriveState(week, { ...options, now: at('2026-03-11T12:00:00Z') });
+    expect(wednesday.risk_state.book).toMatchObject({ daily_low_value: 5020, weekly_low_value: 4970, lowest_value: 4970 });
+  });
+
   it('a fall through the total limit keeps opens halted after a recovery (the lowest equity ever counts)', () => {
     // 03-02 −1,100 (3,900: −22 %), 03-10 +200 (4,100: −18 %): the original lifts the halt, the book does not
     const log = logOf(

@@ -102,7 +102,10 @@ export function pathOf(ledger: Ledger, start: number, realized: number): BookPat
   paths.set(ledger, { start, realized, path, cum });
   lowsBeforeLast.set(path, low);
   const carried = prior === null ? undefined : windowLowsOf.get(prior);
-  if (carried !== undefined) windowLowsOf.set(path, carried.map((w) => carriedWindow(w, path, prior?.events.length as number)));
+  if (prior !== null && carried !== undefined) {
+    const m = prior.events.length;
+    windowLowsOf.set(path, carried.map((w) => carriedWindow(w, path, m)));
+  }
   return path;
 }
 
@@ -128,22 +131,15 @@ function carriedWindow(w: WindowLow, path: BookPath, m: number): WindowLow {
   return { from: w.from, lowBeforeLast: low, lastIn: true };
 }
 
-/** The window starting at `from` of `path`: carried over (pathOf) or, the first time, by walking back from the end. */
+/**
+ * The window starting at `from` of `path`: carried over (pathOf) or, the first time, walked back
+ * from the end — the window of the empty path carried over all of its events.
+ */
 function windowOf(path: BookPath, from: number): WindowLow {
   let known = windowLowsOf.get(path);
   const hit = known?.find((w) => w.from === from);
   if (hit !== undefined) return hit;
-  const { events, equity } = path;
-  const n = events.length;
-  let low = Infinity;
-  let lastIn = false;
-  for (let k = n - 1; k >= 0; k--) {
-    const at = (events[k] as RealizedEvent).micros;
-    if (!Number.isNaN(at) && at < from) break;
-    if (k === n - 1) lastIn = true;
-    else if ((equity[k] as number) < low) low = equity[k] as number;
-  }
-  const w: WindowLow = { from, lowBeforeLast: low, lastIn };
+  const w = carriedWindow({ from, lowBeforeLast: Infinity, lastIn: false }, path, 0);
   known = known === undefined ? [] : known.slice(-(WINDOW_STARTS_KEPT - 1));
   known.push(w);
   windowLowsOf.set(path, known);
